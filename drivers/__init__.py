@@ -1,0 +1,1 @@
+"""Hardware drivers: scanners, cameras, printers; each opened by URL. Never imports pos_app."""

@@ -1,0 +1,59 @@
+"""Command line: ``pos-app`` / ``python -m pos_app`` (run, config, db, and every pos_app/cli module)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from pos_app import __version__
+
+__all__ = ["main", "build_parser"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; each pos_app/cli/*.py adds its own subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="pos-app",
+        description="Alipay membership-card POS terminal. Without a command: run the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"pos-app {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import pos_app.cli as cli_pkg
+
+    for info in sorted(pkgutil.iter_modules(cli_pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"pos_app.cli.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")
+                         and not any(a in ("-h", "--help") for a in args_list)):
+        # `pos-app` and `pos-app --demo` mean `pos-app run ...`
+        args_list = ["run", *args_list]
+    args = parser.parse_args(args_list)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""RSA key loading (PKCS#1/PKCS#8, PEM or bare Base64, optionally encrypted), generation and writing."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import re
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .errors import KeyConfigError
+
+__all__ = [
+    "load_private_key",
+    "load_public_key",
+    "load_private_key_file",
+    "load_public_key_file",
+    "public_key_base64",
+    "public_key_pem",
+    "same_public_key",
+    "generate_private_key",
+    "write_private_key",
+    "write_public_key",
+]
+
+logger = logging.getLogger(__name__)
+
+_ARMOUR_RE = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
+
+
+def _as_text(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        try:
+            return data.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise KeyConfigError("key data is not PEM or Base64 text") from exc
+    return data
+
+
+def _bare_der(text: str) -> bytes:
+    body = "".join(text.split())
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise KeyConfigError("key is neither PEM nor a valid Base64 body") from exc
+
+
+def load_private_key(data: bytes | str, passphrase: bytes | str | None = None) -> rsa.RSAPrivateKey:
+    """Load an RSA private key: PKCS#1 or PKCS#8, PEM or bare Base64 (DER), optionally encrypted."""
+    text = _as_text(data).strip()
+    pw = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+    try:
+        if "-----BEGIN" in text:
+            key = serialization.load_pem_private_key(text.encode("ascii"), password=pw)
+        else:
+            key = serialization.load_der_private_key(_bare_der(text), password=pw)
+    except TypeError as exc:  # password missing or given for an unencrypted key
+        raise KeyConfigError(f"merchant private key passphrase problem: {exc}") from exc
+    except ValueError as exc:
+        raise KeyConfigError(
+            "cannot load the merchant private key (expected PKCS#1 or PKCS#8, PEM or bare Base64; "
+            "a wrong passphrase also gives this error)"
+        ) from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyConfigError(f"merchant private key must be RSA, got {type(key).__name__}")
+    return key
+
+
+def load_public_key(data: bytes | str) -> rsa.RSAPublicKey:
+    """Load an RSA public key: SPKI ("BEGIN PUBLIC KEY") or PKCS#1, PEM or bare Base64."""
+    text = _as_text(data).strip()
+    try:
+        if "-----BEGIN" in text:
+            key = serialization.load_pem_public_key(text.encode("ascii"))
+        else:
+            der = _bare_der(text)
+            try:
+                key = serialization.load_der_public_key(der)
+            except ValueError:
+                pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
+                key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise KeyConfigError("cannot load the public key (expected X.509 SPKI PEM or bare Base64)") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyConfigError(f"public key must be RSA, got {type(key).__name__}")
+    return key
+
+
+def load_private_key_file(path: Path | str, passphrase: bytes | str | None = None) -> rsa.RSAPrivateKey:
+    """Read and load a merchant private key file; warn when it is readable by others (POSIX)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise KeyConfigError(f"cannot read the merchant private key file {p}: {exc.strerror}") from exc
+    if os.name == "posix" and p.stat().st_mode & 0o077:
+        logger.warning("merchant private key file %s is readable by group/others; chmod 600 it", p)
+    return load_private_key(data, passphrase)
+
+
+def load_public_key_file(path: Path | str) -> rsa.RSAPublicKey:
+    """Read and load a public key file (Alipay public key as handed out by the console)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise KeyConfigError(f"cannot read the public key file {p}: {exc.strerror}") from exc
+    return load_public_key(data)
+
+
+def public_key_pem(key: rsa.RSAPublicKey) -> bytes:
+    """The SPKI PEM of a public key."""
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_base64(key: rsa.RSAPublicKey) -> str:
+    """The one-line Base64 SPKI body that the Alipay console asks for."""
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode("ascii")
+
+
+def same_public_key(a: rsa.RSAPublicKey, b: rsa.RSAPublicKey) -> bool:
+    """True when both objects are the same RSA public key."""
+    return a.public_numbers() == b.public_numbers()
+
+
+def generate_private_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+    """A new RSA private key (e = 65537)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def write_private_key(
+    path: Path | str, key: rsa.RSAPrivateKey, passphrase: bytes | str | None = None, *, pkcs8: bool = True
+) -> None:
+    """Write a private key as PEM with owner-only permissions (0600), encrypted when a passphrase is given."""
+    p = Path(path)
+    pw = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
+    enc: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(pw) if pw else serialization.NoEncryption()
+    )
+    fmt = serialization.PrivateFormat.PKCS8 if (pkcs8 or pw) else serialization.PrivateFormat.TraditionalOpenSSL
+    pem = key.private_bytes(serialization.Encoding.PEM, fmt, enc)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, pem)
+    finally:
+        os.close(fd)
+    if os.name == "posix":
+        os.chmod(p, 0o600)
+
+
+def write_public_key(path: Path | str, key: rsa.RSAPublicKey) -> None:
+    """Write a public key as SPKI PEM."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(public_key_pem(key))
+
+
+def _strip_armour(text: str) -> str:  # kept for callers that want the bare body
+    return "".join(_ARMOUR_RE.sub("", text).split())

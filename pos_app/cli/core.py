@@ -1,0 +1,111 @@
+"""Core subcommands: run, config check, db migrate|info."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pos_app.settings import Settings, SettingsError, load_settings
+from pos_app.storage.db import SCHEMA_VERSION, connect, migrate, schema_version
+from pos_app.storage.errors import StorageUnavailable
+
+__all__ = ["register", "settings_or_exit"]
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="settings file (TOML); default $POS_CONFIG")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory; default $POS_DATA_DIR or the user data dir")
+
+
+def settings_or_exit(args: argparse.Namespace) -> Settings:
+    """Load settings for a command, printing one line per problem and exiting 2 when invalid."""
+    try:
+        return load_settings(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None))
+    except SettingsError as exc:
+        for line in exc.problems:
+            print(f"settings: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="start the terminal (default command)",
+                         description="Start the cashier terminal.")
+    _add_config(run)
+    run.add_argument("--demo", action="store_true",
+                     help="demo mode: local sandbox gateway, demo members and catalogue, demo cashier")
+    run.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)
+    run.set_defaults(func=_cmd_run)
+
+    config = sub.add_parser("config", help="settings tools")
+    csub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = csub.add_parser("check", help="validate the settings; one line per problem, non-zero exit")
+    _add_config(check)
+    check.set_defaults(func=_cmd_config_check)
+
+    db = sub.add_parser("db", help="database tools")
+    dsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    mig = dsub.add_parser("migrate", help="apply schema migrations")
+    _add_config(mig)
+    mig.set_defaults(func=_cmd_db_migrate)
+    info = dsub.add_parser("info", help="print schema version, row counts and file size")
+    _add_config(info)
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=_cmd_db_info)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pos_app.app import run_terminal
+
+    return run_terminal(config=args.config, data_dir=args.data_dir, demo=args.demo,
+                        screenshot=Path(args.screenshot) if args.screenshot else None)
+
+
+def _cmd_config_check(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    print(f"settings OK ({settings.config_file or 'defaults and environment'}); data dir {settings.data_dir}")
+    return 0
+
+
+def _cmd_db_migrate(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    try:
+        conn = connect(settings.db_path)
+        applied = migrate(conn)
+        conn.close()
+    except StorageUnavailable as exc:
+        print(f"database: {exc}", file=sys.stderr)
+        return 3
+    print(f"{settings.db_path}: schema {SCHEMA_VERSION}" + (f" (applied {applied})" if applied else " (up to date)"))
+    return 0
+
+
+def _cmd_db_info(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    path = settings.db_path
+    if not path.exists():
+        print(f"database: {path} does not exist yet (run `pos-app db migrate`)", file=sys.stderr)
+        return 3
+    try:
+        conn = connect(path, readonly=True)
+        version = schema_version(conn)
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        conn.close()
+    except StorageUnavailable as exc:
+        print(f"database: {exc}", file=sys.stderr)
+        return 3
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    info = {"path": str(path), "schema_version": version, "code_schema_version": SCHEMA_VERSION,
+            "size_bytes": size, "rows": counts}
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+    else:
+        print(f"path:            {path}")
+        print(f"schema version:  {version} (this program: {SCHEMA_VERSION})")
+        print(f"size:            {size} bytes (with WAL)")
+        for t, c in counts.items():
+            print(f"  {t:<20} {c}")
+    return 0

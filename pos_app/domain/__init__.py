@@ -1,0 +1,1 @@
+"""Pure domain model: stdlib only (checked by tests/test_architecture.py)."""

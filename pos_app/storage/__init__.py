@@ -1,0 +1,1 @@
+"""SQLite adapter: connect, migrations, unit of work, repositories, outbox, audit, report queries."""

@@ -1,0 +1,166 @@
+"""Open the terminal's SQLite file safely: pragmas, identity check, numbered migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+
+from .errors import DatabaseCorrupt, DatabaseTooNew, ReadOnly, StorageError, translate
+
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "MIGRATIONS",
+    "Database",
+    "connect",
+    "migrate",
+    "schema_version",
+    "transaction",
+]
+
+logger = logging.getLogger(__name__)
+
+APPLICATION_ID = 0x504F5331  # "POS1": marks the file as ours (PRAGMA application_id)
+BUSY_TIMEOUT_MS = 5000
+
+
+def _sql_file(name: str) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        _run_script(conn, resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+
+    return apply
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a multi-statement script inside the caller's transaction (executescript would commit)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise StorageError(f"incomplete SQL statement in migration: {statement[:60]!r}")
+
+
+# Numbered migrations, applied in order inside one transaction each. Never edit a released one:
+# add a new number. Each area may add its own numbers; gaps are fine (user_version = highest applied).
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+    (1, _sql_file("schema_v1.sql")),
+]
+SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with the terminal's pragmas (WAL, synchronous=FULL, foreign keys, busy timeout).
+
+    Raises StorageUnavailable for a file we cannot use (not a database, not ours, read-only folder).
+    """
+    path = Path(path)
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=True)
+        else:
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and (app_id != 0 or tables > 0):
+            conn.close()
+            raise DatabaseCorrupt(f"{path} is a database of another program; it was not touched")
+        if not readonly:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                logger.warning("journal_mode is %s, not WAL, for %s", mode, path)
+            conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+    except sqlite3.Error as exc:
+        err = translate(exc, str(path))
+        if not path.parent.exists() or not os.access(path.parent, os.W_OK):
+            err = ReadOnly(f"the data folder cannot be written: {path.parent}")
+        raise err from exc
+    except PermissionError as exc:
+        raise ReadOnly(f"the data folder cannot be written: {path.parent}") from exc
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the file (PRAGMA user_version)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception; sqlite errors are translated."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+    try:
+        yield conn
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise translate(exc) from exc
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply every migration newer than the file; refuse a file newer than this code.
+
+    Returns the versions applied. Each migration runs in its own transaction.
+    """
+    current = schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise DatabaseTooNew(
+            f"the database is from a newer version of the terminal (schema {current}, this program knows "
+            f"{SCHEMA_VERSION}); install the newer version, the file was not touched")
+    applied: list[int] = []
+    try:
+        for version, step in sorted(MIGRATIONS, key=lambda m: m[0]):
+            if version <= current:
+                continue
+            with transaction(conn):
+                step(conn)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {version}")
+            logger.info("database migrated to schema %d", version)
+            applied.append(version)
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
+    return applied
+
+
+class Database:
+    """The terminal's database file. Hands out one new connection per caller/thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection (never share it across threads)."""
+        return connect(self.path)
+
+    def open_and_migrate(self) -> sqlite3.Connection:
+        """Connect, apply migrations, and return the connection."""
+        conn = connect(self.path)
+        try:
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
