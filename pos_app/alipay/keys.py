@@ -6,7 +6,6 @@ import base64
 import binascii
 import logging
 import os
-import re
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -28,9 +27,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_ARMOUR_RE = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
-
 
 def _as_text(data: bytes | str) -> str:
     if isinstance(data, bytes):
@@ -159,7 +155,3 @@ def write_public_key(path: Path | str, key: rsa.RSAPublicKey) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(public_key_pem(key))
-
-
-def _strip_armour(text: str) -> str:  # kept for callers that want the bare body
-    return "".join(_ARMOUR_RE.sub("", text).split())

@@ -1,0 +1,74 @@
+"""Append-only, hash-chained audit log (SHA-256 over a canonical encoding of each entry)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["GENESIS", "AuditBreak", "append_audit", "entry_hash", "verify_chain"]
+
+GENESIS = "0" * 64
+_FORBIDDEN_KEYS = ("pin", "auth_code", "private_key", "passphrase", "sign", "password")
+
+
+def _canonical(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def entry_hash(prev_hash: str, at: str, user_id: int | None, user_name: str, action: str, subject: str,
+               detail: str) -> str:
+    """The hash of one entry: SHA-256 of the canonical JSON of its fields and the previous hash."""
+    payload = _canonical({"prev": prev_hash, "at": at, "user_id": user_id, "user_name": user_name,
+                          "action": action, "subject": subject, "detail": detail})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def append_audit(conn: sqlite3.Connection, *, at: dt.datetime, user_id: int | None, user_name: str,
+                 action: str, subject: str = "", detail: Mapping[str, Any] | None = None) -> int:
+    """Append one entry inside the caller's transaction; returns its id.
+
+    ``detail`` must not carry secrets: keys named like PINs, payment codes or keys are refused.
+    """
+    detail = dict(detail or {})
+    for key in detail:
+        if any(bad == key.lower() or key.lower().endswith("_" + bad) for bad in _FORBIDDEN_KEYS):
+            raise ValueError(f"audit detail must not contain secrets ({key!r})")
+    row = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    prev = row[0] if row else GENESIS
+    at_text = at.astimezone(dt.UTC).isoformat()
+    detail_text = _canonical(detail)
+    digest = entry_hash(prev, at_text, user_id, user_name, action, subject, detail_text)
+    cur = conn.execute(
+        "INSERT INTO audit_log (at, user_id, user_name, action, subject, detail, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (at_text, user_id, user_name, action, subject, detail_text, prev, digest))
+    return int(cur.lastrowid or 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditBreak:
+    """The first entry whose hash or link does not verify."""
+
+    entry_id: int
+    reason: str
+
+
+def verify_chain(conn: sqlite3.Connection) -> tuple[int, AuditBreak | None]:
+    """Walk the whole chain; returns (entries checked, first break or None)."""
+    prev = GENESIS
+    count = 0
+    for row in conn.execute("SELECT id, at, user_id, user_name, action, subject, detail, prev_hash, hash"
+                            " FROM audit_log ORDER BY id"):
+        count += 1
+        if row[7] != prev:
+            return count, AuditBreak(row[0], "link to the previous entry does not match")
+        expected = entry_hash(prev, row[1], row[2], row[3], row[4], row[5], row[6])
+        if expected != row[8]:
+            return count, AuditBreak(row[0], "entry content was changed after it was written")
+        prev = row[8]
+    return count, None
