@@ -5,7 +5,7 @@ raises for bad input (only for a bad *configured* pattern, which is a set-up err
 
 Decisions (documented here once; the tests check each):
 
-* Framing: CR, LF, TAB, STX and ETX are removed from both ends; an AIM symbology identifier
+* Framing: CR, LF, TAB, STX, ETX and spaces are removed from both ends; an AIM symbology identifier
   (``]`` + letter + modifier, e.g. ``]E0``) is then removed and named.
 * Order: Alipay payment code, face-pay code, another wallet's payment code, our receipt code,
   static member card, supervisor card, product codes, Alipay dynamic member code, rejected.
@@ -126,7 +126,7 @@ def mask_code(text: str) -> str:
 
 # --- framing -------------------------------------------------------------------------------
 
-_FRAMING_CHARS = "\r\n\t\x02\x03"
+_FRAMING_CHARS = "\r\n\t\x02\x03 "
 
 # AIM symbology identifiers: "]" + code letter + modifier character.
 _AIM_LETTERS = {
@@ -150,7 +150,7 @@ _AIM_MODIFIERS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 def strip_framing(raw: str) -> tuple[str, str]:
     """Remove scanner framing; return ``(text, symbology)``.
 
-    CR/LF/TAB/STX/ETX are stripped from both ends, then a leading AIM identifier is removed
+    CR/LF/TAB/STX/ETX and spaces are stripped from both ends, then a leading AIM identifier is removed
     and mapped (``]C1`` -> ``"CODE128"``, ``]E0`` -> ``"EAN13"``, ``]E4`` -> ``"EAN8"``,
     ``]Q1`` -> ``"QR"``). Symbology is ``""`` when the scan carried no AIM identifier.
     """
@@ -291,7 +291,7 @@ def _matches(pattern: str, text: str) -> bool:
 
 def _norm_symbology(symbology: str) -> str:
     sym = symbology.upper().replace("-", "").replace("_", "").replace(" ", "")
-    return {"QRCODE": "QR", "UPCA": "UPCA", "EAN13": "EAN13", "EAN8": "EAN8", "UPCE": "UPCE"}.get(sym, sym)
+    return "QR" if sym == "QRCODE" else sym
 
 
 def _rejected(text: str, symbology: str, reason: str) -> ScanCode:

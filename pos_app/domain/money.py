@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import MoneyError
 
@@ -22,7 +23,7 @@ Fen = int
 MAX_FEN = 100_000_000 * 100
 """The largest amount Alipay accepts in one trade (100 000 000 yuan)."""
 
-_AMOUNT_RE = re.compile(r"^(-)?(\d{1,12})(?:\.(\d{0,2}))?$")
+_AMOUNT_RE = re.compile(r"(-)?([0-9]{1,12})(?:\.([0-9]{0,2}))?")
 _CURRENCY_MARKS = ("¥", "￥", "CNY", "RMB")
 
 
@@ -30,16 +31,17 @@ def parse_yuan(text: str, *, allow_negative: bool = False, allow_zero: bool = Tr
     """Parse what a person keys or a file holds ("12", "12.5", "¥12.50") into fen.
 
     Rejects more than two decimals, exponents, NaN/inf, thousands separators and signs
-    other than a leading ``-`` (only with ``allow_negative``).
+    other than a leading ``-`` (only with ``allow_negative``). Full-width input from a Chinese
+    input method ("１２．５０") is folded to ASCII first (NFKC); other scripts' digits are rejected.
     """
     if not isinstance(text, str):
         raise MoneyError(f"amount must be text, not {type(text).__name__}")
-    cleaned = text.strip()
+    cleaned = unicodedata.normalize("NFKC", text).strip()
     for mark in _CURRENCY_MARKS:
         if cleaned.startswith(mark):
             cleaned = cleaned[len(mark):].strip()
             break
-    match = _AMOUNT_RE.match(cleaned)
+    match = _AMOUNT_RE.fullmatch(cleaned)
     if match is None:
         raise MoneyError(f"not an amount: {text!r} (use digits with at most two decimals, e.g. 12.50)")
     sign, whole, frac = match.groups()
@@ -56,14 +58,14 @@ def parse_yuan(text: str, *, allow_negative: bool = False, allow_zero: bool = Tr
     return fen
 
 
-_GATEWAY_RE = re.compile(r"^(-)?(\d{1,12})\.(\d{2})$|^(-)?(\d{1,12})(?:\.(\d))?$")
+_GATEWAY_RE = re.compile(r"(-)?([0-9]{1,12})\.([0-9]{2})|(-)?([0-9]{1,12})(?:\.([0-9]))?")
 
 
 def parse_gateway_amount(text: str) -> Fen:
     """Parse an amount string from the Alipay gateway ("88.88", "0.00", "100") into fen."""
     if not isinstance(text, str):
         raise MoneyError(f"gateway amount must be a string, got {type(text).__name__}")
-    match = _GATEWAY_RE.match(text.strip())
+    match = _GATEWAY_RE.fullmatch(text.strip())
     if match is None:
         raise MoneyError(f"gateway sent a malformed amount: {text!r}")
     if match.group(2) is not None:

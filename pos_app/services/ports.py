@@ -6,13 +6,45 @@ Each section below is owned by one part of the system; keep additions inside you
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, Union
+
+from pos_app.domain.money import parse_gateway_amount
 
 __all__ = [
     "Clock",
     "IdSource",
     "BEIJING",
+    # gateway
+    "GatewaySuccess",
+    "GatewayInProgress",
+    "GatewayBusinessFailure",
+    "GatewayUnknown",
+    "GATEWAY_UNKNOWN_CAUSES",
+    "GatewayResult",
+    "PayResult",
+    "QueryResult",
+    "CancelResult",
+    "RefundResult",
+    "RefundQueryResult",
+    "CardInfo",
+    "TradeGateway",
+    "CardGateway",
+    # checkout storage
+    "PaymentAttempt",
+    "MemberRecord",
+    "SaleRecord",
+    "SaleLineRecord",
+    "TenderRecord",
+    "RefundRecord",
+    "PaymentAttemptRepository",
+    "SalesRepository",
+    "MemberRepository",
+    "CatalogueRepository",
+    "JournalPort",
+    "CheckoutUnitOfWork",
 ]
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "GMT+8")
@@ -41,4 +73,501 @@ class IdSource(Protocol):
 # --- gateway (owned by the Alipay client; see pos_app/alipay) ----------------------------
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class GatewaySuccess:
+    """``code == "10000"``: the call succeeded; ``body`` is the verified ``*_response`` object."""
+
+    code: str
+    body: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GatewayInProgress:
+    """``code == "10003"`` (alipay.trade.pay only): the buyer is still confirming; poll query."""
+
+    body: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GatewayBusinessFailure:
+    """A definite answer other than success (40004 with a sub_code, 40002, 20001, ...).
+
+    ``verified`` is False for an unsigned error body (accepted as the Java SDK does). A cancel
+    answer carrying ``retry_flag == "Y"`` is always reported here (even with ACQ.SYSTEM_ERROR)
+    so the caller can read ``CancelResult.from_body(body).retry_flag``.
+    """
+
+    code: str
+    sub_code: str
+    sub_msg: str
+    body: Mapping[str, Any]
+    verified: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GatewayUnknown:
+    """The outcome is not known: timeout, connection error, HTTP error, 20000, ACQ.SYSTEM_ERROR,
+    or an unverifiable/unparsable body. ``cause`` is one of ``GATEWAY_UNKNOWN_CAUSES``."""
+
+    reason: str
+    cause: str = "transport"
+
+
+GATEWAY_UNKNOWN_CAUSES = (
+    "timeout", "connection", "transport", "http_status", "service_unavailable", "system_error",
+    "signature", "format", "unexpected_code",
+)
+
+GatewayResult = Union[GatewaySuccess, GatewayInProgress, GatewayBusinessFailure, GatewayUnknown]  # noqa: UP007
+
+
+def _s(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _fen(body: Mapping[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    return parse_gateway_amount(value) if isinstance(value, str) and value != "" else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PayResult:
+    """The fields of an alipay.trade.pay answer (10000 or 10003); money in fen."""
+
+    trade_no: str
+    out_trade_no: str
+    total_fen: int
+    buyer_logon_id: str
+    buyer_user_id: str
+    gmt_payment: str
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> PayResult:
+        return cls(
+            trade_no=_s(body, "trade_no"),
+            out_trade_no=_s(body, "out_trade_no"),
+            total_fen=_fen(body, "total_amount") or 0,
+            buyer_logon_id=_s(body, "buyer_logon_id"),
+            buyer_user_id=_s(body, "buyer_user_id") or _s(body, "buyer_open_id"),
+            gmt_payment=_s(body, "gmt_payment"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueryResult:
+    """The fields of an alipay.trade.query answer; ``trade_status`` is one of the four statuses."""
+
+    trade_no: str
+    out_trade_no: str
+    trade_status: str
+    total_fen: int
+    buyer_logon_id: str
+    buyer_user_id: str
+    gmt_payment: str
+
+    @property
+    def is_paid(self) -> bool:
+        return self.trade_status in ("TRADE_SUCCESS", "TRADE_FINISHED")
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> QueryResult:
+        return cls(
+            trade_no=_s(body, "trade_no"),
+            out_trade_no=_s(body, "out_trade_no"),
+            trade_status=_s(body, "trade_status"),
+            total_fen=_fen(body, "total_amount") or 0,
+            buyer_logon_id=_s(body, "buyer_logon_id"),
+            buyer_user_id=_s(body, "buyer_user_id") or _s(body, "buyer_open_id"),
+            gmt_payment=_s(body, "send_pay_date") or _s(body, "gmt_payment"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelResult:
+    """The fields of an alipay.trade.cancel answer: ``action`` is "close", "refund" or ""."""
+
+    trade_no: str
+    out_trade_no: str
+    action: str
+    retry_flag: str
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> CancelResult:
+        return cls(
+            trade_no=_s(body, "trade_no"),
+            out_trade_no=_s(body, "out_trade_no"),
+            action=_s(body, "action"),
+            retry_flag=_s(body, "retry_flag") or "N",
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefundResult:
+    """alipay.trade.refund: ``fund_change`` "Y" means this call moved money; ``refund_fee_fen`` is cumulative."""
+
+    trade_no: str
+    out_trade_no: str
+    fund_change: str
+    refund_fee_fen: int
+    send_back_fee_fen: int | None
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> RefundResult:
+        return cls(
+            trade_no=_s(body, "trade_no"),
+            out_trade_no=_s(body, "out_trade_no"),
+            fund_change=_s(body, "fund_change"),
+            refund_fee_fen=_fen(body, "refund_fee") or 0,
+            send_back_fee_fen=_fen(body, "send_back_fee"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefundQueryResult:
+    """alipay.trade.fastpay.refund.query: the refund happened iff ``refund_status == "REFUND_SUCCESS"``."""
+
+    out_trade_no: str
+    out_request_no: str
+    refund_status: str
+    refund_amount_fen: int | None
+    total_fen: int | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.refund_status == "REFUND_SUCCESS"
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> RefundQueryResult:
+        return cls(
+            out_trade_no=_s(body, "out_trade_no"),
+            out_request_no=_s(body, "out_request_no"),
+            refund_status=_s(body, "refund_status"),
+            refund_amount_fen=_fen(body, "refund_amount"),
+            total_fen=_fen(body, "total_amount"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CardInfo:
+    """A MerchantCard as returned by card.query / card.open; points as an int, balance in fen."""
+
+    biz_card_no: str
+    external_card_no: str
+    point: int
+    level: str
+    balance_fen: int
+    open_date: str = ""
+    valid_date: str = ""
+
+    @classmethod
+    def from_card_info(cls, card: Mapping[str, Any]) -> CardInfo:
+        raw_point = card.get("point")
+        point = 0
+        if isinstance(raw_point, str | int) and str(raw_point).strip():
+            point = parse_gateway_amount(str(raw_point)) // 100
+        return cls(
+            biz_card_no=_s(card, "biz_card_no"),
+            external_card_no=_s(card, "external_card_no"),
+            point=point,
+            level=_s(card, "level"),
+            balance_fen=_fen(card, "balance") or 0,
+            open_date=_s(card, "open_date"),
+            valid_date=_s(card, "valid_date"),
+        )
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> CardInfo:
+        """From a card.query / card.open answer (reads its ``card_info`` object)."""
+        card = body.get("card_info")
+        return cls.from_card_info(card if isinstance(card, Mapping) else {})
+
+
+class TradeGateway(Protocol):
+    """The trade calls of the Alipay gateway; every call returns a GatewayResult and never raises
+    for a network or gateway problem. Amounts are fen."""
+
+    def pay(
+        self,
+        out_trade_no: str,
+        auth_code: str,
+        amount_fen: int,
+        subject: str,
+        *,
+        store_id: str | None,
+        terminal_id: str | None,
+        operator_id: str | None,
+        scene: str = "bar_code",
+    ) -> GatewayResult: ...
+
+    def query(self, out_trade_no: str) -> GatewayResult: ...
+
+    def cancel(self, out_trade_no: str) -> GatewayResult: ...
+
+    def refund(self, out_trade_no: str, out_request_no: str, amount_fen: int, reason: str) -> GatewayResult: ...
+
+    def refund_query(self, out_trade_no: str, out_request_no: str) -> GatewayResult: ...
+
+
+class CardGateway(Protocol):
+    """The membership-card calls; bodies are sent exactly as given (the outbox stores them)."""
+
+    def card_query(self, target_card_no: str, target_card_no_type: str) -> GatewayResult: ...
+
+    def card_update(self, body: Mapping[str, Any]) -> GatewayResult: ...
+
+    def consume_sync(self, body: Mapping[str, Any]) -> GatewayResult: ...
+
+    def card_open(self, body: Mapping[str, Any], *, auth_token: str) -> GatewayResult: ...
+
+    def template_create(self, body: Mapping[str, Any]) -> GatewayResult: ...
+
+    def call(self, method: str, biz: Mapping[str, Any]) -> GatewayResult: ...
+
+
 # --- storage (owned by pos_app/storage) --------------------------------------------------
+
+
+# --- checkout storage (owned by the checkout core: services/payment, checkout, members, refunds) ---
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PaymentAttempt:
+    """One Alipay barcode payment attempt (one ``out_trade_no``), as stored write-ahead."""
+
+    id: int
+    out_trade_no: str
+    shift_id: int
+    cashier_id: int
+    amount_fen: int
+    subject: str
+    auth_code_masked: str
+    state: str
+    trade_no: str = ""
+    buyer_logon_id: str = ""
+    buyer_user_id: str = ""
+    gmt_payment: str = ""
+    polls: int = 0
+    cancel_tries: int = 0
+    fail_code: str = ""
+    fail_sub_code: str = ""
+    fail_message: str = ""
+    basket_json: str = "{}"
+    sale_id: int | None = None
+    resolution: str = ""
+    resolved_by: int | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """A cached member (``card_no`` = external card number); ``points_balance`` is the ledger balance."""
+
+    card_no: str
+    biz_card_no: str | None
+    name: str
+    phone: str
+    level: str
+    points_synced: int
+    points_balance: int
+    user_id: str = ""
+    refreshed_at: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SaleRecord:
+    """One committed sale row."""
+
+    id: int
+    receipt_no: str
+    shift_id: int
+    terminal_id: str
+    cashier_id: int
+    card_no: str | None
+    state: str
+    gross_fen: int
+    discount_fen: int
+    total_fen: int
+    points_redeemed: int
+    points_earned: int
+    earn_explanation: str
+    refunded_fen: int
+    started_at: str
+    committed_at: str
+    receipt_hash: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SaleLineRecord:
+    """One stored sale line (quantity is pieces, or grams for ``unit == "kg"``)."""
+
+    id: int
+    sale_id: int
+    line_no: int
+    code: str
+    name: str
+    quantity: int
+    unit: str
+    unit_price_fen: int
+    amount_fen: int
+    discount_fen: int
+    open_price: bool
+    points_excluded: bool
+    voided: bool
+    void_reason: str
+    refunded_qty: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TenderRecord:
+    """One stored tender of a sale."""
+
+    id: int
+    sale_id: int
+    kind: str
+    amount_fen: int
+    tendered_fen: int
+    change_fen: int
+    attempt_id: int | None
+    trade_no: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RefundRecord:
+    """One refund (write-ahead: ``pending`` before the gateway is called)."""
+
+    id: int
+    sale_id: int
+    shift_id: int
+    out_request_no: str
+    method: str
+    amount_fen: int
+    state: str
+    reason: str
+    lines_json: str
+    points_reversed: int
+    points_restored: int
+    cashier_id: int
+    approved_by: int | None
+    fail_message: str
+    created_at: str
+    completed_at: str | None
+
+
+class PaymentAttemptRepository(Protocol):
+    """Payment attempts (write-ahead log of alipay.trade.pay)."""
+
+    def add(self, *, out_trade_no: str, shift_id: int, cashier_id: int, amount_fen: int, subject: str,
+            auth_code_masked: str, state: str, basket_json: str, at: dt.datetime) -> int: ...
+
+    def get(self, attempt_id: int) -> PaymentAttempt | None: ...
+
+    def update(self, attempt_id: int, *, at: dt.datetime, **fields: Any) -> None: ...
+
+    def in_states(self, states: tuple[str, ...]) -> list[PaymentAttempt]: ...
+
+    def orphans(self) -> list[PaymentAttempt]: ...
+
+
+class SalesRepository(Protocol):
+    """Sales, lines, tenders, refunds and the counters table."""
+
+    def next_counter(self, name: str) -> int: ...
+
+    def add_sale(self, *, receipt_no: str, shift_id: int, terminal_id: str, cashier_id: int, card_no: str | None,
+                 gross_fen: int, discount_fen: int, total_fen: int, points_redeemed: int, points_earned: int,
+                 earn_explanation: str, started_at: str, committed_at: str) -> int: ...
+
+    def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None: ...
+
+    def add_tender(self, sale_id: int, *, kind: str, amount_fen: int, tendered_fen: int, change_fen: int,
+                   attempt_id: int | None, trade_no: str) -> int: ...
+
+    def set_receipt_hash(self, sale_id: int, receipt_hash: str) -> None: ...
+
+    def get(self, sale_id: int) -> SaleRecord | None: ...
+
+    def by_receipt(self, receipt_no: str) -> SaleRecord | None: ...
+
+    def by_trade_no(self, trade_no: str) -> SaleRecord | None: ...
+
+    def lines(self, sale_id: int) -> list[SaleLineRecord]: ...
+
+    def tenders(self, sale_id: int) -> list[TenderRecord]: ...
+
+    def add_refund(self, *, sale_id: int, shift_id: int, out_request_no: str, method: str, amount_fen: int,
+                   reason: str, lines_json: str, cashier_id: int, approved_by: int | None,
+                   created_at: str) -> int: ...
+
+    def update_refund(self, refund_id: int, **fields: Any) -> None: ...
+
+    def get_refund(self, refund_id: int) -> RefundRecord | None: ...
+
+    def refunds(self, sale_id: int) -> list[RefundRecord]: ...
+
+    def add_refunded_qty(self, line_id: int, qty: int) -> None: ...
+
+    def set_refunded(self, sale_id: int, refunded_fen: int, state: str) -> None: ...
+
+
+class MemberRepository(Protocol):
+    """The member cache and the points ledger (the only writer of points)."""
+
+    def get(self, card_no: str) -> MemberRecord | None: ...
+
+    def by_biz_card_no(self, biz_card_no: str) -> MemberRecord | None: ...
+
+    def search(self, text: str, limit: int = 20) -> list[MemberRecord]: ...
+
+    def upsert(self, *, card_no: str, biz_card_no: str | None, name: str, phone: str, level: str,
+               points_synced: int | None, user_id: str, refreshed_at: str | None, updated_at: str) -> bool: ...
+
+    def add_ledger(self, card_no: str, *, kind: str, points: int, sale_id: int | None, refund_id: int | None,
+                   reason: str, at: str) -> int: ...
+
+    def balance(self, card_no: str) -> int: ...
+
+    def ledger_for_sale(self, sale_id: int) -> list[tuple[str, int]]: ...
+
+
+class CatalogueRepository(Protocol):
+    """Read access to the catalogue (items are domain CatalogueItem objects)."""
+
+    def get(self, code: str) -> Any: ...
+
+    def search(self, text: str, limit: int = 50) -> list[Any]: ...
+
+
+class JournalPort(Protocol):
+    """The audit log and the outbox, written inside the caller's unit of work."""
+
+    def audit(self, *, at: dt.datetime, user_id: int | None, user_name: str, action: str, subject: str = "",
+              detail: Mapping[str, Any] | None = None) -> int: ...
+
+    def enqueue(self, *, event_id: str, kind: str, card_no: str, body: Mapping[str, Any], created_at: dt.datetime,
+                points_after: int | None = None, sale_id: int | None = None,
+                refund_id: int | None = None) -> int: ...
+
+
+class CheckoutUnitOfWork(Protocol):
+    """One transaction exposing the checkout repositories; commits on a clean exit, rolls back otherwise."""
+
+    @property
+    def payments(self) -> PaymentAttemptRepository: ...
+
+    @property
+    def sales(self) -> SalesRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def catalogue(self) -> CatalogueRepository: ...
+
+    @property
+    def journal(self) -> JournalPort: ...
+
+    def __enter__(self) -> CheckoutUnitOfWork: ...
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...

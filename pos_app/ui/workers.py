@@ -1,0 +1,96 @@
+"""Run blocking calls off the GUI thread and bring results back by queued signal; the scan bridge."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from drivers.base import ScanEvent, ScannerState
+
+__all__ = ["ScanBridge", "TaskRunner"]
+
+logger = logging.getLogger(__name__)
+
+
+class ScanBridge(QObject):
+    """Lives on the GUI thread; driver threads call ``deliver``; ``scanned`` arrives queued on the GUI thread.
+
+    Signals:
+        scanned(ScanEvent): one scan from any reader.
+        state_changed(str url, str state, str message): a reader's state.
+        notice(str url, str message): a reader's notice.
+    """
+
+    scanned = Signal(object)
+    state_changed = Signal(str, str, str)
+    notice = Signal(str, str)
+
+    def deliver(self, event: ScanEvent) -> None:
+        """Any thread: hand ``event`` to the GUI thread."""
+        self.scanned.emit(event)
+
+    def state_callback(self, url: str) -> Callable[[ScannerState, str], None]:
+        def on_state(state: ScannerState, message: str) -> None:
+            self.state_changed.emit(url, state.value, message)
+        return on_state
+
+    def notice_callback(self, url: str) -> Callable[[str], None]:
+        def on_notice(message: str) -> None:
+            self.notice.emit(url, message)
+        return on_notice
+
+
+class _Signals(QObject):
+    done = Signal(object, object)  # (result, error)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+        super().__init__()
+        self._fn = fn
+        self._signals = signals
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception as exc:  # handed to the GUI thread, which decides what to show
+            logger.debug("background task failed: %r", exc)
+            self._signals.done.emit(None, exc)
+            return
+        self._signals.done.emit(result, None)
+
+
+class TaskRunner(QObject):
+    """``submit(fn, on_done, on_error)``: ``fn`` runs on a pool thread; callbacks on the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._live: set[_Signals] = set()
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> None:
+        signals = _Signals()
+        self._live.add(signals)
+
+        @Slot(object, object)
+        def finished(result: object, error: object) -> None:
+            self._live.discard(signals)
+            if isinstance(error, BaseException):
+                if on_error is not None:
+                    on_error(error)
+                else:
+                    logger.error("background task failed", exc_info=error)
+            elif on_done is not None:
+                on_done(result)
+
+        signals.done.connect(finished)
+        self._pool.start(_Task(fn, signals))
+
+    def wait_idle(self, timeout_ms: int = 5000) -> bool:
+        """Wait for running tasks (shutdown)."""
+        return self._pool.waitForDone(timeout_ms)
