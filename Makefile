@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: sysdeps-test $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m tests.bench.run_all
+	QT_QPA_PLATFORM=offscreen $(PY) tests/bench/run_all.py $(BENCH)
 
 setup: sysdeps-run $(STAMP)
 
