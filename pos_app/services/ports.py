@@ -45,6 +45,23 @@ __all__ = [
     "CatalogueRepository",
     "JournalPort",
     "CheckoutUnitOfWork",
+    # shifts
+    "UserRecord",
+    "ApprovalRecord",
+    "ShiftRecord",
+    "UnsettledPayment",
+    "ZReportRecord",
+    "UserRepository",
+    "ShiftRepository",
+    "ReportRepository",
+    "AuditPort",
+    "ShiftsUnitOfWork",
+    # sync
+    "OutboxRow",
+    "OutboxOutcome",
+    "OutboxStats",
+    "SyncApprover",
+    "SyncStore",
 ]
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "GMT+8")
@@ -571,3 +588,285 @@ class CheckoutUnitOfWork(Protocol):
     def __enter__(self) -> CheckoutUnitOfWork: ...
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+
+# --- shifts (owned by shifts, users and reports: services/users, shifts, reports, approvals) ---
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user as stored (the PIN hash never leaves the users repository except for verification)."""
+
+    id: int
+    number: str
+    name: str
+    role: str                      # cashier | supervisor | admin
+    active: bool
+    card_code: str | None
+    failed_attempts: int
+    locked_until: dt.datetime | None
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApprovalRecord:
+    """One supervisor approval: who approved what, for whom, why and when."""
+
+    id: int
+    action: str
+    subject: str
+    shift_id: int | None
+    requested_by: int | None
+    approved_by: int
+    approver_name: str
+    reason_code: str
+    note: str
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShiftRecord:
+    """A shift of one terminal."""
+
+    id: int
+    terminal_id: str
+    number: int
+    state: str                     # open | closed
+    opened_by: int
+    opened_at: dt.datetime
+    opening_float_fen: int
+    opening_count: Mapping[int, int]
+    closed_by: int | None
+    closed_at: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UnsettledPayment:
+    """An Alipay payment attempt whose outcome is not final (or paid without a completed sale)."""
+
+    id: int
+    out_trade_no: str
+    state: str
+    amount_fen: int
+    cashier: str
+    created_at: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ZReportRecord:
+    """A stored Z report: figures and text exactly as printed, with the hash over both."""
+
+    id: int
+    terminal_id: str
+    number: int
+    shift_id: int
+    created_at: dt.datetime
+    figures_json: str
+    text: str
+    hash: str
+
+
+class UserRepository(Protocol):
+    """Users and their PIN hashes."""
+
+    def add(self, *, number: str, name: str, role: str, pin_hash: str, card_code: str | None,
+            created_at: dt.datetime) -> int: ...
+
+    def get(self, user_id: int) -> UserRecord | None: ...
+
+    def find(self, number_or_card: str) -> UserRecord | None: ...
+
+    def pin_hash(self, user_id: int) -> str: ...
+
+    def list(self) -> list[UserRecord]: ...
+
+    def record_failure(self, user_id: int, failed_attempts: int, locked_until: dt.datetime | None) -> None: ...
+
+    def record_success(self, user_id: int) -> None: ...
+
+    def set_active(self, user_id: int, active: bool) -> None: ...
+
+    def set_pin(self, user_id: int, pin_hash: str) -> None: ...
+
+    def add_approval(self, *, action: str, subject: str, shift_id: int | None, requested_by: int | None,
+                     approved_by: int, reason_code: str, note: str, created_at: dt.datetime) -> int: ...
+
+    def get_approval(self, approval_id: int) -> ApprovalRecord | None: ...
+
+
+class ShiftRepository(Protocol):
+    """Shifts, cashier changes and cash movements."""
+
+    def open(self, *, terminal_id: str, opened_by: int, opened_at: dt.datetime, opening_float_fen: int,
+             opening_count: Mapping[int, int]) -> ShiftRecord: ...
+
+    def current(self, terminal_id: str) -> ShiftRecord | None: ...
+
+    def get(self, shift_id: int) -> ShiftRecord | None: ...
+
+    def by_number(self, terminal_id: str, number: int) -> ShiftRecord | None: ...
+
+    def latest(self, terminal_id: str) -> ShiftRecord | None: ...
+
+    def current_cashier(self, shift_id: int) -> int | None: ...
+
+    def change_cashier(self, shift_id: int, user_id: int, at: dt.datetime) -> None: ...
+
+    def add_movement(self, *, shift_id: int, kind: str, amount_fen: int, reason: str, user_id: int,
+                     approved_by: int | None, created_at: dt.datetime) -> int: ...
+
+    def unsettled_payments(self, shift_id: int) -> list[UnsettledPayment]: ...
+
+    def close(self, shift_id: int, closed_by: int, closed_at: dt.datetime) -> None: ...
+
+
+class ReportRepository(Protocol):
+    """Report figures computed with SQL aggregates, and stored Z reports."""
+
+    def figures(self, shift_id: int, *, now: dt.datetime) -> dict[str, Any]: ...
+
+    def expected_cash(self, shift_id: int) -> int: ...
+
+    def sync_stats(self, *, now: dt.datetime) -> dict[str, Any]: ...
+
+    def add_z_report(self, *, terminal_id: str, shift_id: int, created_at: dt.datetime, figures_json: str,
+                     text: str, hash: str, number: int) -> ZReportRecord: ...
+
+    def next_z_number(self, terminal_id: str) -> int: ...
+
+    def z_report(self, terminal_id: str, *, shift_id: int | None = None,
+                 number: int | None = None) -> ZReportRecord | None: ...
+
+    def z_reports(self, terminal_id: str, limit: int = 100) -> list[ZReportRecord]: ...
+
+
+class AuditPort(Protocol):
+    """Appends to the hash-chained audit log inside the current transaction."""
+
+    def append(self, *, at: dt.datetime, user_id: int | None, user_name: str, action: str, subject: str = "",
+               detail: Mapping[str, Any] | None = None) -> int: ...
+
+
+class ShiftsUnitOfWork(Protocol):
+    """One transaction with the repositories the shift, user and report services need."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def shifts(self) -> ShiftRepository: ...
+
+    @property
+    def reports(self) -> ReportRepository: ...
+
+    @property
+    def audit(self) -> AuditPort: ...
+
+    def __enter__(self) -> ShiftsUnitOfWork: ...
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+
+
+# --- sync (owned by the sync worker: services/sync, storage/outbox) ----------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One outbox row as stored; ``body_json`` is the request body fixed at commit time."""
+
+    id: int
+    event_id: str
+    kind: str                      # card.consume_sync | card.update
+    card_no: str                   # external card number (the ordering key)
+    method: str
+    body_json: str
+    points_after: int | None
+    state: str                     # pending | done | dead | discarded
+    attempts: int
+    next_attempt_at: float         # epoch seconds
+    last_error: str
+    created_at: str
+    done_at: str | None = None
+    sale_id: int | None = None
+    refund_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutboxOutcome:
+    """What the worker learned from one send: ``action`` is "done", "retry" or "dead"."""
+
+    row_id: int
+    card_no: str
+    action: str
+    attempts: int
+    next_attempt_at: float = 0.0
+    error: str = ""
+    points_after: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """Queue figures for the status bar and the X/Z reports."""
+
+    pending: int
+    oldest_pending_created_at: str | None
+    dead: int
+    discarded: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SyncApprover:
+    """The supervisor who approved a dead-letter decision (after a PIN check done by the caller)."""
+
+    user_id: int | None
+    name: str
+
+
+class SyncStore(Protocol):
+    """The worker's view of the outbox, on a connection of its own (never the GUI's).
+
+    Every write is one short transaction; nothing here is called while a request is in flight.
+    """
+
+    def try_lock(self) -> bool:
+        """Become the only sync worker of this database (False if another process is one)."""
+
+    def due_heads(self, now: float, limit: int, skip_cards: frozenset[str] = frozenset(), *,
+                  ignore_schedule: bool = False) -> list[OutboxRow]:
+        """The oldest pending row of each card that is not blocked by a dead row, due at ``now``."""
+
+    def next_head(self, card_no: str) -> OutboxRow | None:
+        """The oldest pending row of one card, or None (no pending row, or blocked by a dead row)."""
+
+    def next_due_at(self, now: float) -> float | None:
+        """The earliest ``next_attempt_at`` after ``now`` among pending rows (None: nothing waiting)."""
+
+    def coalesce_updates(self, head: OutboxRow, at: dt.datetime) -> tuple[OutboxRow, int]:
+        """Fold the run of consecutive pending card.update rows starting at ``head`` into the newest.
+
+        Returns (the row to send, how many older rows were marked done as coalesced).
+        """
+
+    def record(self, outcomes: list[OutboxOutcome], at: dt.datetime) -> None:
+        """Apply send outcomes in one short transaction (done: also members.points_synced)."""
+
+    def backed_off(self, now: float) -> list[int]:
+        """Ids of pending rows waiting for a later ``next_attempt_at``."""
+
+    def make_due(self, row_ids: list[int], now: float) -> None:
+        """Make these pending rows due now (the network is back)."""
+
+    def stats(self) -> OutboxStats: ...
+
+    def rows(self, states: tuple[str, ...], limit: int = 500) -> list[OutboxRow]:
+        """Rows in the given states, oldest first (for the supervisor screen)."""
+
+    def get(self, row_id: int) -> OutboxRow | None: ...
+
+    def retry_dead(self, row_id: int, *, approver: SyncApprover, at: dt.datetime) -> bool:
+        """dead -> pending (due now), audited; False if the row is not dead."""
+
+    def discard_dead(self, row_id: int, *, approver: SyncApprover, reason: str, at: dt.datetime) -> bool:
+        """dead -> discarded with the reason, audited; False if the row is not dead."""
+
+    def close(self) -> None: ...

@@ -5,8 +5,19 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from .errors import translate
+
+if TYPE_CHECKING:
+    from .audit import SqliteAuditLog
+    from .catalogue import SqliteCatalogue
+    from .members import SqliteMembers
+    from .payments import SqlitePaymentAttempts
+    from .reports import SqliteReportRepository
+    from .sales import SqliteJournal, SqliteSales
+    from .shifts import SqliteShiftRepository
+    from .users import SqliteUserRepository
 
 __all__ = ["SqliteUnitOfWork"]
 
@@ -47,3 +58,59 @@ class SqliteUnitOfWork:
             raise translate(err) from err
 
     # --- repositories (each area adds a property returning its repository on self.conn) ---
+
+    # shifts, users and reports
+    @property
+    def users(self) -> SqliteUserRepository:
+        from .users import SqliteUserRepository
+
+        return SqliteUserRepository(self.conn)
+
+    @property
+    def shifts(self) -> SqliteShiftRepository:
+        from .shifts import SqliteShiftRepository
+
+        return SqliteShiftRepository(self.conn)
+
+    @property
+    def reports(self) -> SqliteReportRepository:
+        from .reports import SqliteReportRepository
+
+        return SqliteReportRepository(self.conn)
+
+    @property
+    def audit(self) -> SqliteAuditLog:
+        from .audit import SqliteAuditLog
+
+        return SqliteAuditLog(self.conn)
+
+    # checkout core: payments, sales, members, catalogue, journal (audit + outbox)
+    @property
+    def payments(self) -> SqlitePaymentAttempts:
+        from .payments import SqlitePaymentAttempts
+
+        return SqlitePaymentAttempts(self.conn)
+
+    @property
+    def sales(self) -> SqliteSales:
+        from .sales import SqliteSales
+
+        return SqliteSales(self.conn)
+
+    @property
+    def members(self) -> SqliteMembers:
+        from .members import SqliteMembers
+
+        return SqliteMembers(self.conn)
+
+    @property
+    def catalogue(self) -> SqliteCatalogue:
+        from .catalogue import SqliteCatalogue
+
+        return SqliteCatalogue(self.conn)
+
+    @property
+    def journal(self) -> SqliteJournal:
+        from .sales import SqliteJournal
+
+        return SqliteJournal(self.conn)

@@ -1,0 +1,315 @@
+"""Checkout: ring up a basket and commit a paid sale in ONE transaction (sale, lines, tender, points, outbox, audit).
+
+The commit is the only writer of points for a sale: ledger entries (redeem, earn) and the outbox rows that
+sync the card (consume.sync + card.update, bodies fixed here) are written with the sale or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pos_app.domain.catalogue import UNIT_KG, CatalogueItem
+from pos_app.domain.codes import (
+    DEFAULT_RECEIPT_PREFIX,
+    CodeKind,
+    ScanCode,
+    classify,
+    make_receipt_code,
+    mask_code,
+)
+from pos_app.domain.errors import DomainError
+from pos_app.domain.loyalty import LoyaltyRules
+from pos_app.domain.money import format_ui
+from pos_app.domain.sale import MemberRef, Sale, SaleLine, SaleSnapshot, SaleState, SaleTotals, Tender
+
+from . import card_sync, receipts
+from .errors import CheckoutError, UnknownProduct
+from .ports import CheckoutUnitOfWork, Clock, IdSource, PaymentAttempt
+
+__all__ = [
+    "CheckoutConfig",
+    "CommittedSale",
+    "CheckoutService",
+    "snapshot_to_basket",
+    "basket_to_sale",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckoutConfig:
+    """Who and where this terminal is, and the loyalty rules its sales use."""
+
+    store_id: str = ""
+    terminal_id: str = "T1"
+    terminal_no: int = 1
+    receipt_prefix: str = DEFAULT_RECEIPT_PREFIX
+    store_name: str = ""
+    loyalty: LoyaltyRules = dataclasses.field(default_factory=LoyaltyRules)
+    language: str = "zh"
+    member_pattern: str = r"^8800\d{12}$"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommittedSale:
+    """A sale as committed: what the UI shows after payment and what the receipt prints."""
+
+    sale_id: int
+    receipt_no: str
+    snapshot: SaleSnapshot
+    points_earned: int
+    points_balance: int | None
+    change_fen: int
+    trade_no: str
+    committed_at: str = ""
+    receipt_hash: str = ""
+    cashier_name: str = ""
+
+
+def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "") -> dict[str, Any]:
+    """A JSON-ready copy of a sale (stored with a payment attempt, to complete the sale after a crash)."""
+    member = snapshot.member
+    return {
+        "version": 1,
+        "started_at": started_at,
+        "lines": [dataclasses.asdict(line) for line in snapshot.lines],
+        "member": dataclasses.asdict(member) if member is not None else None,
+        "points_redeemed": snapshot.totals.points_redeemed,
+        "payable_fen": snapshot.totals.payable_fen,
+    }
+
+
+def basket_to_sale(basket: Mapping[str, Any], rules: LoyaltyRules) -> Sale:
+    """Rebuild a sale awaiting payment from :func:`snapshot_to_basket` output."""
+    lines = tuple(SaleLine(**line) for line in basket.get("lines", []))
+    member_data = basket.get("member")
+    member = MemberRef(**member_data) if isinstance(member_data, Mapping) else None
+    totals = SaleTotals(0, 0, int(basket.get("points_redeemed", 0)), 0, 0, "", 0, 0)
+    snap = SaleSnapshot(SaleState.AWAITING_PAYMENT, lines, member, totals, (), True)
+    return Sale.from_snapshot(snap, rules)
+
+
+class CheckoutService:
+    """Baskets and sale commits for one terminal.
+
+    Args:
+        uow_factory: a new unit of work on this thread's connection for each call.
+        clock, ids: time and identifiers (event ids of outbox rows).
+        config: terminal identity and loyalty rules.
+    """
+
+    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], clock: Clock, ids: IdSource,
+                 config: CheckoutConfig) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._ids = ids
+        self.config = config
+        self._started: weakref.WeakKeyDictionary[Sale, str] = weakref.WeakKeyDictionary()
+
+    # --- basket -------------------------------------------------------------------------
+
+    def new_sale(self) -> Sale:
+        """An empty sale with the terminal's loyalty rules."""
+        sale = Sale(self.config.loyalty)
+        self._started[sale] = self._clock.now().isoformat()
+        return sale
+
+    def basket_of(self, sale: Sale) -> dict[str, Any]:
+        """The JSON basket to store with a payment attempt (see :meth:`PaymentService.begin`)."""
+        return snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""))
+
+    def find_product(self, code: str | ScanCode) -> CatalogueItem | None:
+        """The catalogue item for a product code (EAN/UPC as scanned, or an in-store weight/price code)."""
+        scan = code if isinstance(code, ScanCode) else classify(code, receipt_prefix=self.config.receipt_prefix,
+                                                                 member_pattern=self.config.member_pattern)
+        keys = [scan.item_code] if scan.item_code else []
+        if scan.text and scan.text not in keys:
+            keys.append(scan.text)
+        with self._uow() as uow:
+            for key in keys:
+                item = uow.catalogue.get(key)
+                if item is not None:
+                    return item  # type: ignore[no-any-return]
+        return None
+
+    def add_scan(self, sale: Sale, scan: ScanCode) -> SaleLine:
+        """Add one scanned product; :class:`UnknownProduct` if it is not in the catalogue,
+        :class:`CheckoutError` (cashier message) if the basket rules refuse it."""
+        if scan.kind not in (CodeKind.PRODUCT, CodeKind.WEIGHED_PRODUCT):
+            raise CheckoutError(scan.reason or "this is not a product code")
+        item = self.find_product(scan)
+        if item is None:
+            raise UnknownProduct(scan.item_code or scan.text)
+        try:
+            if scan.kind == CodeKind.WEIGHED_PRODUCT and scan.weight_g is not None:
+                return sale.add_item(item, scan.weight_g)
+            if scan.price_fen is not None:
+                if item.unit == UNIT_KG:
+                    return sale.add_open_line(item.display_name(self.config.language), scan.price_fen,
+                                              points_excluded=item.points_excluded)
+                return sale.add_item(item, 1, unit_price_fen=scan.price_fen)
+            if item.unit == UNIT_KG:
+                raise CheckoutError(f"{item.display_name(self.config.language)} is sold by weight: weigh it")
+            return sale.add_item(item, 1)
+        except DomainError as exc:
+            raise CheckoutError(str(exc)) from exc
+
+    def search_catalogue(self, text: str, limit: int = 50) -> list[CatalogueItem]:
+        """Items whose code starts with ``text`` or whose name contains it."""
+        with self._uow() as uow:
+            return list(uow.catalogue.search(text, limit))
+
+    # --- commit -------------------------------------------------------------------------
+
+    def commit_cash(self, sale: Sale, tendered_fen: int, *, shift_id: int, cashier_id: int,
+                    cashier_name: str) -> CommittedSale:
+        """Take cash and commit the sale in one transaction; the sale is PAID only if the commit succeeded."""
+        try:
+            if sale.state == SaleState.OPEN:
+                sale.begin_payment()
+            tender = sale.pay_cash(tendered_fen)
+        except DomainError as exc:
+            raise CheckoutError(str(exc)) from exc
+        return self._commit(sale, tender, attempt=None, shift_id=shift_id, cashier_id=cashier_id,
+                            cashier_name=cashier_name)
+
+    def commit_alipay(self, sale: Sale, attempt: PaymentAttempt, *, shift_id: int, cashier_id: int,
+                      cashier_name: str) -> CommittedSale:
+        """Commit a sale paid by a ``paid`` attempt (marks the attempt's sale_id in the same transaction)."""
+        if attempt.state != "paid":
+            raise CheckoutError("the payment is not confirmed: the sale cannot be completed")
+        try:
+            if sale.state == SaleState.OPEN:
+                sale.begin_payment()
+            tender = sale.pay_alipay(attempt.trade_no or attempt.out_trade_no)
+        except DomainError as exc:
+            raise CheckoutError(str(exc)) from exc
+        if tender.amount_fen != attempt.amount_fen:
+            raise CheckoutError(f"the payment ({format_ui(attempt.amount_fen)}) does not match the amount due "
+                                f"({format_ui(tender.amount_fen)})")
+        return self._commit(sale, tender, attempt=attempt, shift_id=shift_id, cashier_id=cashier_id,
+                            cashier_name=cashier_name)
+
+    def complete_from_attempt(self, attempt: PaymentAttempt, *, by_user_id: int,
+                              by_user_name: str = "") -> CommittedSale:
+        """Commit the sale stored with a paid attempt whose sale was never committed (after a crash)."""
+        sale = basket_to_sale(json.loads(attempt.basket_json or "{}"), self.config.loyalty)
+        return self.commit_alipay(sale, attempt, shift_id=attempt.shift_id, cashier_id=attempt.cashier_id,
+                                  cashier_name=by_user_name)
+
+    def _commit(self, sale: Sale, tender: Tender, *, attempt: PaymentAttempt | None, shift_id: int,
+                cashier_id: int, cashier_name: str) -> CommittedSale:
+        snap = dataclasses.replace(sale.snapshot(), state=SaleState.PAID, tenders=(tender,))
+        totals = snap.totals
+        member = snap.member
+        now = self._clock.now()
+        stamp = now.isoformat()
+        cfg = self.config
+        with self._uow() as uow:
+            if attempt is not None:
+                fresh = uow.payments.get(attempt.id)
+                if fresh is None or fresh.state != "paid" or fresh.sale_id is not None:
+                    raise CheckoutError("this payment was already used for a sale")
+            seq = uow.sales.next_counter(f"receipt:{cfg.terminal_no}")
+            receipt_no = make_receipt_code(cfg.terminal_no, seq, prefix=cfg.receipt_prefix)
+            trade_no = tender.reference if tender.kind == "alipay" else ""
+            sale_id = uow.sales.add_sale(
+                receipt_no=receipt_no, shift_id=shift_id, terminal_id=cfg.terminal_id, cashier_id=cashier_id,
+                card_no=member.card_no if member else None, gross_fen=totals.gross_fen,
+                discount_fen=totals.discount_fen, total_fen=totals.payable_fen,
+                points_redeemed=totals.points_redeemed if member else 0,
+                points_earned=totals.points_to_earn if member else 0,
+                earn_explanation=totals.earn_explanation, started_at=self._started.get(sale, stamp),
+                committed_at=stamp)
+            uow.sales.add_lines(sale_id, [dataclasses.asdict(line) for line in snap.lines])
+            uow.sales.add_tender(sale_id, kind=tender.kind, amount_fen=tender.amount_fen,
+                                 tendered_fen=tender.tendered_fen, change_fen=tender.change_fen,
+                                 attempt_id=attempt.id if attempt else None, trade_no=trade_no)
+            if attempt is not None:
+                uow.payments.update(attempt.id, at=now, sale_id=sale_id)
+            balance: int | None = None
+            if member is not None:
+                balance = self._member_points(uow, sale_id, receipt_no, snap, tender, attempt, now)
+            committed = CommittedSale(sale_id, receipt_no, snap, totals.points_to_earn if member else 0, balance,
+                                      tender.change_fen, trade_no, stamp, "", cashier_name)
+            content = receipts.build_receipt(committed, receipts.StoreInfo(cfg.store_name, cfg.store_id,
+                                                                            cfg.terminal_id), cfg.language)
+            digest = receipts.receipt_hash(receipts.receipt_text(content))
+            uow.sales.set_receipt_hash(sale_id, digest)
+            uow.journal.audit(at=now, user_id=cashier_id, user_name=cashier_name, action="sale.committed",
+                              subject=receipt_no,
+                              detail={"sale_id": sale_id, "total_fen": totals.payable_fen, "tender": tender.kind,
+                                      "trade_no": trade_no, "attempt_id": attempt.id if attempt else None,
+                                      "card": mask_code(member.card_no) if member else "",
+                                      "points_earned": committed.points_earned,
+                                      "points_redeemed": totals.points_redeemed if member else 0})
+        sale.mark_paid(tender)
+        logger.info("sale %d committed (%s, %s, %s)", sale_id, receipt_no, tender.kind, format_ui(totals.payable_fen))
+        return dataclasses.replace(committed, receipt_hash=digest)
+
+    def _member_points(self, uow: CheckoutUnitOfWork, sale_id: int, receipt_no: str, snap: SaleSnapshot,
+                       tender: Tender, attempt: PaymentAttempt | None, now: Any) -> int:
+        """Ledger entries (redeem, earn) and the two outbox rows for the member of a sale; returns the balance."""
+        member = snap.member
+        assert member is not None
+        totals = snap.totals
+        stamp = now.isoformat()
+        cached = uow.members.get(member.card_no)
+        if cached is None:
+            uow.members.upsert(card_no=member.card_no, biz_card_no=member.biz_card_no or None,
+                               name=member.name_masked, phone="", level=member.level, points_synced=None,
+                               user_id="", refreshed_at=None, updated_at=stamp)
+        level = cached.level if cached is not None else member.level
+        biz = (cached.biz_card_no if cached is not None else None) or member.biz_card_no or None
+        balance = uow.members.balance(member.card_no)
+        if totals.points_redeemed:
+            if totals.points_redeemed > balance:
+                logger.warning("sale %d redeems %d pts but the ledger shows %d", sale_id, totals.points_redeemed,
+                               balance)
+            balance = uow.members.add_ledger(member.card_no, kind="redeem", points=-totals.points_redeemed,
+                                             sale_id=sale_id, refund_id=None, reason=receipt_no, at=stamp)
+        if totals.points_to_earn:
+            balance = uow.members.add_ledger(member.card_no, kind="earn", points=totals.points_to_earn,
+                                             sale_id=sale_id, refund_id=None, reason=totals.earn_explanation,
+                                             at=stamp)
+        trade_time = now
+        if attempt is not None and attempt.gmt_payment:
+            trade_time = _parse_gateway_time(attempt.gmt_payment) or now
+        trade_no = tender.reference if tender.kind == "alipay" else receipt_no
+        consume = card_sync.consume_sync_body(
+            card_no=member.card_no, biz_card_no=biz, level=level, trade_no=trade_no, trade_time=trade_time,
+            trade_type="TRADE", trade_name=self.config.store_name or "purchase", trade_amount_fen=totals.gross_fen,
+            act_pay_amount_fen=totals.payable_fen, points_after=balance, points_redeemed=totals.points_redeemed,
+            discount_fen=totals.discount_fen, shop_code=self.config.store_id, memo=receipt_no)
+        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=member.card_no,
+                            body=consume, created_at=now, points_after=balance, sale_id=sale_id)
+        update = card_sync.card_update_body(card_no=member.card_no, biz_card_no=biz, level=level, occur_time=now,
+                                            points_after=balance,
+                                            changed_point=totals.points_to_earn - totals.points_redeemed)
+        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.update", card_no=member.card_no, body=update,
+                            created_at=now, points_after=balance, sale_id=sale_id)
+        return balance
+
+
+def _parse_gateway_time(text: str) -> Any:
+    """``yyyy-MM-dd HH:mm:ss`` (Beijing) or ISO-8601 to an aware datetime; None if unreadable."""
+    import datetime as dt
+
+    from .ports import BEIJING
+
+    for fmt in ("%Y-%m-%d %H:%M:%S",):
+        try:
+            return dt.datetime.strptime(text, fmt).replace(tzinfo=BEIJING)
+        except ValueError:
+            pass
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

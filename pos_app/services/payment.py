@@ -1,0 +1,524 @@
+"""Alipay barcode payment with write-ahead: pay, wait for the buyer, query, cancel, recover after a crash.
+
+The state machine is DESIGN.md "The correctness core, precisely" (alipay-api.md §4.2). Every state
+change is committed to SQLite before the next request is sent, so a crash at any point leaves an
+attempt that :meth:`PaymentService.recover` can settle by query (then cancel).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pos_app.domain.codes import mask_code
+from pos_app.domain.errors import MoneyError
+from pos_app.domain.money import format_ui, parse_gateway_amount
+
+from .errors import PaymentError, PaymentsBlocked
+from .ports import (
+    CheckoutUnitOfWork,
+    Clock,
+    GatewayBusinessFailure,
+    GatewayInProgress,
+    GatewaySuccess,
+    GatewayUnknown,
+    IdSource,
+    PaymentAttempt,
+    PayResult,
+    QueryResult,
+    RefundQueryResult,
+    RefundResult,
+    TradeGateway,
+)
+
+if TYPE_CHECKING:
+    from .checkout import CheckoutService, CommittedSale
+
+__all__ = [
+    "AttemptState",
+    "Attempt",
+    "PaymentConfig",
+    "PaymentProgress",
+    "PaymentOutcome",
+    "PaymentService",
+    "OPEN_STATES",
+    "FINAL_STATES",
+    "reason_for_sub_code",
+]
+
+logger = logging.getLogger(__name__)
+
+Attempt = PaymentAttempt
+"""A stored payment attempt (see :class:`pos_app.services.ports.PaymentAttempt`)."""
+
+
+class AttemptState(enum.StrEnum):
+    """The states of a payment attempt (stored as their value)."""
+
+    CREATED = "created"
+    SENDING = "sending"
+    WAITING = "waiting"
+    CHECKING = "checking"
+    CANCELLING = "cancelling"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CANCELLED_REFUNDED = "cancelled_refunded"
+    UNKNOWN = "unknown"
+
+
+OPEN_STATES: tuple[str, ...] = ("created", "sending", "waiting", "checking", "cancelling")
+"""States whose outcome this terminal does not know yet; they block new payments until recovered."""
+
+FINAL_STATES: tuple[str, ...] = ("paid", "failed", "cancelled", "cancelled_refunded", "unknown")
+
+_PAYMENT_CODE_RE = re.compile(r"(2[5-9]|30)[0-9]{14,22}")
+_FACE_CODE_RE = re.compile(r"fp.{33}", re.DOTALL)
+
+_SUB_CODE_REASONS: Mapping[str, str] = {
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH": "the customer's balance is not enough",
+    "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH": "the customer's bank card balance is not enough",
+    "ACQ.PAYMENT_AUTH_CODE_INVALID": "the payment code has expired: ask the customer to refresh it",
+    "ACQ.TRADE_HAS_CLOSE": "this payment was already closed: scan a new payment code",
+    "ACQ.CONTEXT_INCONSISTENT": "this payment number was used for another order: start the payment again",
+    "ACQ.TRADE_BUYER_NOT_MATCH": "this payment belongs to another customer: start the payment again",
+    "ACQ.ERROR_BALANCE_PAYMENT_DISABLE": "the customer's balance payment is switched off: ask for another method",
+    "ACQ.PULL_MOBILE_CASHIER_FAIL": "the customer's phone could not confirm the payment: try again",
+    "ACQ.MOBILE_PAYMENT_SWITCH_OFF": "mobile payment is switched off for this customer",
+    "ACQ.PAYMENT_FAIL": "Alipay refused the payment: ask for another method",
+    "ACQ.PAYMENT_REQUEST_HAS_RISK": "Alipay refused the payment as risky: ask for another method",
+    "ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE": "the customer has no usable payment method in Alipay",
+    "ACQ.USER_FACE_PAYMENT_SWITCH_OFF": "face payment is switched off for this customer",
+    "ACQ.BUYER_SELLER_EQUAL": "the customer and the shop are the same Alipay account",
+    "ACQ.BUYER_ENABLE_STATUS_FORBID": "the customer's Alipay account is restricted",
+    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": "the customer reached the daily payment limit",
+    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": "the customer reached the monthly payment limit",
+    "ACQ.BEYOND_PAY_RESTRICTION": "the amount is above what the customer may pay",
+    "ACQ.BEYOND_PER_RECEIPT_RESTRICTION": "the amount is above the limit for one payment",
+    "ACQ.TOTAL_FEE_EXCEED": "the amount is too large for one payment",
+    "ACQ.SELLER_BEEN_BLOCKED": "the shop's Alipay account is blocked: call a supervisor",
+    "ACQ.ACCESS_FORBIDDEN": "the shop's Alipay contract does not allow this: call a supervisor",
+    "ACQ.INVALID_STORE_ID": "the store id is not known to Alipay: call a supervisor",
+    "ACQ.PARTNER_ERROR": "the shop's Alipay set-up is wrong: call a supervisor",
+    "ACQ.INVALID_PARAMETER": "Alipay rejected the payment request: call a supervisor",
+    "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": "the customer's account is not verified enough for this payment",
+    "ACQ.EXIST_FORBIDDEN_WORD": "the sale description was refused by Alipay: call a supervisor",
+    "isv.invalid-signature": "the terminal's Alipay key is wrong: call a supervisor",
+    "isv.invalid-timestamp": "the terminal's clock is wrong: call a supervisor",
+    "isv.invalid-app-id": "the terminal's Alipay app id is wrong: call a supervisor",
+}
+
+
+def reason_for_sub_code(code: str, sub_code: str, sub_msg: str = "") -> str:
+    """A cashier-readable reason for a definite gateway failure (never shows raw codes alone)."""
+    if sub_code in _SUB_CODE_REASONS:
+        return _SUB_CODE_REASONS[sub_code]
+    detail = f" ({sub_code})" if sub_code else f" (code {code})"
+    return f"Alipay refused the payment{detail}: ask for another payment method"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PaymentConfig:
+    """Polling and cancel timing (defaults from the official F2F demo) and the ids sent with pay."""
+
+    query_max: int = 5
+    query_interval_s: float = 5.0
+    cancel_max: int = 3
+    cancel_interval_s: float = 2.0
+    store_id: str = ""
+    terminal_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PaymentProgress:
+    """What the payment dialog shows while the algorithm runs.
+
+    ``stage`` is one of sending, waiting, checking, cancelling, recovering, done; ``poll``/``polls_max``
+    count queries while waiting for the buyer; ``message`` is the text for the cashier.
+    """
+
+    attempt_id: int
+    stage: str
+    seconds_waited: float
+    poll: int
+    polls_max: int
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    """The end of :meth:`PaymentService.run` (or of one recovered attempt)."""
+
+    state: str
+    attempt: Attempt
+    trade_no: str
+    message: str
+
+    @property
+    def paid(self) -> bool:
+        """True if the customer paid (the sale may be committed)."""
+        return self.state == AttemptState.PAID
+
+
+ProgressCallback = Callable[[PaymentProgress], None]
+
+_MSG_SENDING = "sending the payment to Alipay…"
+_MSG_CHECKING = "the result is not known yet — do not hand over goods; checking…"
+_MSG_CANCELLING = "cancelling the payment with Alipay — do not hand over goods…"
+_MSG_CANCELLED = "the payment was cancelled; no money was taken"
+_MSG_CANCELLED_REFUNDED = "the payment was cancelled and the money was returned to the customer"
+_MSG_UNKNOWN = ("the result is not known — do not hand over goods; a supervisor must check this payment "
+                "(it will be checked again automatically)")
+
+
+def _noop(_: PaymentProgress) -> None:
+    return None
+
+
+def _about(att: Attempt, body: Mapping[str, Any]) -> bool:
+    """True if a verified answer is about this attempt: a validly signed answer of ANOTHER call (replayed,
+    or a gateway answering with another trade's data) must not settle it. Compares the out_trade_no and
+    total_amount the answer carries (when it carries them) with what was sent."""
+    other = str(body.get("out_trade_no") or "")
+    if other and other != att.out_trade_no:
+        logger.error("payment attempt %d: the answer is about another payment (%s); ignored", att.id, other)
+        return False
+    total = body.get("total_amount")
+    if total not in (None, ""):
+        try:
+            fen = parse_gateway_amount(str(total))
+        except MoneyError:
+            fen = -1
+        if fen != att.amount_fen:
+            logger.error("payment attempt %d: the answer is for another amount; ignored", att.id)
+            return False
+    return True
+
+
+class PaymentService:
+    """Runs Alipay barcode payments for one terminal.
+
+    Args:
+        uow_factory: a new unit of work on this thread's connection for each call.
+        gateway: the trade calls (never raise for network or gateway problems).
+        clock, ids: time and identifiers.
+        config: timing and ids.
+        sleep: how to pause between polls; default waits on the ``give_up`` event (so giving up is
+            immediate). Tests pass a no-op or a tiny sleep.
+        checkout: used by :meth:`resolve_orphan` to complete a sale from its stored basket.
+    """
+
+    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], gateway: TradeGateway, clock: Clock,
+                 ids: IdSource, config: PaymentConfig, sleep: Callable[[float], None] | None = None,
+                 *, checkout: CheckoutService | None = None) -> None:
+        self._uow = uow_factory
+        self._gateway = gateway
+        self._clock = clock
+        self._ids = ids
+        self._config = config
+        self._sleep = sleep
+        self.checkout = checkout
+
+    # --- public API ---------------------------------------------------------------------
+
+    def pending(self) -> list[Attempt]:
+        """Attempts whose outcome is not known yet (they block new payments)."""
+        with self._uow() as uow:
+            return uow.payments.in_states(OPEN_STATES)
+
+    def get(self, attempt_id: int) -> Attempt:
+        """One attempt; :class:`PaymentError` if there is none."""
+        with self._uow() as uow:
+            att = uow.payments.get(attempt_id)
+        if att is None:
+            raise PaymentError(f"payment attempt {attempt_id} does not exist")
+        return att
+
+    def begin(self, amount_fen: int, auth_code: str, subject: str, *, shift_id: int, cashier_id: int,
+              basket: Mapping[str, Any]) -> Attempt:
+        """Record a new attempt in state ``sending`` (committed) before anything is sent.
+
+        Raises :class:`PaymentsBlocked` while earlier attempts are unsettled, :class:`PaymentError`
+        for a code that is not an Alipay payment code or a bad amount.
+        """
+        if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+            raise PaymentError("the amount to pay must be more than zero")
+        code = auth_code.strip()
+        if not (_PAYMENT_CODE_RE.fullmatch(code) or _FACE_CODE_RE.fullmatch(code)):
+            raise PaymentError("this is not an Alipay payment code: ask the customer to show the payment code")
+        out_trade_no = self._ids.new_id("P")
+        now = self._clock.now()
+        with self._uow() as uow:
+            if uow.payments.in_states(OPEN_STATES):
+                raise PaymentsBlocked("an earlier payment is not settled yet: wait for the check to finish")
+            attempt_id = uow.payments.add(
+                out_trade_no=out_trade_no, shift_id=shift_id, cashier_id=cashier_id, amount_fen=amount_fen,
+                subject=subject, auth_code_masked=mask_code(code), state=AttemptState.SENDING,
+                basket_json=json.dumps(dict(basket), ensure_ascii=False, sort_keys=True), at=now)
+            att = uow.payments.get(attempt_id)
+        assert att is not None
+        logger.info("payment attempt %d (%s) recorded for %s", attempt_id, out_trade_no, format_ui(amount_fen))
+        return att
+
+    def run(self, attempt_id: int, auth_code: str, *, on_progress: ProgressCallback | None = None,
+            give_up: threading.Event | None = None) -> PaymentOutcome:
+        """Send the pay and follow the state machine to a final state; blocking (run it off the GUI thread).
+
+        Setting ``give_up`` while waiting for the buyer cancels the payment properly.
+        """
+        progress = on_progress or _noop
+        stop = give_up or threading.Event()
+        att = self.get(attempt_id)
+        if att.state != AttemptState.SENDING:
+            raise PaymentError(f"payment attempt {attempt_id} is {att.state}, not ready to send")
+        start = self._clock.monotonic()
+        progress(PaymentProgress(att.id, "sending", 0.0, 0, self._config.query_max, _MSG_SENDING))
+        scene = "security_code" if auth_code.startswith("fp") else "bar_code"
+        res = self._gateway.pay(att.out_trade_no, auth_code.strip(), att.amount_fen, att.subject,
+                                store_id=self._config.store_id or None,
+                                terminal_id=self._config.terminal_id or None,
+                                operator_id=str(att.cashier_id), scene=scene)
+        if isinstance(res, GatewaySuccess | GatewayInProgress) and not _about(att, res.body):
+            return self._check(att, start, progress)
+        if isinstance(res, GatewaySuccess):
+            pay = PayResult.from_body(res.body)
+            return self._paid(att, pay.trade_no, pay.buyer_logon_id, pay.buyer_user_id, pay.gmt_payment)
+        if isinstance(res, GatewayInProgress):
+            pay = PayResult.from_body(res.body)
+            att = self._set(att, AttemptState.WAITING, trade_no=pay.trade_no, buyer_logon_id=pay.buyer_logon_id,
+                            buyer_user_id=pay.buyer_user_id)
+            return self._wait_for_buyer(att, start, progress, stop)
+        if isinstance(res, GatewayBusinessFailure):
+            if res.sub_code == "ACQ.TRADE_HAS_SUCCESS":
+                # the same out_trade_no was already paid: believe it only after a query confirms the amount
+                return self._check(att, start, progress)
+            if res.code == "20000" or res.sub_code == "ACQ.SYSTEM_ERROR":
+                return self._check(att, start, progress)
+            reason = reason_for_sub_code(res.code, res.sub_code, res.sub_msg)
+            return self._failed(att, res.code, res.sub_code, reason)
+        logger.warning("pay %s: outcome unknown (%s)", att.out_trade_no, res.cause)
+        return self._check(att, start, progress)
+
+    def recover(self, on_progress: ProgressCallback | None = None) -> list[PaymentOutcome]:
+        """Settle every attempt whose outcome is not known (open states and ``unknown``), by query then cancel.
+
+        Call at start-up before taking payments. An attempt found paid with no sale becomes an orphan
+        (see :meth:`orphans`). An ``unknown`` attempt that still cannot be checked stays ``unknown``.
+        """
+        progress = on_progress or _noop
+        with self._uow() as uow:
+            todo = uow.payments.in_states((*OPEN_STATES, AttemptState.UNKNOWN))
+        outcomes = []
+        for att in todo:
+            outcomes.append(self._settle(att, progress))
+        return outcomes
+
+    def orphans(self) -> list[Attempt]:
+        """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
+        with self._uow() as uow:
+            return uow.payments.orphans()
+
+    def resolve_orphan(self, attempt_id: int, decision: str, by_user_id: int, *,
+                       by_user_name: str = "") -> CommittedSale | PaymentOutcome:
+        """Complete the sale from the stored basket (``"complete"``) or refund the money (``"refund"``); audited.
+
+        Returns the committed sale, or for a refund the attempt's outcome (state stays ``paid`` with
+        resolution ``refunded``; a refund that could not be confirmed raises :class:`PaymentError` and can
+        be retried with the same stored out_request_no).
+        """
+        if decision not in ("complete", "refund"):
+            raise PaymentError("decide either 'complete' or 'refund'")
+        att = self.get(attempt_id)
+        if att.state != AttemptState.PAID or att.sale_id is not None or att.resolution in ("completed", "refunded"):
+            raise PaymentError("this payment is not waiting for a decision")
+        if decision == "complete":
+            if self.checkout is None:
+                raise PaymentError("completing a sale needs the checkout service")
+            committed = self.checkout.complete_from_attempt(att, by_user_id=by_user_id, by_user_name=by_user_name)
+            with self._uow() as uow:
+                uow.payments.update(att.id, at=self._clock.now(), resolution="completed", resolved_by=by_user_id)
+                uow.journal.audit(at=self._clock.now(), user_id=by_user_id, user_name=by_user_name,
+                                  action="payment.orphan_completed", subject=att.out_trade_no,
+                                  detail={"attempt_id": att.id, "sale_id": committed.sale_id,
+                                          "amount_fen": att.amount_fen})
+            return committed
+        return self._refund_orphan(att, by_user_id, by_user_name)
+
+    # --- the state machine ----------------------------------------------------------------
+
+    def _set(self, att: Attempt, state: str, **fields: Any) -> Attempt:
+        with self._uow() as uow:
+            uow.payments.update(att.id, at=self._clock.now(), state=str(state), **fields)
+            new = uow.payments.get(att.id)
+        assert new is not None
+        logger.info("payment attempt %d: %s -> %s", att.id, att.state, state)
+        return new
+
+    def _paid(self, att: Attempt, trade_no: str, buyer_logon_id: str, buyer_user_id: str,
+              gmt_payment: str) -> PaymentOutcome:
+        att = self._set(att, AttemptState.PAID, trade_no=trade_no or att.trade_no,
+                        buyer_logon_id=buyer_logon_id or att.buyer_logon_id,
+                        buyer_user_id=buyer_user_id or att.buyer_user_id,
+                        gmt_payment=gmt_payment or att.gmt_payment or
+                        self._clock.now().isoformat())
+        return PaymentOutcome(AttemptState.PAID, att, att.trade_no,
+                              f"paid {format_ui(att.amount_fen)} with Alipay")
+
+    def _failed(self, att: Attempt, code: str, sub_code: str, reason: str) -> PaymentOutcome:
+        att = self._set(att, AttemptState.FAILED, fail_code=code, fail_sub_code=sub_code, fail_message=reason)
+        return PaymentOutcome(AttemptState.FAILED, att, att.trade_no, f"payment failed: {reason}")
+
+    def _pause(self, seconds: float, stop: threading.Event) -> None:
+        if seconds <= 0:
+            return
+        if self._sleep is not None:
+            self._sleep(seconds)
+        else:
+            stop.wait(seconds)
+
+    def _wait_for_buyer(self, att: Attempt, start: float, progress: ProgressCallback,
+                        stop: threading.Event) -> PaymentOutcome:
+        cfg = self._config
+        for n in range(1, cfg.query_max + 1):
+            # wait the interval in slices of at most a second so the dialog can count seconds
+            remaining = cfg.query_interval_s
+            while remaining > 0 and not stop.is_set():
+                step = min(1.0, remaining)
+                waited = self._clock.monotonic() - start
+                progress(PaymentProgress(att.id, "waiting", waited, n, cfg.query_max,
+                                         f"waiting for the customer to confirm in Alipay — {int(waited)} s"))
+                self._pause(step, stop)
+                remaining -= step
+            if stop.is_set():
+                logger.info("payment attempt %d: the cashier gave up waiting", att.id)
+                break
+            att = self._set(att, AttemptState.WAITING, polls=n)
+            res = self._gateway.query(att.out_trade_no)
+            if isinstance(res, GatewaySuccess) and _about(att, res.body):
+                q = QueryResult.from_body(res.body)
+                if q.is_paid:
+                    return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
+                if q.trade_status == "TRADE_CLOSED":
+                    return self._failed(att, "", "TRADE_CLOSED",
+                                        "the payment was closed before the customer confirmed it")
+            elif isinstance(res, GatewayBusinessFailure) and res.sub_code not in ("ACQ.TRADE_NOT_EXIST",
+                                                                                 "ACQ.SYSTEM_ERROR"):
+                logger.warning("payment attempt %d: query refused (%s)", att.id, res.sub_code or res.code)
+        return self._cancel(att, start, progress)
+
+    def _check(self, att: Attempt, start: float, progress: ProgressCallback) -> PaymentOutcome:
+        att = self._set(att, AttemptState.CHECKING)
+        progress(PaymentProgress(att.id, "checking", self._clock.monotonic() - start, 0, self._config.query_max,
+                                 _MSG_CHECKING))
+        res = self._gateway.query(att.out_trade_no)
+        if isinstance(res, GatewaySuccess) and str(res.body.get("out_trade_no") or att.out_trade_no) == \
+                att.out_trade_no:
+            q = QueryResult.from_body(res.body)
+            if q.is_paid:
+                if q.total_fen != att.amount_fen:
+                    logger.error("payment attempt %d: Alipay shows %s paid, expected %s", att.id,
+                                 format_ui(q.total_fen), format_ui(att.amount_fen))
+                    att = self._set(att, AttemptState.UNKNOWN, trade_no=q.trade_no,
+                                    fail_message="Alipay shows a different amount paid")
+                    return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
+                return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
+            if q.trade_no and not att.trade_no:
+                att = self._set(att, AttemptState.CHECKING, trade_no=q.trade_no)
+        return self._cancel(att, start, progress)
+
+    def _cancel(self, att: Attempt, start: float, progress: ProgressCallback) -> PaymentOutcome:
+        cfg = self._config
+        att = self._set(att, AttemptState.CANCELLING)
+        tries = 0
+        while True:
+            tries += 1
+            progress(PaymentProgress(att.id, "cancelling", self._clock.monotonic() - start, 0, cfg.query_max,
+                                     _MSG_CANCELLING))
+            att = self._set(att, AttemptState.CANCELLING, cancel_tries=att.cancel_tries + 1)
+            res = self._gateway.cancel(att.out_trade_no)
+            if isinstance(res, GatewaySuccess) and not _about(att, res.body):
+                res = GatewayUnknown("the cancel answer is about another payment", "format")
+            if isinstance(res, GatewaySuccess):
+                action = str(res.body.get("action") or "")
+                if action == "refund":
+                    att = self._set(att, AttemptState.CANCELLED_REFUNDED)
+                    return PaymentOutcome(AttemptState.CANCELLED_REFUNDED, att, att.trade_no,
+                                          _MSG_CANCELLED_REFUNDED)
+                att = self._set(att, AttemptState.CANCELLED)
+                return PaymentOutcome(AttemptState.CANCELLED, att, att.trade_no, _MSG_CANCELLED)
+            retry = False
+            if isinstance(res, GatewayBusinessFailure):
+                if str(res.body.get("retry_flag") or "N") == "Y":
+                    retry = True
+                elif res.sub_code == "ACQ.TRADE_NOT_EXIST":
+                    return self._failed(att, res.code, res.sub_code,
+                                        "Alipay has no record of this payment; no money was taken")
+                else:
+                    reason = f"Alipay refused to cancel ({res.sub_code or res.code})"
+                    att = self._set(att, AttemptState.UNKNOWN, fail_code=res.code, fail_sub_code=res.sub_code,
+                                    fail_message=reason)
+                    return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, f"{_MSG_UNKNOWN}: {reason}")
+            elif tries > 1:
+                retry = True  # a missing answer after a retry_flag=Y: keep retrying
+            if not retry or tries > cfg.cancel_max:
+                reason = "no answer from Alipay to the cancel" if isinstance(res, GatewayUnknown) \
+                    else "Alipay kept asking to retry the cancel"
+                att = self._set(att, AttemptState.UNKNOWN, fail_message=reason)
+                return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
+            self._pause(cfg.cancel_interval_s, threading.Event())
+
+    def _settle(self, att: Attempt, progress: ProgressCallback) -> PaymentOutcome:
+        """Recovery of one attempt: query; paid -> paid; closed -> cancelled; else cancel."""
+        start = self._clock.monotonic()
+        progress(PaymentProgress(att.id, "recovering", 0.0, 0, 0,
+                                 "checking an earlier payment that was not finished…"))
+        res = self._gateway.query(att.out_trade_no)
+        if isinstance(res, GatewaySuccess) and _about(att, res.body):
+            q = QueryResult.from_body(res.body)
+            if q.is_paid and q.total_fen == att.amount_fen:
+                logger.warning("recovered payment attempt %d: it was paid", att.id)
+                return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
+            if q.trade_status == "TRADE_CLOSED":
+                state = AttemptState.CANCELLED
+                att = self._set(att, state, trade_no=q.trade_no or att.trade_no)
+                return PaymentOutcome(state, att, att.trade_no, "the payment was closed; no money was kept")
+        elif isinstance(res, GatewayUnknown) and att.state == AttemptState.UNKNOWN:
+            return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
+        return self._cancel(att, start, progress)
+
+    def _refund_orphan(self, att: Attempt, by_user_id: int, by_user_name: str) -> PaymentOutcome:
+        prefix = "refund_pending:"
+        if att.resolution.startswith(prefix):
+            out_request_no = att.resolution[len(prefix):]
+        else:
+            out_request_no = self._ids.new_id("RO")
+            with self._uow() as uow:
+                uow.payments.update(att.id, at=self._clock.now(), resolution=prefix + out_request_no,
+                                    resolved_by=by_user_id)
+        res = self._gateway.refund(att.out_trade_no, out_request_no, att.amount_fen,
+                                   "sale not completed after a terminal failure")
+        done = False
+        if isinstance(res, GatewaySuccess) and RefundResult.from_body(res.body).fund_change == "Y":
+            done = True
+        else:
+            q = self._gateway.refund_query(att.out_trade_no, out_request_no)
+            done = isinstance(q, GatewaySuccess) and RefundQueryResult.from_body(q.body).succeeded
+        if not done:
+            raise PaymentError("the refund could not be confirmed yet: try again when Alipay can be reached")
+        now = self._clock.now()
+        with self._uow() as uow:
+            uow.payments.update(att.id, at=now, resolution="refunded", resolved_by=by_user_id)
+            uow.journal.audit(at=now, user_id=by_user_id, user_name=by_user_name, action="payment.orphan_refunded",
+                              subject=att.out_trade_no, detail={"attempt_id": att.id, "amount_fen": att.amount_fen,
+                                                                "out_request_no": out_request_no})
+            new = uow.payments.get(att.id)
+        assert new is not None
+        return PaymentOutcome(AttemptState.PAID, new, new.trade_no,
+                              f"{format_ui(att.amount_fen)} was refunded to the customer")
+

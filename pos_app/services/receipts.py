@@ -1,0 +1,151 @@
+"""Receipt content as a neutral structure (the printing adapter renders it), plain text, and its hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import unicodedata
+from typing import TYPE_CHECKING
+
+from pos_app.domain.codes import mask_code
+from pos_app.domain.money import format_ui
+
+if TYPE_CHECKING:
+    from .checkout import CommittedSale
+
+__all__ = ["StoreInfo", "ReceiptLine", "ReceiptContent", "build_receipt", "receipt_text", "receipt_hash",
+           "text_width"]
+
+logger = logging.getLogger(__name__)
+
+_LABELS = {
+    "en": {"receipt": "Receipt", "total": "TOTAL", "gross": "Subtotal", "discount": "Points discount",
+           "cash": "Cash", "alipay": "Alipay", "change": "Change", "member": "Member", "earned": "Points earned",
+           "redeemed": "Points redeemed", "balance": "Points balance", "trade": "Alipay trade no",
+           "cashier": "Cashier", "terminal": "Terminal", "thanks": "Thank you!", "void": "VOID"},
+    "zh": {"receipt": "收据", "total": "合计", "gross": "小计", "discount": "积分抵扣", "cash": "现金",
+           "alipay": "支付宝", "change": "找零", "member": "会员", "earned": "本次积分", "redeemed": "使用积分",
+           "balance": "积分余额", "trade": "支付宝交易号", "cashier": "收银员", "terminal": "终端",
+           "thanks": "谢谢惠顾！", "void": "作废"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreInfo:
+    """What the receipt header says about the shop."""
+
+    name: str = ""
+    store_id: str = ""
+    terminal_id: str = ""
+    address: str = ""
+    footer: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceiptLine:
+    """One item line: name, then quantity × price and the amount (voided lines are marked)."""
+
+    name: str
+    quantity_text: str
+    amount_text: str
+    voided: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceiptContent:
+    """Everything a receipt shows, already formatted as text for the chosen language.
+
+    ``totals``/``tenders``/``member_lines`` are (label, value) pairs; ``barcode`` is the receipt code to
+    print as Code128; ``trade_no`` the Alipay trade number ("" for cash).
+    """
+
+    header: tuple[str, ...]
+    items: tuple[ReceiptLine, ...]
+    totals: tuple[tuple[str, str], ...]
+    tenders: tuple[tuple[str, str], ...]
+    member_lines: tuple[tuple[str, str], ...]
+    trade_no: str
+    barcode: str
+    footer: tuple[str, ...]
+    language: str = "zh"
+
+
+def _qty(quantity: int, unit: str, price_fen: int) -> str:
+    if unit == "kg":
+        return f"{quantity / 1000:.3f} kg × {format_ui(price_fen)}/kg"
+    return f"{quantity} × {format_ui(price_fen)}"
+
+
+def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "zh") -> ReceiptContent:
+    """The receipt of a committed sale."""
+    lab = _LABELS.get(language, _LABELS["en"])
+    snap = committed.snapshot
+    header = tuple(x for x in (store.name, store.address,
+                               f"{lab['terminal']} {store.terminal_id}  {committed.receipt_no}",
+                               committed.committed_at[:19].replace("T", " "),
+                               f"{lab['cashier']} {committed.cashier_name}" if committed.cashier_name else "")
+                   if x)
+    items = tuple(ReceiptLine(line.name if language == "zh" or not line.name_en else line.name_en,
+                              _qty(line.quantity, line.unit, line.unit_price_fen), format_ui(line.amount_fen),
+                              line.voided) for line in snap.lines)
+    t = snap.totals
+    totals: list[tuple[str, str]] = [(lab["gross"], format_ui(t.gross_fen))]
+    if t.discount_fen:
+        totals.append((lab["discount"], "-" + format_ui(t.discount_fen)))
+    totals.append((lab["total"], format_ui(t.payable_fen)))
+    tenders: list[tuple[str, str]] = []
+    for tender in snap.tenders:
+        tenders.append((lab.get(tender.kind, tender.kind), format_ui(tender.tendered_fen)))
+        if tender.change_fen:
+            tenders.append((lab["change"], format_ui(tender.change_fen)))
+    member_lines: list[tuple[str, str]] = []
+    if snap.member is not None:
+        member_lines.append((lab["member"], f"{snap.member.name_masked} {mask_code(snap.member.card_no)}"))
+        member_lines.append((lab["earned"], str(committed.points_earned)))
+        if t.points_redeemed:
+            member_lines.append((lab["redeemed"], str(t.points_redeemed)))
+        if committed.points_balance is not None:
+            member_lines.append((lab["balance"], str(committed.points_balance)))
+    footer = tuple(x for x in (store.footer, lab["thanks"]) if x)
+    return ReceiptContent(header, items, tuple(totals), tuple(tenders), tuple(member_lines), committed.trade_no,
+                          committed.receipt_no, footer, language)
+
+
+def text_width(text: str) -> int:
+    """Printed width in columns: CJK wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def _pair(left: str, right: str, width: int) -> str:
+    gap = width - text_width(left) - text_width(right)
+    return left + " " * max(1, gap) + right
+
+
+def receipt_text(content: ReceiptContent, width: int = 42) -> str:
+    """The receipt as plain text, ``width`` columns wide (what is hashed and shown in previews)."""
+    rule = "-" * width
+    out: list[str] = [h.center(max(width - (text_width(h) - len(h)), len(h))).rstrip() for h in content.header]
+    out.append(rule)
+    for item in content.items:
+        out.append(item.name + (" [VOID]" if item.voided else ""))
+        out.append(_pair("  " + item.quantity_text, item.amount_text, width))
+    out.append(rule)
+    out.extend(_pair(a, b, width) for a, b in content.totals)
+    out.extend(_pair(a, b, width) for a, b in content.tenders)
+    if content.member_lines:
+        out.append(rule)
+        out.extend(_pair(a, b, width) for a, b in content.member_lines)
+    if content.trade_no:
+        label = _LABELS.get(content.language, _LABELS["en"])["trade"]
+        out.append(label)
+        out.append(content.trade_no)
+    out.append(rule)
+    out.append(content.barcode)
+    out.extend(content.footer)
+    return "\n".join(out) + "\n"
+
+
+def receipt_hash(text: str) -> str:
+    """SHA-256 of the receipt text (stored in sales.receipt_hash)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
