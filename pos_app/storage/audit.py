@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["GENESIS", "AuditBreak", "append_audit", "entry_hash", "verify_chain"]
+__all__ = ["GENESIS", "AuditBreak", "SqliteAuditLog", "append_audit", "audit_entries", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 _FORBIDDEN_KEYS = ("pin", "auth_code", "private_key", "passphrase", "sign", "password")
@@ -72,3 +72,22 @@ def verify_chain(conn: sqlite3.Connection) -> tuple[int, AuditBreak | None]:
             return count, AuditBreak(row[0], "entry content was changed after it was written")
         prev = row[8]
     return count, None
+
+
+class SqliteAuditLog:
+    """The AuditPort on one connection: appends inside the caller's transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def append(self, *, at: dt.datetime, user_id: int | None, user_name: str, action: str, subject: str = "",
+               detail: Mapping[str, Any] | None = None) -> int:
+        return append_audit(self._conn, at=at, user_id=user_id, user_name=user_name, action=action,
+                            subject=subject, detail=detail)
+
+
+def audit_entries(conn: sqlite3.Connection, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest entries (newest first) as plain dicts, for display."""
+    return [dict(zip(("id", "at", "user_name", "action", "subject", "detail"), row, strict=True))
+            for row in conn.execute("SELECT id, at, user_name, action, subject, detail FROM audit_log"
+                                    " ORDER BY id DESC LIMIT ?", (limit,))]

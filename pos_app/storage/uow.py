@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .audit import SqliteAuditLog
     from .catalogue import SqliteCatalogue
     from .members import SqliteMembers
+    from .outbox import OutboxRepository
     from .payments import SqlitePaymentAttempts
     from .reports import SqliteReportRepository
     from .sales import SqliteJournal, SqliteSales
@@ -114,3 +115,10 @@ class SqliteUnitOfWork:
         from .sales import SqliteJournal
 
         return SqliteJournal(self.conn)
+
+    # sync: the outbox (enqueue inside this transaction; queue figures for reports)
+    @property
+    def outbox(self) -> OutboxRepository:
+        from .outbox import OutboxRepository
+
+        return OutboxRepository(self.conn)

@@ -35,7 +35,7 @@ class Translator:
     def is_chinese(self) -> bool:
         return self.language.startswith("zh")
 
-    def __call__(self, text: str, **values: object) -> str:
+    def __call__(self, text: str, /, **values: object) -> str:
         out = self._table.get(text)
         if out is None:
             out = text

@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from drivers.base import ScanEvent, ScannerState
+
+from .qtcompat import emit
 
 __all__ = ["ScanBridge", "TaskRunner"]
 
@@ -30,21 +32,31 @@ class ScanBridge(QObject):
 
     def deliver(self, event: ScanEvent) -> None:
         """Any thread: hand ``event`` to the GUI thread."""
-        self.scanned.emit(event)
+        emit(self.scanned, event)
 
     def state_callback(self, url: str) -> Callable[[ScannerState, str], None]:
         def on_state(state: ScannerState, message: str) -> None:
-            self.state_changed.emit(url, state.value, message)
+            emit(self.state_changed, url, state.value, message)
         return on_state
 
     def notice_callback(self, url: str) -> Callable[[str], None]:
         def on_notice(message: str) -> None:
-            self.notice.emit(url, message)
+            emit(self.notice, url, message)
         return on_notice
 
 
 class _Signals(QObject):
+    """Created on the GUI thread; ``done`` is emitted on a pool thread and delivered queued to ``_finish``."""
+
     done = Signal(object, object)  # (result, error)
+
+    def __init__(self, callback: Callable[[object, object], None]) -> None:
+        super().__init__()
+        self._callback = callback
+        self.done.connect(self._finish)
+
+    def _finish(self, result: object, error: object) -> None:
+        self._callback(result, error)
 
 
 class _Task(QRunnable):
@@ -56,11 +68,11 @@ class _Task(QRunnable):
     def run(self) -> None:
         try:
             result = self._fn()
-        except Exception as exc:  # handed to the GUI thread, which decides what to show
+        except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, which decides what to show
             logger.debug("background task failed: %r", exc)
-            self._signals.done.emit(None, exc)
+            emit(self._signals.done, None, exc)
             return
-        self._signals.done.emit(result, None)
+        emit(self._signals.done, result, None)
 
 
 class TaskRunner(QObject):
@@ -74,10 +86,6 @@ class TaskRunner(QObject):
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None) -> None:
-        signals = _Signals()
-        self._live.add(signals)
-
-        @Slot(object, object)
         def finished(result: object, error: object) -> None:
             self._live.discard(signals)
             if isinstance(error, BaseException):
@@ -88,7 +96,8 @@ class TaskRunner(QObject):
             elif on_done is not None:
                 on_done(result)
 
-        signals.done.connect(finished)
+        signals = _Signals(finished)
+        self._live.add(signals)
         self._pool.start(_Task(fn, signals))
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:

@@ -1,0 +1,108 @@
+"""Supervisor approval dialog: number (or card scan), masked PIN, reason code and note."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pos_app.services.approvals import ACTIONS, Approval, reasons_for
+from pos_app.services.errors import ServiceError
+from pos_app.services.users import User, UserService
+
+__all__ = ["ApprovalDialog"]
+
+logger = logging.getLogger(__name__)
+
+
+class ApprovalDialog(QDialog):
+    """Ask a supervisor to approve ``action`` on ``subject``.
+
+    ``exec()`` returns the recorded Approval, or None when cancelled (``result_approval`` keeps it).
+    ``reasons`` are ``(code, label)`` pairs (plain strings are used as both).
+    A supervisor card scanned by a wedge scanner lands in the number field and moves focus to the PIN.
+    """
+
+    def __init__(self, users_service: UserService, action: str, subject: str,
+                 reasons: Sequence[tuple[str, str] | str] | None = None, parent: QWidget | None = None, *,
+                 requested_by: User | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("approvalDialog")
+        self.setWindowTitle("Supervisor approval")
+        self._users = users_service
+        self._action = action
+        self._subject = subject
+        self._requested_by = requested_by
+        self.result_approval: Approval | None = None
+        pairs = [(r, r) if isinstance(r, str) else (r[0], r[1]) for r in (reasons or reasons_for(action))]
+        layout = QVBoxLayout(self)
+        what = QLabel(f"{ACTIONS.get(action, action)}" + (f": {subject}" if subject else ""))
+        what.setObjectName("approvalWhat")
+        layout.addWidget(what)
+        form = QFormLayout()
+        self.number = QLineEdit()
+        self.number.setObjectName("approvalNumber")
+        self.number.setPlaceholderText("Supervisor number or scan card")
+        self.pin = QLineEdit()
+        self.pin.setObjectName("approvalPin")
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(8)
+        self.reason = QComboBox()
+        self.reason.setObjectName("approvalReason")
+        for code, label in pairs:
+            self.reason.addItem(label, code)
+        self.note = QLineEdit()
+        self.note.setObjectName("approvalNote")
+        form.addRow("Supervisor", self.number)
+        form.addRow("PIN", self.pin)
+        form.addRow("Reason", self.reason)
+        form.addRow("Note", self.note)
+        layout.addLayout(form)
+        self.error = QLabel("")
+        self.error.setObjectName("approvalError")
+        self.error.setStyleSheet("color: #b00020")
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._approve)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        layout.addWidget(buttons)
+        self.number.returnPressed.connect(self.pin.setFocus)
+        self.pin.returnPressed.connect(self._approve)
+        self.number.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def approval(self) -> Approval | None:
+        return self.result_approval
+
+    def fill_card(self, card_code: str) -> None:
+        """A scanned supervisor card: fill the number and move on to the PIN."""
+        self.number.setText(card_code)
+        self.pin.setFocus()
+
+    def _approve(self) -> None:
+        code = self.reason.currentData()
+        try:
+            self.result_approval = self._users.approve(
+                self._action, self._subject, self.number.text().strip(), self.pin.text(),
+                str(code or ""), self.note.text().strip(), requested_by=self._requested_by)
+        except ServiceError as exc:
+            self.pin.clear()
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+    def exec(self) -> Approval | None:  # type: ignore[override]
+        """Run the dialog modally; the recorded Approval, or None if cancelled."""
+        code = super().exec()
+        return self.result_approval if code == QDialog.DialogCode.Accepted.value else None

@@ -1,0 +1,366 @@
+"""The checkout screen's thin controller: scans and intents -> checkout use-cases -> snapshot to the view."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+
+from pos_app.domain.codes import ScanCode
+from pos_app.domain.errors import DomainError
+from pos_app.domain.money import format_ui, parse_yuan
+from pos_app.services.routing import Route
+
+from .cash_dialog import CashDialog
+from .checkout_view import CheckoutView
+from .context import TerminalContext
+from .qtcompat import emit
+from .snapshot_view import field, member_view, totals_view
+from .workers import TaskRunner
+
+__all__ = ["CheckoutController", "Session"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """Who is at the till: the logged-in user and the open shift."""
+
+    user_id: int
+    user_name: str
+    role: str
+    shift_id: int
+    shift_no: str = ""
+    user: Any = None
+    shift: Any = None
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc) or exc.__class__.__name__
+
+
+class CheckoutController(QObject):
+    """Owns the current Sale; every change is a domain/service call followed by ``refresh()``.
+
+    Signals:
+        sale_committed(object): a CommittedSale (for receipts and the status bar).
+        basket_changed(): the snapshot shown changed (tests and the bench wait on it).
+    """
+
+    sale_committed = Signal(object)
+    basket_changed = Signal()
+
+    def __init__(self, ctx: TerminalContext, view: CheckoutView, tasks: TaskRunner,
+                 on_receipt: Callable[[Any], None] | None = None) -> None:
+        super().__init__(view)
+        self.ctx = ctx
+        self.view = view
+        self.t = ctx.tr
+        self.tasks = tasks
+        self.session: Session | None = None
+        self.sale: Any = None
+        self.member: Any = None  # the member view object from MemberService
+        self._on_receipt = on_receipt
+        self.payment_dialog: Any = None
+        self.cash_dialog: CashDialog | None = None
+        self.refund_dialog: Any = None
+        self.last_committed: Any = None
+        view.intent.connect(self.on_intent)
+        view.code_entered.connect(self.on_typed_code)
+        view.quantity_step.connect(self.step_quantity)
+
+    # --- life cycle -----------------------------------------------------------------------
+    def start(self, session: Session) -> None:
+        self.session = session
+        self.new_sale()
+        r = self.ctx.router
+        r.set_handler(Route.PRODUCT, self.on_product_code)
+        r.set_handler(Route.MEMBER, self.on_member_code)
+        r.set_handler(Route.RECEIPT, self.on_receipt_code)
+        r.set_rejected_handler(self.on_rejected)
+
+    def new_sale(self) -> None:
+        self.sale = self.ctx.checkout.new_sale()
+        self.member = None
+        self.refresh()
+
+    @property
+    def widget(self) -> QWidget:
+        return self.view
+
+    def snapshot(self) -> Any:
+        return self.sale.snapshot() if self.sale is not None else None
+
+    def refresh(self) -> None:
+        snap = self.snapshot()
+        self.view.model.set_snapshot(snap)
+        self.view.show_totals(totals_view(snap))
+        member = field(snap, "member")
+        if member is None:
+            self.view.show_member(None)
+        else:
+            redeem = None
+            try:
+                redeem = self.sale.redeem_option()
+            except DomainError:
+                redeem = None
+            self.view.show_member(member_view(self.member or member, redeem))
+        emit(self.basket_changed)
+
+    def _guard(self, action: Callable[[], Any]) -> Any:
+        """Run a domain action; a rule violation becomes a notice, not a crash."""
+        try:
+            result = action()
+        except DomainError as exc:
+            self.view.show_notice(self.t(_error_text(exc)))
+            return None
+        except Exception as exc:
+            if exc.__class__.__module__.startswith("pos_app.services"):
+                self.view.show_notice(self.t(_error_text(exc)))
+                return None
+            raise
+        self.refresh()
+        return result
+
+    # --- scans --------------------------------------------------------------------------
+    def on_rejected(self, masked: str, reason: str) -> None:
+        self.view.show_notice(self.t("Not recognised: {code} ({reason})", code=masked, reason=self.t(reason)))
+
+    def on_typed_code(self, text: str) -> None:
+        """Enter in the code box: a scan from the keyboard (routed like any reader's)."""
+        import time
+
+        from drivers.base import ScanEvent
+
+        self.ctx.router.route(ScanEvent(raw=text, text=text, symbology="", source="keyboard://",
+                                        at=time.monotonic()))
+
+    def on_product_code(self, code: ScanCode) -> None:
+        line = self._guard(lambda: self.ctx.checkout.add_scan(self.sale, code))
+        if line is not None:
+            self.view.select_row(self.view.model.rowCount() - 1)
+
+    def on_receipt_code(self, code: ScanCode) -> None:
+        """A receipt barcode on the checkout screen opens the refund dialog for it."""
+        if self.ctx.refunds is None:
+            self.view.show_notice(self.t("Refunds are not available on this terminal"))
+            return
+        from .refund_dialog import open_refund
+
+        open_refund(self.ctx, self, code.text)
+
+    def on_member_code(self, code: ScanCode) -> None:
+        members = self.ctx.members
+        if members is None:
+            self.view.show_notice(self.t("Member lookup is not available"))
+            return
+        self.view.show_notice(self.t("Looking up the member…"), error=False, seconds=10)
+        self.tasks.submit(lambda: members.resolve(code), self._member_resolved, self._member_failed)
+
+    def _member_resolved(self, lookup: Any) -> None:
+        member = field(lookup, "member", default=None)
+        if member is None:
+            reason = field(lookup, "message", "reason", default="") or "member not found"
+            self.view.show_notice(self.t(str(reason)))
+            return
+        ref = member.ref() if callable(getattr(member, "ref", None)) else member
+        self.member = member
+        if self._guard(lambda: self.sale.attach_member(ref) or True) is not None:
+            note = field(lookup, "message", "note", default="")
+            if note:
+                self.view.show_notice(self.t(str(note)), error=False)
+            else:
+                self.view.notice.hide()
+
+    def _member_failed(self, exc: BaseException) -> None:
+        self.view.show_notice(self.t(_error_text(exc)))
+
+    # --- intents ------------------------------------------------------------------------
+    def on_intent(self, name: str) -> None:
+        handler = getattr(self, f"do_{name}", None)
+        if handler is None:
+            extra = self.ctx.extras.get(f"intent:{name}")
+            if extra is not None:
+                extra(self)
+                return
+            self.view.show_notice(self.t("Not available on this terminal yet"))
+            return
+        handler()
+
+    def step_quantity(self, step: int) -> None:
+        row = self.view.selected_row()
+        line = self.view.model.line_at(row)
+        if line is None or line.voided or line.weighed:
+            return
+        if line.quantity + step <= 0:
+            self.do_void_line()
+            return
+        self._guard(lambda: self.sale.set_quantity(line.line_id, line.quantity + step))
+        self.view.select_row(row)
+
+    def do_void_line(self) -> None:
+        row = self.view.selected_row()
+        line = self.view.model.line_at(row)
+        if line is None or line.voided:
+            return
+        reason, ok = QInputDialog.getText(self.view, self.t("Void line"),
+                                          self.t("Reason for voiding {name}:", name=line.name))
+        if not ok or not reason.strip():
+            return
+        snap = self.snapshot()
+        if field(snap, "total_shown", default=False):
+            if not self.supervisor_approves("void_line", line.name, [reason]):
+                return
+        self._guard(lambda: self.sale.void_line(line.line_id, reason.strip()))
+
+    def supervisor_approves(self, action: str, subject: str, reasons: list[str]) -> bool:
+        approve = self.ctx.extras.get("approve")
+        if approve is None:
+            self.view.show_notice(self.t("A supervisor approval is needed"))
+            return False
+        return bool(approve(self.view, action, subject, reasons))
+
+    def do_remove_member(self) -> None:
+        if field(self.snapshot(), "member") is None:
+            return
+        self.member = None
+        self._guard(self.sale.detach_member)
+
+    def do_open_price(self) -> None:
+        text, ok = QInputDialog.getText(self.view, self.t("Open price"), self.t("Price (yuan):"))
+        if not ok or not text.strip():
+            return
+        try:
+            fen = parse_yuan(text)
+        except DomainError as exc:
+            self.view.show_notice(self.t(_error_text(exc)))
+            return
+        self._guard(lambda: self.sale.add_open_line(self.t("Open-price item"), fen))
+
+    def do_redeem(self) -> None:
+        snap = self.snapshot()
+        if field(snap, "member") is None:
+            self.view.show_notice(self.t("Scan the membership card first"))
+            return
+        option = self._guard(self.sale.redeem_option)
+        points = int(field(option, "max_points", "points", default=0) or 0)
+        if points <= 0:
+            self.view.show_notice(self.t("Nothing to redeem now"))
+            return
+        if totals_view(snap).points_redeemed:
+            self._guard(self.sale.clear_redemption)
+            return
+        value, ok = QInputDialog.getInt(self.view, self.t("Redeem points"),
+                                        self.t("Points to redeem (at most {points}):", points=points),
+                                        points, 0, points)
+        if ok and value > 0:
+            self._guard(lambda: self.sale.redeem_points(value))
+
+    def do_catalogue_search(self) -> None:
+        text, ok = QInputDialog.getText(self.view, self.t("Search items"), self.t("Name or code:"),
+                                        QLineEdit.EchoMode.Normal)
+        if not ok or not text.strip():
+            return
+        items = list(self.ctx.checkout.search_catalogue(text.strip()))[:50]
+        if not items:
+            self.view.show_notice(self.t("No item matches {text}", text=text.strip()))
+            return
+        zh = self.t.is_chinese
+        labels = [f"{it.display_name('zh' if zh else 'en')}  {format_ui(it.price_fen)}  [{it.code}]"
+                  for it in items]
+        chosen, ok = QInputDialog.getItem(self.view, self.t("Search items"), self.t("Choose an item:"),
+                                          labels, 0, False)
+        if ok and chosen in labels:
+            item = items[labels.index(chosen)]
+            self._guard(lambda: self.sale.add_item(item))
+
+    def do_member_search(self) -> None:
+        members = self.ctx.members
+        if members is None:
+            return
+        text, ok = QInputDialog.getText(self.view, self.t("Member"),
+                                        self.t("Phone number or card number:"))
+        if not ok or not text.strip():
+            return
+        found = list(members.search(text.strip()))[:30]
+        if not found:
+            self.view.show_notice(self.t("No member matches {text}", text=text.strip()))
+            return
+        labels = [f"{field(m, 'name_masked', 'masked_name', default='')}  {field(m, 'level', default='')}  "
+                  f"****{str(field(m, 'card_no', default=''))[-4:]}" for m in found]
+        chosen, ok = QInputDialog.getItem(self.view, self.t("Member"), self.t("Choose a member:"),
+                                          labels, 0, False)
+        if ok and chosen in labels:
+            m = found[labels.index(chosen)]
+            self._member_resolved(type("Lookup", (), {"member": m, "message": ""})())
+
+    # --- payment ------------------------------------------------------------------------
+    def _begin_payment(self) -> bool:
+        if self.sale is None:
+            return False
+        self._guard(self.sale.mark_total_shown)
+        return self._guard(self.sale.begin_payment) is not None
+
+    def do_cash(self) -> None:
+        if not self._begin_payment():
+            return
+        payable = totals_view(self.snapshot()).payable_fen
+        dialog = CashDialog(self.t, payable, self.view)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.finished.connect(lambda result: self._cash_done(dialog, payable, result))
+        self.cash_dialog = dialog
+        dialog.open()
+        dialog.amount.setFocus()
+
+    def _cash_done(self, dialog: CashDialog, payable: int, result: int) -> None:
+        self.cash_dialog = None
+        dialog.deleteLater()
+        if result != CashDialog.DialogCode.Accepted or dialog.tendered_fen is None:
+            self._guard(self.sale.cancel_payment)
+            return
+        session = self.session
+        assert session is not None
+        tendered = dialog.tendered_fen
+        committed = self._guard(lambda: self.ctx.checkout.commit_cash(
+            self.sale, tendered, shift_id=session.shift_id, cashier_id=session.user_id,
+            cashier_name=session.user_name))
+        if committed is None:
+            state = field(self.snapshot(), "state")
+            if state is not None and getattr(state, "value", "") == "awaiting_payment":
+                self._guard(self.sale.cancel_payment)
+            return
+        if self.ctx.printer is not None and self.ctx.drawer:
+            self.ctx.printer.open_drawer()
+        self.finish_sale(committed, self.t("Change {amount}", amount=format_ui(tendered - payable)))
+
+    def do_alipay(self) -> None:
+        opener = self.ctx.extras.get("alipay_dialog")
+        if opener is None:
+            self.view.show_notice(self.t("Alipay is not configured on this terminal"))
+            return
+        if not self._begin_payment():
+            return
+        opener(self)
+
+    def finish_sale(self, committed: Any, message: str) -> None:
+        self.last_committed = committed
+        emit(self.sale_committed, committed)
+        self.new_sale()
+        self.view.show_notice(message, error=False, seconds=15)
+        if self._on_receipt is not None:
+            self._on_receipt(committed)
+
+    def cancel_current(self) -> None:
+        """Esc on the checkout screen: clear the code box, or hide the notice."""
+        if self.view.entry.text():
+            self.view.entry.clear()
+        else:
+            self.view.notice.hide()
+
+    def confirm(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self.view, title, text) == QMessageBox.StandardButton.Yes

@@ -1,0 +1,210 @@
+"""The terminal's main window: login and checkout screens, keys, and the status bar."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
+
+from drivers.base import ScanEvent
+
+from .checkout_controller import CheckoutController, Session
+from .checkout_view import ACTIONS, CheckoutView
+from .context import TerminalContext
+from .login_view import LoginView
+from .snapshot_view import field
+from .workers import ScanBridge, TaskRunner
+
+__all__ = ["MainWindow"]
+
+logger = logging.getLogger(__name__)
+
+LoginFn = Callable[[str, str], Session]
+
+
+class MainWindow(QMainWindow):
+    """Owns the scan bridge (readers -> router on the GUI thread), the screens and the status bar."""
+
+    def __init__(self, ctx: TerminalContext, login: LoginFn, demo_hint: str = "",
+                 on_receipt: Callable[[Any], None] | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        tr = ctx.tr
+        self._login_fn = login
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(tr("Cashier terminal") + f" — {ctx.store_id}/{ctx.terminal_id}"
+                            + (f"  [{tr('DEMO')}]" if ctx.demo else ""))
+        self.tasks = TaskRunner(self)
+        self.bridge = ScanBridge(self)
+        self.bridge.scanned.connect(self.on_scan)
+        self.bridge.state_changed.connect(self._scanner_state)
+        self.bridge.notice.connect(self._scanner_notice)
+        self.stack = QStackedWidget(self)
+        self.login_view = LoginView(tr, demo_hint, self)
+        self.login_view.login_requested.connect(self.try_login)
+        self.checkout_view = CheckoutView(tr, self)
+        self.controller = CheckoutController(ctx, self.checkout_view, self.tasks, on_receipt)
+        self.stack.addWidget(self.login_view)
+        self.stack.addWidget(self.checkout_view)
+        self.setCentralWidget(self.stack)
+        self._scanner_states: dict[str, str] = {s.url: s.state.value for s in ctx.scanners}
+        self._build_status_bar()
+        self._bind_keys()
+        self.checkout_view.installEventFilter(self)
+        self.checkout_view.entry.installEventFilter(self)
+        self.checkout_view.table.installEventFilter(self)
+        self._status_timer = QTimer(self)
+        self._status_timer.setObjectName("statusRefresh")
+        self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.start(2000)
+        self.resize(1280, 800)
+        self.refresh_status()
+
+    # --- scans ------------------------------------------------------------------------------
+    def on_scan(self, event: ScanEvent) -> None:
+        """GUI thread: one scan from any reader."""
+        if self.stack.currentWidget() is not self.checkout_view and not self.ctx.router.payment_waiting:
+            logger.debug("scan ignored: not on the checkout screen")
+            return
+        try:
+            self.ctx.router.route(event)
+        except Exception:
+            logger.exception("scan handler failed")
+            self.checkout_view.show_notice(self.ctx.tr("That scan could not be handled; please try again"))
+
+    def _scanner_state(self, url: str, state: str, message: str) -> None:
+        self._scanner_states[url] = state
+        if message and state in ("failed", "reconnecting"):
+            self.checkout_view.show_notice(f"{url}: {message}")
+        self.refresh_status()
+
+    def _scanner_notice(self, url: str, message: str) -> None:
+        self.checkout_view.show_notice(f"{self.ctx.tr('Scanner')}: {message}")
+
+    # --- login ------------------------------------------------------------------------------
+    def try_login(self, number: str, pin: str) -> None:
+        try:
+            session = self._login_fn(number, pin)
+        except Exception as exc:
+            if exc.__class__.__module__.startswith(("pos_app.services", "pos_app.domain")) \
+                    or isinstance(exc, ValueError | PermissionError):
+                self.login_view.show_error(self.ctx.tr(str(exc) or "Wrong cashier number or PIN"))
+                return
+            raise
+        self.start_session(session)
+
+    def start_session(self, session: Session) -> None:
+        self.controller.start(session)
+        self.stack.setCurrentWidget(self.checkout_view)
+        self.checkout_view.entry.setFocus()
+        self.refresh_status()
+
+    @property
+    def session(self) -> Session | None:
+        return self.controller.session
+
+    # --- keys -------------------------------------------------------------------------------
+    def _bind_keys(self) -> None:
+        for name, key, _text in ACTIONS:
+            if key == "Del":
+                continue  # handled in eventFilter so Del in the code box still deletes text
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(lambda n=name: self._intent(n))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Fallback for the action keys when the window is not active (shortcuts need an active window)."""
+        combo = QKeySequence(event.keyCombination()).toString()
+        for name, key, _text in ACTIONS:
+            if key == combo and key != "Del":
+                self._intent(name)
+                return
+        super().keyPressEvent(event)
+
+    def _intent(self, name: str) -> None:
+        if self.stack.currentWidget() is self.checkout_view:
+            self.controller.on_intent(name)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and self.stack.currentWidget() is self.checkout_view:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            entry_empty = not self.checkout_view.entry.text()
+            if key == Qt.Key.Key_Delete and entry_empty:
+                self.controller.on_intent("void_line")
+                return True
+            if key in (Qt.Key.Key_Plus, Qt.Key.Key_Minus) and entry_empty:
+                self.controller.step_quantity(1 if key == Qt.Key.Key_Plus else -1)
+                return True
+            if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+                row = self.checkout_view.selected_row() + (-1 if key == Qt.Key.Key_Up else 1)
+                self.checkout_view.select_row(row)
+                return True
+            if key == Qt.Key.Key_Escape:
+                self.controller.cancel_current()
+                return True
+        return super().eventFilter(watched, event)
+
+    # --- status bar -------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_labels: dict[str, QLabel] = {}
+        for name in ("store", "cashier", "shift", "scanner", "camera", "printer", "gateway", "sync"):
+            label = QLabel(self)
+            label.setObjectName(f"status_{name}")
+            bar.addPermanentWidget(label) if name != "store" else bar.addWidget(label)
+            self.status_labels[name] = label
+        self.status_labels["store"].setToolTip(self.ctx.tr("Database: {path}", path=self.ctx.db_path))
+
+    def refresh_status(self) -> None:
+        tr = self.ctx.tr
+        s = self.status_labels
+        s["store"].setText(f"{tr('Store')} {self.ctx.store_id} · {tr('Terminal')} {self.ctx.terminal_id}")
+        session = self.controller.session
+        s["cashier"].setText(f"{tr('Cashier')}: {session.user_name if session else '—'}")
+        s["shift"].setText(f"{tr('Shift')}: {session.shift_no or session.shift_id if session else '—'}")
+        readers = [u for u in self._scanner_states if not u.startswith(("camera", "virtual"))]
+        cams = [u for u in self._scanner_states if u.startswith(("camera", "virtual"))]
+        s["scanner"].setText(f"{tr('Scanner')}: " + (", ".join(
+            f"{u.split(':')[0]} {tr(self._scanner_states[u])}" for u in readers) or tr("none")))
+        s["camera"].setText(f"{tr('Camera')}: " + (", ".join(
+            f"{u.split('?')[0]} {tr(self._scanner_states[u])}" for u in cams) or tr("none")))
+        printer = self.ctx.printer
+        s["printer"].setText(f"{tr('Printer')}: {tr(printer.status_text()) if printer else tr('none')}")
+        s["gateway"].setText(f"{tr('Gateway')}: " + (tr("sandbox") if self.ctx.demo and self.ctx.gateway_url
+                                                    else tr("configured") if self.ctx.gateway_url
+                                                    else tr("not configured")))
+        s["gateway"].setToolTip(self.ctx.gateway_url)
+        s["sync"].setText(f"{tr('Sync')}: {self._sync_text()}")
+
+    def _sync_text(self) -> str:
+        tr = self.ctx.tr
+        sync = self.ctx.sync
+        if sync is None:
+            return tr("off")
+        try:
+            st = sync.status()
+        except Exception:  # status is informational; never break the status bar
+            logger.debug("sync status failed", exc_info=True)
+            return tr("unknown")
+        pending = field(st, "pending", "pending_count", default=None)
+        dead = field(st, "dead", "dead_count", default=0) or 0
+        state = field(st, "state", "phase", default="")
+        text = tr(str(getattr(state, "value", state) or "running"))
+        if pending is not None:
+            text += f" · {tr('pending')} {pending}"
+        if dead:
+            text += f" · {tr('dead')} {dead}"
+        return text
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._status_timer.stop()
+        self.tasks.wait_idle(3000)
+        super().closeEvent(event)
+
+    def screen_widget(self) -> QWidget | None:
+        return self.stack.currentWidget()

@@ -1,0 +1,245 @@
+"""Alipay payment dialog: waits for the payment code, runs PaymentService.run in a QThread, shows each stage."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from pos_app.domain.codes import ScanCode
+from pos_app.domain.money import format_ui
+from pos_app.services.routing import Route
+
+from .context import TerminalContext
+from .qtcompat import emit
+from .snapshot_view import totals_view
+
+__all__ = ["PaymentDialog", "PaymentWorker", "open_alipay_payment"]
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentWorker(QObject):
+    """Runs on its own QThread. Signals: progress(PaymentProgress), finished(PaymentOutcome), failed(str)."""
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, payment: Any, attempt_id: int, auth_code: str, give_up: threading.Event) -> None:
+        super().__init__()
+        self._payment = payment
+        self._attempt_id = attempt_id
+        self._auth_code = auth_code
+        self._give_up = give_up
+
+    def run(self) -> None:
+        try:
+            outcome = self._payment.run(self._attempt_id, self._auth_code, on_progress=lambda p: emit(self.progress, p),
+                                        give_up=self._give_up)
+        except Exception as exc:  # shown to the cashier; the attempt stays recorded for recovery
+            logger.exception("payment run failed")
+            emit(self.failed, str(exc))
+            return
+        emit(self.finished, outcome)
+
+
+class PaymentDialog(QDialog):
+    """States: waiting for code -> running -> done (paid: accept(); anything else: stays open to retry/close).
+
+    Signals:
+        paid(object outcome)
+    """
+
+    paid = Signal(object)
+
+    def __init__(self, ctx: TerminalContext, controller: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        tr = ctx.tr
+        self.ctx = ctx
+        self.controller = controller
+        self.setObjectName("paymentDialog")
+        self.setWindowTitle(tr("Alipay payment"))
+        self.payable_fen = totals_view(controller.snapshot()).payable_fen
+        self.outcome: Any = None
+        self._give_up = threading.Event()
+        self._thread: QThread | None = None
+        self._worker: PaymentWorker | None = None
+        self._started_at = 0.0
+        self._stage = ""
+        self._message = ""
+        amount = QLabel(tr("To pay") + f"  {format_ui(self.payable_fen)}", self)
+        amount.setObjectName("bigStatus")
+        self.status = QLabel(tr("Scan the customer's Alipay payment code"), self)
+        self.status.setObjectName("paymentStatus")
+        self.status.setWordWrap(True)
+        self.status.setMinimumHeight(80)
+        self.code = QLineEdit(self)
+        self.code.setObjectName("paymentCode")
+        self.code.setPlaceholderText(tr("or type the payment code and press Enter"))
+        self.code.returnPressed.connect(self._typed)
+        self.give_up_button = QPushButton(tr("Give up (Esc)"), self)
+        self.give_up_button.setObjectName("giveUp")
+        self.give_up_button.clicked.connect(self.reject)
+        self.give_up_button.setAutoDefault(False)
+        lay = QVBoxLayout(self)
+        lay.addWidget(amount)
+        lay.addWidget(self.status)
+        lay.addWidget(self.code)
+        lay.addWidget(self.give_up_button)
+        self.resize(560, 300)
+        self._tick = QTimer(self)
+        self._tick.setObjectName("paymentSeconds")
+        self._tick.timeout.connect(self._show_seconds)
+        ctx.router.set_handler(Route.PAYMENT, self._scanned)
+        recovery = ctx.extras.get("recovery_done")
+        if recovery is not None and not recovery.is_set():
+            self.status.setText(tr("Checking earlier payments first…"))
+
+    # --- code in --------------------------------------------------------------------------
+    def _scanned(self, code: ScanCode) -> None:
+        self.start(code.text)
+
+    def _typed(self) -> None:
+        text = self.code.text().strip()
+        self.code.clear()
+        if text:
+            from drivers.base import ScanEvent
+
+            self.ctx.router.route(ScanEvent(raw=text, text=text, symbology="", source="keyboard://",
+                                            at=time.monotonic()))
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, auth_code: str) -> None:
+        """Record the attempt and run the payment on a worker thread."""
+        tr = self.ctx.tr
+        if self.running:
+            return
+        recovery = self.ctx.extras.get("recovery_done")
+        if recovery is not None and not recovery.wait(0):
+            self.status.setText(tr("Earlier payments are still being checked; scan again in a moment"))
+            return
+        session = self.controller.session
+        try:
+            attempt = self.ctx.payment.begin(
+                self.payable_fen, auth_code, self.ctx.extras.get("subject") or tr("Purchase"),
+                shift_id=session.shift_id, cashier_id=session.user_id,
+                basket=self.ctx.checkout.basket_of(self.controller.sale))
+        except Exception as exc:
+            if exc.__class__.__module__.startswith("pos_app.services"):
+                self.status.setText(tr(str(exc)))
+                return
+            raise
+        self.ctx.router.set_handler(Route.PAYMENT, None)
+        self.code.setEnabled(False)
+        self._started_at = time.monotonic()
+        thread = QThread(self)
+        thread.setObjectName("payment")
+        worker = PaymentWorker(self.ctx.payment, attempt.id, auth_code, self._give_up)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self._progress)
+        worker.finished.connect(self._finished)
+        worker.failed.connect(self._failed)
+        self._thread, self._worker = thread, worker
+        self._tick.start(500)
+        thread.start()
+
+    # --- progress out ---------------------------------------------------------------------
+    def _progress(self, progress: Any) -> None:
+        self._stage = str(getattr(progress, "stage", ""))
+        self._message = self.ctx.tr(str(getattr(progress, "message", "")))
+        self._show_seconds()
+
+    def _show_seconds(self) -> None:
+        tr = self.ctx.tr
+        seconds = int(time.monotonic() - self._started_at)
+        if self._stage == "waiting":
+            self.status.setText(tr("Waiting for the customer to confirm in Alipay — {s} s", s=seconds))
+        elif self._message:
+            self.status.setText(f"{self._message} ({seconds} s)")
+
+    def _stop_thread(self) -> None:
+        self._tick.stop()
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait(5000)
+            self._thread = None
+            self._worker = None
+
+    def _finished(self, outcome: Any) -> None:
+        self._stop_thread()
+        self.outcome = outcome
+        tr = self.ctx.tr
+        if getattr(outcome, "paid", False):
+            self.status.setText(tr("Paid"))
+            emit(self.paid, outcome)
+            self.accept()
+            return
+        self.status.setText(tr("Payment not completed: {reason}", reason=tr(str(getattr(outcome, "message", "")))))
+        self.give_up_button.setText(tr("Close (Esc)"))
+        self.code.setEnabled(True)
+        self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
+        self.code.setFocus()
+
+    def _failed(self, message: str) -> None:
+        self._stop_thread()
+        self.status.setText(self.ctx.tr("The payment could not be run: {reason}", reason=message))
+        self.give_up_button.setText(self.ctx.tr("Close (Esc)"))
+
+    # --- giving up ------------------------------------------------------------------------
+    def reject(self) -> None:
+        """Esc / Give up: while running, ask the service to cancel and wait for its outcome."""
+        if self.running:
+            self._give_up.set()
+            self.status.setText(self.ctx.tr("Cancelling the payment with Alipay — do not hand over goods…"))
+            self.give_up_button.setEnabled(False)
+            return
+        self.ctx.router.set_handler(Route.PAYMENT, None)
+        super().reject()
+
+    def done(self, result: int) -> None:
+        self.ctx.router.set_handler(Route.PAYMENT, None)
+        super().done(result)
+
+
+def open_alipay_payment(ctx: TerminalContext, controller: Any) -> PaymentDialog:
+    """F4: the sale is awaiting payment; on paid commit it, else return the sale to the basket."""
+    dialog = PaymentDialog(ctx, controller, controller.view)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    controller.payment_dialog = dialog
+
+    def finished(result: int) -> None:
+        controller.payment_dialog = None
+        dialog.deleteLater()
+        _after_payment(ctx, controller, dialog, result == QDialog.DialogCode.Accepted)
+
+    dialog.finished.connect(finished)
+    dialog.open()
+    dialog.code.setFocus()
+    return dialog
+
+
+def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog, accepted: bool) -> None:
+    outcome = dialog.outcome
+    if not accepted or outcome is None or not getattr(outcome, "paid", False):
+        controller._guard(controller.sale.cancel_payment)  # noqa: SLF001 - the controller's own guard
+        if outcome is not None:
+            controller.view.show_notice(ctx.tr(str(getattr(outcome, "message", ""))))
+        return
+    session = controller.session
+    committed = controller._guard(lambda: ctx.checkout.commit_alipay(  # noqa: SLF001
+        controller.sale, outcome.attempt, shift_id=session.shift_id, cashier_id=session.user_id,
+        cashier_name=session.user_name))
+    if committed is not None:
+        controller.finish_sale(committed, ctx.tr("Paid by Alipay {amount}", amount=format_ui(dialog.payable_fen)))
+    else:
+        controller.view.show_notice(ctx.tr("The customer paid but the sale could not be saved: call a supervisor"),
+                                    seconds=60)

@@ -1,0 +1,129 @@
+"""Receipts after a sale: build, print off the GUI thread, report problems, preview and reprint."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from pos_app.services.receipts import StoreInfo, build_receipt
+
+from .context import TerminalContext
+from .qtcompat import emit
+
+__all__ = ["ReceiptFlow", "ReceiptPreviewDialog"]
+
+logger = logging.getLogger(__name__)
+
+
+class ReceiptPreviewDialog(QDialog):
+    """The receipt as text plus its Code128 barcode image; a Reprint button when a printer exists."""
+
+    reprint_requested = Signal()
+
+    def __init__(self, ctx: TerminalContext, content: Any, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        tr = ctx.tr
+        self.setObjectName("receiptPreview")
+        self.setWindowTitle(tr("Receipt"))
+        body = QPlainTextEdit(self)
+        body.setObjectName("receiptText")
+        body.setReadOnly(True)
+        font = QFont("DejaVu Sans Mono")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        body.setFont(font)
+        body.setPlainText(text)
+        lay = QVBoxLayout(self)
+        lay.addWidget(body, 1)
+        self.barcode = QLabel(self)
+        self.barcode.setObjectName("receiptBarcode")
+        self.barcode.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        code = getattr(content, "barcode", "")
+        if code and ctx.barcode is not None:
+            pix = QPixmap()
+            pix.loadFromData(ctx.barcode(code, "code128"))
+            self.barcode.setPixmap(pix.scaledToWidth(360, Qt.TransformationMode.SmoothTransformation))
+        lay.addWidget(self.barcode)
+        buttons = QHBoxLayout()
+        if ctx.printer is not None and ctx.printer.configured:
+            reprint = QPushButton(tr("Reprint"), self)
+            reprint.setObjectName("reprint")
+            reprint.clicked.connect(lambda: emit(self.reprint_requested))
+            buttons.addWidget(reprint)
+        close = QPushButton(tr("Close (Esc)"), self)
+        close.clicked.connect(self.accept)
+        buttons.addWidget(close)
+        lay.addLayout(buttons)
+        self.resize(480, 640)
+
+
+class ReceiptFlow(QObject):
+    """After each commit: build the receipt, print it on a worker, show a notice; Ctrl+P previews/reprints.
+
+    Signals:
+        printed(bool ok, str message)
+    """
+
+    printed = Signal(bool, str)
+
+    def __init__(self, ctx: TerminalContext, window: Any) -> None:
+        super().__init__(window)
+        self.ctx = ctx
+        self.window = window
+        self.last_content: Any = None
+        self.last_committed: Any = None
+        store = ctx.extras.get("store")
+        self._store = StoreInfo(name=getattr(store, "name", ""), store_id=ctx.store_id,
+                                terminal_id=ctx.terminal_id, address=getattr(store, "address", ""))
+        sc = QShortcut(QKeySequence("Ctrl+P"), window)
+        sc.activated.connect(self.show_last)
+
+    @property
+    def language(self) -> str:
+        return "zh" if self.ctx.tr.is_chinese else "en"
+
+    def after_commit(self, committed: Any) -> None:
+        self.last_committed = committed
+        self.last_content = build_receipt(committed, self._store, self.language)
+        printer = self.ctx.printer
+        if printer is None or not printer.configured:
+            return
+        self.print_content(self.last_content)
+
+    def print_content(self, content: Any) -> None:
+        printer = self.ctx.printer
+        assert printer is not None
+        self.window.tasks.submit(lambda: printer.print_receipt(content), self._printed, self._print_failed)
+
+    def _printed(self, outcome: Any) -> None:
+        ok = bool(getattr(outcome, "ok", False))
+        message = str(getattr(outcome, "message", ""))
+        if not ok:
+            self.window.checkout_view.show_notice(self.ctx.tr(
+                "The receipt did not print ({reason}). The sale is saved. Ctrl+P to reprint.",
+                reason=self.ctx.tr(message)), seconds=30)
+        emit(self.printed, ok, message)
+
+    def _print_failed(self, exc: BaseException) -> None:
+        self._printed(type("Outcome", (), {"ok": False, "message": str(exc)})())
+
+    def reprint(self) -> None:
+        if self.last_content is not None and self.ctx.printer is not None and self.ctx.printer.configured:
+            self.print_content(self.last_content)
+
+    def preview(self, content: Any) -> ReceiptPreviewDialog:
+        from pos_app.services.receipts import receipt_text
+
+        text = receipt_text(content, 42)
+        dialog = ReceiptPreviewDialog(self.ctx, content, text, self.window)
+        dialog.reprint_requested.connect(lambda: self.print_content(content))
+        return dialog
+
+    def show_last(self) -> None:
+        if self.last_content is None:
+            self.window.checkout_view.show_notice(self.ctx.tr("No receipt yet"))
+            return
+        self.preview(self.last_content).exec()

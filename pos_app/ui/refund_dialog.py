@@ -1,0 +1,211 @@
+"""Refund dialog: find the sale by receipt code, choose lines or an amount, supervisor approval, refund in a worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from drivers.base import ScanEvent
+from pos_app.domain.codes import ScanCode
+from pos_app.domain.errors import DomainError
+from pos_app.domain.money import format_ui, parse_yuan
+from pos_app.services.routing import Route
+
+from .context import TerminalContext
+from .qtcompat import emit
+
+__all__ = ["RefundDialog", "open_refund"]
+
+logger = logging.getLogger(__name__)
+
+_REFUND_REASONS = (("goods_returned", "Goods returned"), ("wrong_price", "Wrong price"),
+                   ("customer_complaint", "Customer complaint"))
+
+
+class RefundDialog(QDialog):
+    """Signals: refunded(RefundOutcome)."""
+
+    refunded = Signal(object)
+
+    def __init__(self, ctx: TerminalContext, controller: Any, parent: QWidget | None = None,
+                 receipt_code: str = "") -> None:
+        super().__init__(parent)
+        tr = ctx.tr
+        self.ctx = ctx
+        self.controller = controller
+        self.detail: Any = None
+        self.approval_dialog: Any = None
+        self.outcome: Any = None
+        self.setObjectName("refundDialog")
+        self.setWindowTitle(tr("Refund"))
+        self.code = QLineEdit(self)
+        self.code.setObjectName("receiptCode")
+        self.code.setPlaceholderText(tr("Scan the receipt barcode or type the receipt number, Enter"))
+        self.code.returnPressed.connect(self._typed)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.lines = QListWidget(self)
+        self.lines.setObjectName("refundLines")
+        self.amount = QLineEdit(self)
+        self.amount.setObjectName("refundAmount")
+        self.amount.setPlaceholderText(tr("or an amount (yuan) instead of lines"))
+        self.reason = QLineEdit(self)
+        self.reason.setObjectName("refundReason")
+        self.reason.setPlaceholderText(tr("Reason"))
+        self.status = QLabel(self)
+        self.status.setObjectName("refundStatus")
+        self.status.setWordWrap(True)
+        self.go = QPushButton(tr("Refund (needs a supervisor)"), self)
+        self.go.setObjectName("primary")
+        self.go.setEnabled(False)
+        self.go.clicked.connect(self.request_refund)
+        close = QPushButton(tr("Close (Esc)"), self)
+        close.clicked.connect(self.reject)
+        for b in (self.go, close):
+            b.setAutoDefault(False)
+        row = QHBoxLayout()
+        row.addWidget(self.go)
+        row.addWidget(close)
+        lay = QVBoxLayout(self)
+        for w in (self.code, self.summary, self.lines, self.amount, self.reason, self.status):
+            lay.addWidget(w)
+        lay.addLayout(row)
+        self.resize(620, 520)
+        ctx.router.set_handler(Route.RECEIPT, self._scanned)
+        if receipt_code:
+            self.find_sale(receipt_code)
+
+    def _scanned(self, code: ScanCode) -> None:
+        self.find_sale(code.text)
+
+    def _typed(self) -> None:
+        text = self.code.text().strip()
+        if text:
+            self.ctx.router.route(ScanEvent(raw=text, text=text, symbology="", source="keyboard://",
+                                            at=time.monotonic()))
+
+    def find_sale(self, receipt_code: str) -> None:
+        tr = self.ctx.tr
+        self.code.setText(receipt_code)
+        try:
+            detail = self.ctx.refunds.find_sale(receipt_code)
+        except Exception as exc:
+            if exc.__class__.__module__.startswith("pos_app.services"):
+                self.status.setText(tr(str(exc)))
+                return
+            raise
+        self.detail = detail
+        sale = detail.sale
+        self.summary.setText(tr("Sale {no}: {total}, refundable {left}{member}",
+                                no=getattr(sale, "receipt_no", receipt_code), total=format_ui(sale.total_fen),
+                                left=format_ui(detail.refundable_fen),
+                                member=f" · {tr('Member')} {detail.member_masked}" if detail.member_masked else ""))
+        self.lines.clear()
+        for line in detail.lines:
+            left = detail.refundable_qty.get(line.line_no, 0)
+            if line.voided or left <= 0:
+                continue
+            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(line.amount_fen)}")
+            item.setData(Qt.ItemDataRole.UserRole, (line.line_no, left))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.lines.addItem(item)
+        self.go.setEnabled(detail.refundable_fen > 0)
+        self.reason.setFocus()
+
+    def chosen_lines(self) -> list[tuple[int, int]]:
+        out = []
+        for i in range(self.lines.count()):
+            item = self.lines.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                line_no, qty = item.data(Qt.ItemDataRole.UserRole)
+                out.append((int(line_no), int(qty)))
+        return out
+
+    def request_refund(self) -> None:
+        tr = self.ctx.tr
+        if self.detail is None:
+            return
+        amount_fen: int | None = None
+        lines: list[tuple[int, int]] | None = None
+        if self.amount.text().strip():
+            try:
+                amount_fen = parse_yuan(self.amount.text())
+            except DomainError as exc:
+                self.status.setText(tr(str(exc)))
+                return
+        else:
+            lines = self.chosen_lines()
+            if not lines:
+                self.status.setText(tr("Choose the lines to refund, or an amount"))
+                return
+        reason = self.reason.text().strip() or tr("Goods returned")
+        approval = self.ask_approval(reason)
+        if approval is None:
+            self.status.setText(tr("The refund was not approved"))
+            return
+        session = self.controller.session
+        method = "alipay" if self.detail.out_trade_no else "cash"
+        sale_id = self.detail.sale.id
+        refunds = self.ctx.refunds
+        self.go.setEnabled(False)
+        self.status.setText(tr("Refunding…"))
+        self.controller.tasks.submit(
+            lambda: refunds.refund(sale_id, lines, amount_fen, method=method, reason=reason,
+                                   cashier_id=session.user_id, approved_by=approval.approved_by,
+                                   shift_id=session.shift_id, cashier_name=session.user_name),
+            self._done, self._failed)
+
+    def ask_approval(self, reason: str) -> Any:
+        from .approval_dialog import ApprovalDialog
+
+        dialog = ApprovalDialog(self.ctx.users, "refund", str(getattr(self.detail.sale, "receipt_no", "")),
+                                list(_REFUND_REASONS), self,
+                                requested_by=getattr(self.controller.session, "user", None))
+        self.approval_dialog = dialog
+        try:
+            return dialog.exec()
+        finally:
+            self.approval_dialog = None
+
+    def _done(self, outcome: Any) -> None:
+        tr = self.ctx.tr
+        self.outcome = outcome
+        if outcome.state == "done":
+            self.status.setText(tr("Refunded {amount} ({method})", amount=format_ui(outcome.amount_fen),
+                                   method=tr(outcome.method)))
+            emit(self.refunded, outcome)
+        else:
+            self.status.setText(tr("Refund not completed: {reason}", reason=tr(outcome.message)))
+            self.go.setEnabled(True)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.status.setText(self.ctx.tr(str(exc)))
+        self.go.setEnabled(True)
+
+    def done(self, result: int) -> None:
+        self.ctx.router.set_handler(Route.RECEIPT, self.controller.on_receipt_code)
+        super().done(result)
+
+
+def open_refund(ctx: TerminalContext, controller: Any, receipt_code: str = "") -> RefundDialog:
+    dialog = RefundDialog(ctx, controller, controller.view, receipt_code)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    controller.refund_dialog = dialog
+    dialog.finished.connect(lambda _r: setattr(controller, "refund_dialog", None))
+    dialog.open()
+    return dialog

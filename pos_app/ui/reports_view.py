@@ -1,0 +1,266 @@
+"""Supervisor report screen: X figures, a chart of sales per hour and tender, past Z reports (reprint, export)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pos_app.domain.money import format_ui
+from pos_app.services.errors import ServiceError
+from pos_app.services.reports import ReportService, StoredZ, figure_rows
+
+__all__ = ["FigureTableModel", "ZListModel", "ReportsView", "sales_chart"]
+
+logger = logging.getLogger(__name__)
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class FigureTableModel(QAbstractTableModel):
+    """Read-only table over an immutable list of (section, figure, value) rows."""
+
+    HEADERS = ("Section", "Figure", "Value")
+
+    def __init__(self, rows: Sequence[tuple[str, str, str, str]] = (), parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: tuple[tuple[str, str, str, str], ...] = tuple(rows)
+
+    def set_rows(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        self.beginResetModel()
+        self._rows = tuple(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 3
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows) or not 0 <= index.column() < 3:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < 3:
+            return self.HEADERS[section]
+        return None
+
+
+class ZListModel(QAbstractTableModel):
+    """Past Z reports (newest first): number, shift, closed at, net, cash difference, intact."""
+
+    HEADERS = ("Z", "Shift", "Closed", "Net", "Cash diff.", "Hash OK")
+
+    def __init__(self, items: Sequence[StoredZ] = (), parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._items: tuple[StoredZ, ...] = tuple(items)
+
+    def set_items(self, items: Sequence[StoredZ]) -> None:
+        self.beginResetModel()
+        self._items = tuple(items)
+        self.endResetModel()
+
+    def item(self, row: int) -> StoredZ:
+        return self._items[row]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._items) or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        z = self._items[index.row()]
+        f = z.figures
+        cash = (f.get("count") or {}).get("cash", {})
+        values = (str(z.number), str(z.shift_number), f"{z.created_at:%Y-%m-%d %H:%M}",
+                  format_ui(int(f.get("net_fen", 0))), format_ui(int(cash.get("difference_fen", 0))),
+                  "yes" if z.intact else "NO")
+        return values[index.column()] if 0 <= index.column() < len(values) else None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(self.HEADERS):
+            return self.HEADERS[section]
+        return None
+
+
+def sales_chart(figures: Mapping[str, Any]) -> QChart:
+    """Stacked-by-tender bars of sales per hour (yuan)."""
+    chart = QChart()
+    chart.setTitle("Sales per hour and tender")
+    hours = list(figures.get("hours") or [])
+    cash, alipay = QBarSet("Cash"), QBarSet("Alipay")
+    for h in hours:
+        cash.append(h["cash_fen"] / 100)
+        alipay.append(h["alipay_fen"] / 100)
+    series = QBarSeries()
+    series.append(cash)
+    series.append(alipay)
+    chart.addSeries(series)
+    axis_x = QBarCategoryAxis()
+    axis_x.append([f"{h['hour']:02d}" for h in hours] or ["-"])
+    chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
+    series.attachAxis(axis_x)
+    axis_y = QValueAxis()
+    top = max([max(h["cash_fen"], h["alipay_fen"]) for h in hours] or [0]) / 100
+    axis_y.setRange(0, max(1.0, top * 1.1))
+    axis_y.setLabelFormat("%.0f")
+    chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(axis_y)
+    return chart
+
+
+class ReportsView(QDialog):
+    """The report screen.
+
+    Signals: ``print_requested(str)`` — the text of a report to print on the receipt printer (also
+    sent to ``printer`` if given).
+    """
+
+    print_requested = Signal(str)
+
+    def __init__(self, reports: ReportService, parent: QWidget | None = None, *, printed_by: str = "",
+                 printer: Callable[[str], Any] | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reportsView")
+        self.setWindowTitle("Reports")
+        self.resize(900, 640)
+        self._reports = reports
+        self._printed_by = printed_by
+        self._printer = printer
+        self.x_figures: Mapping[str, Any] = {}
+        self.x_text = ""
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        layout.addWidget(self.tabs)
+        x_page = QWidget()
+        xv = QVBoxLayout(x_page)
+        self.x_status = QLabel("")
+        self.x_status.setObjectName("xStatus")
+        xv.addWidget(self.x_status)
+        row = QHBoxLayout()
+        self.x_model = FigureTableModel(parent=self)
+        self.x_table = QTableView()
+        self.x_table.setObjectName("xTable")
+        self.x_table.setModel(self.x_model)
+        self.x_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        row.addWidget(self.x_table, 3)
+        self.chart_view = QChartView()
+        self.chart_view.setObjectName("salesChart")
+        self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        row.addWidget(self.chart_view, 2)
+        xv.addLayout(row)
+        xb = QHBoxLayout()
+        for name, text, slot in (("xRefresh", "Refresh", self.refresh_x), ("xPrint", "Print X", self._print_x),
+                                 ("xPdf", "Export PDF", lambda: self._export_dialog(self.x_figures, "pdf")),
+                                 ("xCsv", "Export CSV", lambda: self._export_dialog(self.x_figures, "csv"))):
+            b = QPushButton(text)
+            b.setObjectName(name)
+            b.clicked.connect(slot)
+            xb.addWidget(b)
+        xv.addLayout(xb)
+        self.tabs.addTab(x_page, "X report")
+        z_page = QWidget()
+        zv = QVBoxLayout(z_page)
+        self.z_model = ZListModel(parent=self)
+        self.z_table = QTableView()
+        self.z_table.setObjectName("zTable")
+        self.z_table.setModel(self.z_model)
+        self.z_table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        zv.addWidget(self.z_table)
+        zb = QHBoxLayout()
+        for name, text, slot in (("zReprint", "Reprint", self._reprint),
+                                 ("zPdf", "Export PDF", lambda: self._export_selected_dialog("pdf")),
+                                 ("zCsv", "Export CSV", lambda: self._export_selected_dialog("csv"))):
+            b = QPushButton(text)
+            b.setObjectName(name)
+            b.clicked.connect(slot)
+            zb.addWidget(b)
+        zv.addLayout(zb)
+        self.tabs.addTab(z_page, "Z reports")
+        self.refresh_x()
+        self.refresh_z()
+
+    def refresh_x(self) -> None:
+        try:
+            rep = self._reports.x_report(printed_by=self._printed_by)
+        except ServiceError as exc:
+            self.x_status.setText(str(exc))
+            self.x_model.set_rows([])
+            return
+        self.x_figures, self.x_text = rep.figures, rep.text
+        self.x_model.set_rows(figure_rows(rep.figures))
+        self.x_status.setText(f"Shift {rep.figures['shift_number']} — net {format_ui(int(rep.figures['net_fen']))}")
+        old = self.chart_view.chart()
+        self.chart_view.setChart(sales_chart(rep.figures))
+        if old is not None:
+            old.deleteLater()
+
+    def refresh_z(self) -> None:
+        self.z_model.set_items(self._reports.z_reports())
+
+    def selected_z(self) -> StoredZ | None:
+        rows = self.z_table.selectionModel().selectedRows()
+        row = rows[0].row() if rows else (0 if self.z_model.rowCount() else -1)
+        return self.z_model.item(row) if row >= 0 else None
+
+    def _print_x(self) -> None:
+        self._print(self.x_text)
+
+    def _reprint(self) -> None:
+        z = self.selected_z()
+        if z is not None:
+            self._print(z.text)   # exactly what was printed at close
+
+    def _print(self, text: str) -> None:
+        if not text:
+            return
+        self.print_requested.emit(text)
+        if self._printer is not None:
+            self._printer(text)
+
+    def export(self, figures: Mapping[str, Any], path: Path | str, fmt: str, *, page: str = "a4") -> Path:
+        """Write ``figures`` as PDF (``page`` a4/80mm) or CSV."""
+        from .report_export import export_csv, export_pdf
+
+        return export_pdf(figures, path, page=page) if fmt == "pdf" else export_csv(figures, path)
+
+    def _export_selected_dialog(self, fmt: str) -> None:
+        z = self.selected_z()
+        if z is not None:
+            self._export_dialog(z.figures, fmt)
+
+    def _export_dialog(self, figures: Mapping[str, Any], fmt: str) -> None:
+        if not figures:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export", f"report.{fmt}", f"{fmt.upper()} (*.{fmt})")
+        if path:
+            self.export(figures, path, fmt)

@@ -1,0 +1,223 @@
+"""Demo wallet window: the demo member's card code and a scripted Alipay payment code, as barcodes and text."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .i18n import Translator
+from .qtcompat import emit
+
+__all__ = ["WalletWindow", "BEHAVIOURS", "KEY_INTERVAL_MS"]
+
+logger = logging.getLogger(__name__)
+
+#: (key passed to the payment-code factory, English label)
+BEHAVIOURS: tuple[tuple[str, str], ...] = (
+    ("pays", "Pays at once"),
+    ("password", "Asks for a password, then pays"),
+    ("balance", "Balance too low"),
+    ("never", "Never confirms"),
+)
+KEY_INTERVAL_MS = 4
+"""Gap between typed characters: a keyboard-wedge scanner types much faster than a person."""
+
+
+class WalletWindow(QWidget):
+    """Shows codes; "Send to terminal" types them as a keyboard-wedge scanner would.
+
+    Args:
+        member_code(dynamic: bool) -> str: the demo member's static card number, or a fresh dynamic code.
+        payment_code(behaviour: str) -> str: a fresh payment code scripted in the sandbox.
+        render(text, kind) -> PNG bytes ("code128" or "qr").
+        target() -> QWidget | None: where typed keys are posted (default: the active window's focus widget).
+
+    Signals:
+        sent(str kind): a code was typed into the terminal ("member" or "payment").
+    """
+
+    sent = Signal(str)
+
+    def __init__(self, tr: Translator, member_code: Callable[[bool], str], payment_code: Callable[[str], str],
+                 render: Callable[[str, str], bytes], wedge_filter: Any = None,
+                 target: Callable[[], QWidget | None] | None = None) -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.setObjectName("walletWindow")
+        self.setWindowTitle(tr("Demo wallet (customer's phone)"))
+        self._tr = tr
+        self._member_code = member_code
+        self._payment_code = payment_code
+        self._render = render
+        self._target = target
+        self._frame_lock = threading.Lock()
+        self._frame: QImage | None = None
+        self._typing: list[str] = []
+        self.member_text = ""
+        self.payment_text = ""
+
+        member_box = QGroupBox(tr("Membership card"), self)
+        self.member_image = QLabel(member_box)
+        self.member_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.member_label = QLabel(member_box)
+        self.member_label.setObjectName("memberCodeText")
+        self.member_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        static_btn = QPushButton(tr("Card number"), member_box)
+        static_btn.clicked.connect(lambda: self.new_member_code(False))
+        dynamic_btn = QPushButton(tr("Dynamic card code"), member_box)
+        dynamic_btn.clicked.connect(lambda: self.new_member_code(True))
+        send_member = QPushButton(tr("Send card to terminal"), member_box)
+        send_member.setObjectName("sendMember")
+        send_member.clicked.connect(lambda: self.send("member"))
+        mlay = QVBoxLayout(member_box)
+        mlay.addWidget(self.member_image)
+        mlay.addWidget(self.member_label)
+        row = QHBoxLayout()
+        row.addWidget(static_btn)
+        row.addWidget(dynamic_btn)
+        mlay.addLayout(row)
+        mlay.addWidget(send_member)
+
+        pay_box = QGroupBox(tr("Alipay payment code"), self)
+        self.behaviour = QComboBox(pay_box)
+        self.behaviour.setObjectName("behaviour")
+        for key, label in BEHAVIOURS:
+            self.behaviour.addItem(tr(label), key)
+        self.behaviour.currentIndexChanged.connect(lambda _i: self.new_payment_code())
+        self.pay_image = QLabel(pay_box)
+        self.pay_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr_image = QLabel(pay_box)
+        self.qr_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pay_label = QLabel(pay_box)
+        self.pay_label.setObjectName("paymentCodeText")
+        self.pay_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        refresh = QPushButton(tr("New payment code"), pay_box)
+        refresh.clicked.connect(self.new_payment_code)
+        send_pay = QPushButton(tr("Send payment code to terminal"), pay_box)
+        send_pay.setObjectName("sendPayment")
+        send_pay.clicked.connect(lambda: self.send("payment"))
+        play = QVBoxLayout(pay_box)
+        play.addWidget(self.behaviour)
+        images = QHBoxLayout()
+        images.addWidget(self.pay_image)
+        images.addWidget(self.qr_image)
+        play.addLayout(images)
+        play.addWidget(self.pay_label)
+        play.addWidget(refresh)
+        play.addWidget(send_pay)
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(member_box)
+        lay.addWidget(pay_box)
+        for button in self.findChildren(QPushButton):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.behaviour.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._type_timer = QTimer(self)
+        self._type_timer.setObjectName("wedgeTyping")
+        self._type_timer.setInterval(KEY_INTERVAL_MS)
+        self._type_timer.timeout.connect(self._type_next)
+        self.resize(520, 640)
+        self.new_member_code(False)
+        self.new_payment_code()
+
+    # --- codes ----------------------------------------------------------------------------
+    def _pixmap(self, text: str, kind: str, width: int) -> QPixmap:
+        pix = QPixmap()
+        if text:
+            pix.loadFromData(self._render(text, kind))
+            pix = pix.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        return pix
+
+    def new_member_code(self, dynamic: bool) -> str:
+        self.member_text = self._member_code(dynamic)
+        self.member_image.setPixmap(self._pixmap(self.member_text, "code128", 380))
+        self.member_label.setText(self.member_text)
+        self._update_frame()
+        return self.member_text
+
+    def new_payment_code(self, behaviour: str | None = None) -> str:
+        if behaviour is not None:
+            index = self.behaviour.findData(behaviour)
+            if index >= 0 and index != self.behaviour.currentIndex():
+                self.behaviour.blockSignals(True)
+                self.behaviour.setCurrentIndex(index)
+                self.behaviour.blockSignals(False)
+        self.payment_text = self._payment_code(str(self.behaviour.currentData()))
+        self.pay_image.setPixmap(self._pixmap(self.payment_text, "code128", 300))
+        self.qr_image.setPixmap(self._pixmap(self.payment_text, "qr", 160))
+        self.pay_label.setText(self.payment_text)
+        self._update_frame()
+        return self.payment_text
+
+    # --- typing like a keyboard wedge -----------------------------------------------------
+    def send(self, kind: str) -> None:
+        """Type the member or payment code, then Enter, with scanner timing, to the terminal."""
+        text = self.member_text if kind == "member" else self.payment_text
+        if not text:
+            return
+        self._typing.extend([*text, "\r"])
+        self._type_timer.start()
+        emit(self.sent, kind)
+
+    @property
+    def typing(self) -> bool:
+        return bool(self._typing)
+
+    def _receiver(self) -> QWidget | None:
+        if self._target is not None:
+            return self._target()
+        modal = QApplication.activeModalWidget()
+        if modal is not None and modal is not self:
+            return modal.focusWidget() or modal
+        for w in QApplication.topLevelWidgets():
+            if w is not self and w.objectName() == "mainWindow" and w.isVisible():
+                return w.focusWidget() or w
+        return None
+
+    def _type_next(self) -> None:
+        if not self._typing:
+            self._type_timer.stop()
+            return
+        ch = self._typing.pop(0)
+        receiver = self._receiver()
+        if receiver is None:
+            self._typing.clear()
+            return
+        if ch == "\r":
+            key, text = Qt.Key.Key_Return, "\r"
+        else:
+            key, text = (Qt.Key(ord(ch.upper())) if ch.isalnum() else Qt.Key.Key_unknown), ch
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.postEvent(receiver, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, text))
+
+    # --- virtual camera -------------------------------------------------------------------
+    def _update_frame(self) -> None:
+        QTimer.singleShot(0, self._grab)
+
+    def _grab(self) -> None:
+        image = self.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        with self._frame_lock:
+            self._frame = image
+
+    def latest_frame(self) -> QImage | None:
+        """Any thread: the newest rendering of this window (a QImage copy; RGB32)."""
+        with self._frame_lock:
+            return None if self._frame is None else self._frame.copy()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._update_frame()

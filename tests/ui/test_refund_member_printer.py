@@ -1,0 +1,84 @@
+"""Refund with supervisor approval, an expired dynamic member code, and the printer offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+
+from tests.ui.conftest import WATER, make_terminal, scan
+
+
+def _cash_sale(qtbot: Any, terminal: Any, items: int = 2) -> Any:
+    w = terminal.window
+    for _ in range(items):
+        scan(terminal, WATER, "EAN13")
+    qtbot.waitUntil(lambda: w.checkout_view.model.rowCount() == 1)
+    qtbot.keyClick(w, Qt.Key.Key_F5)
+    qtbot.keyClick(w.controller.cash_dialog.amount, Qt.Key.Key_Return)      # exact
+    qtbot.waitUntil(lambda: w.controller.last_committed is not None)
+    return w.controller.last_committed
+
+
+def test_refund_with_supervisor_approval(qtbot: Any, terminal: Any) -> None:
+    committed = _cash_sale(qtbot, terminal)
+    w = terminal.window
+    scan(terminal, committed.receipt_no, "CODE128")          # scanning the receipt opens the refund
+    qtbot.waitUntil(lambda: w.controller.refund_dialog is not None)
+    dialog = w.controller.refund_dialog
+    assert dialog.detail is not None and dialog.lines.count() == 1
+    qtbot.keyClicks(dialog.reason, "damaged")
+
+    def approve() -> None:
+        ap = dialog.approval_dialog
+        if ap is None:
+            QTimer.singleShot(20, approve)
+            return
+        ap.number.setText("9001")
+        ap.pin.setText("9999")
+        ap._approve()  # noqa: SLF001 - the dialog's OK button handler
+
+    QTimer.singleShot(20, approve)
+    qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    assert dialog.outcome.state == "done"
+    assert dialog.outcome.amount_fen == committed.snapshot.totals.payable_fen
+    assert dialog.outcome.method == "cash"
+
+
+def test_expired_dynamic_member_code(qtbot: Any, terminal: Any) -> None:
+    card = next(c for c in terminal.sandbox.cards() if c.get("biz_card_no"))
+    code = terminal.sandbox.mint_member_code(card["biz_card_no"], ttl_s=-1)["code"]
+    view = terminal.window.checkout_view
+    scan(terminal, code, "QRCODE")
+    qtbot.waitUntil(lambda: "expired" in view.notice.text(), timeout=10_000)
+    assert "refresh" in view.notice.text()
+    assert terminal.window.controller.snapshot().member is None
+
+
+def test_dynamic_member_code_resolves(qtbot: Any, terminal: Any) -> None:
+    card = next(c for c in terminal.sandbox.cards() if c.get("biz_card_no"))
+    code = terminal.sandbox.mint_member_code(card["biz_card_no"])["code"]
+    scan(terminal, code, "QRCODE")
+    qtbot.waitUntil(lambda: terminal.window.controller.snapshot().member is not None, timeout=10_000)
+
+
+def test_printer_offline_sale_stays_committed(qtbot: Any, tmp_path: Path) -> None:
+    terminal = make_terminal(qtbot, tmp_path, printer_url="fake://?state=offline")
+    try:
+        receipts = terminal.ctx.extras["receipts"]
+        with qtbot.waitSignal(receipts.printed, timeout=10_000) as blocker:
+            committed = _cash_sale(qtbot, terminal)
+        assert blocker.args[0] is False
+        view = terminal.window.checkout_view
+        assert "did not print" in view.notice.text() and "saved" in view.notice.text()
+        assert committed.sale_id > 0
+        assert terminal.ctx.printer.status_text() == "offline"
+        terminal.ctx.printer._device.set_state("ok")  # noqa: SLF001 - the paper is back
+        with qtbot.waitSignal(receipts.printed, timeout=10_000) as again:
+            receipts.reprint()
+        assert again.args[0] is True
+        assert committed.receipt_no in "\n".join(terminal.ctx.printer._device.texts())  # noqa: SLF001
+    finally:
+        terminal.shutdown()
