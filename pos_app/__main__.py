@@ -47,8 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from pos_app.logs import setup_logging
+    from pos_app.settings import SettingsError, load_settings
+
+    log_dir = None
+    try:
+        log_dir = load_settings(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None)).log_dir
+    except SettingsError:
+        pass  # the command itself reports bad settings, one line per problem
+    setup_logging(log_dir, verbose=args.verbose)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

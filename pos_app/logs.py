@@ -1,0 +1,107 @@
+"""Logging set-up: a rotating file in the data directory, stderr for warnings, and redaction of secrets.
+
+Payment codes, member card numbers, request signatures and keys never reach a log line: the
+RedactingFilter rewrites every record's final message before any handler writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+from pathlib import Path
+
+__all__ = ["RedactingFilter", "redact", "setup_logging"]
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # PEM blocks (private or public keys)
+    (re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S), "[PEM redacted]"),
+    # sign=... in URLs and form bodies, "sign":"..." in JSON
+    (re.compile(r"(?i)\b(sign=)[^&\s\"']+"), r"\1[redacted]"),
+    (re.compile(r'("sign"\s*:\s*")[^"]*(")'), r"\1[redacted]\2"),
+    # Alipay payment codes: 16-24 digits starting 25-30; face-pay codes
+    (re.compile(r"(?<!\d)(?:2[5-9]|30)\d{10,18}(\d{4})(?!\d)"), r"****\1"),
+    (re.compile(r"\bfp[A-Za-z0-9]{29}([A-Za-z0-9]{4})\b"), r"fp****\1"),
+    # member card numbers (static demo template 8800 + 12 digits) and other long digit runs
+    (re.compile(r"(?<!\d)8800\d{8}(\d{4})(?!\d)"), r"****\1"),
+    # long base64 runs (keys, signatures)
+    (re.compile(r"[A-Za-z0-9+/]{120,}={0,2}"), "[base64 redacted]"),
+]
+
+
+def redact(text: str) -> str:
+    """Mask every secret in ``text`` (keeping the last 4 characters of codes)."""
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces the record's message with its redacted, fully formatted text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        clean = redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.msg = clean
+        record.args = None
+        return True
+
+
+_factory_installed: list[bool] = []
+
+
+def _install_record_factory() -> None:
+    """Redact at record creation, so that every handler (ours or not) sees only masked text."""
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)  # type: ignore[arg-type]
+        RedactingFilter().filter(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed.append(True)
+
+
+def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path | None:
+    """Configure the root logger once; returns the log file path (None when no folder could be used)."""
+    _install_record_factory()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_pos_app", False):
+            root.removeHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    console = logging.StreamHandler()
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(fmt)
+    console.addFilter(RedactingFilter())
+    console._pos_app = True  # type: ignore[attr-defined]
+    root.addHandler(console)
+    # httpx logs every request URL at INFO, and Alipay puts the signature in the URL.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    path: Path | None = None
+    if log_dir is not None:
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            path = log_dir / "pos.log"
+            file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=10,
+                                                                encoding="utf-8")
+        except OSError as exc:
+            logging.getLogger(__name__).warning("cannot write logs to %s: %s", log_dir, exc)
+            return None
+        file_handler.setFormatter(fmt)
+        file_handler.addFilter(RedactingFilter())
+        file_handler._pos_app = True  # type: ignore[attr-defined]
+        root.addHandler(file_handler)
+    return path
