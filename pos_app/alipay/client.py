@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,18 +14,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pos_app.domain.money import format_gateway
 from pos_app.services.ports import (
+    CardGateway,
     Clock,
     GatewayBusinessFailure,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
     GatewayUnknown,
+    TradeGateway,
 )
 
 from .envelope import build_request, verify_response
 from .errors import KeyConfigError, ResponseFormatError, SignatureVerificationError
 from .keys import load_private_key_file, load_public_key_file, same_public_key
-from .signing import SIGN_TYPES
+from .signing import SIGN_TYPES, verify_notification_v1
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
@@ -105,10 +108,29 @@ def load_gateway_config(
     )
 
 
+class _RedactQueryFilter(logging.Filter):
+    """Drop the query string (it carries ``sign``) from httpx's "HTTP Request: ..." INFO lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.msg.startswith("HTTP Request:") and len(record.args) >= 2:
+            url = str(record.args[1])
+            if "?" in url:
+                record.args = (record.args[0], url.split("?", 1)[0] + "?<redacted>", *record.args[2:])
+        return True
+
+
+def _install_httpx_log_redaction() -> None:
+    """Idempotent: attach the redaction filter to the ``httpx`` logger."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactQueryFilter) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactQueryFilter())
+
+
 class AlipayClient:
     """Implements TradeGateway and CardGateway. Use from one thread only (one httpx.Client, keep-alive)."""
 
     def __init__(self, config: GatewayConfig, *, clock: Clock, http: httpx.Client | None = None) -> None:
+        _install_httpx_log_redaction()
         self._config = config
         self._clock = clock
         self._own_http = http is None
@@ -143,10 +165,12 @@ class AlipayClient:
             sign_type=cfg.sign_type, charset=cfg.charset, extra=extras,
         )
         try:
+            # encoded here (not by httpx) so that non-UTF-8 charsets send the bytes that were signed
+            query = urllib.parse.urlencode(req.query, encoding=cfg.charset)
+            url = cfg.gateway_url + ("&" if "?" in cfg.gateway_url else "?") + query
             resp = self._http.post(
-                cfg.gateway_url,
-                params=req.query,
-                data=req.body,
+                url,
+                content=urllib.parse.urlencode(req.body, encoding=cfg.charset).encode("ascii"),
                 headers={
                     "Content-Type": f"application/x-www-form-urlencoded;charset={cfg.charset}",
                     "Accept": "application/json",
@@ -197,6 +221,12 @@ class AlipayClient:
             return GatewayUnknown("response has no code", "format")
         logger.info("%s: business failure %s %s", method, code, sub_code)
         return GatewayBusinessFailure(code, sub_code, sub_msg, body, signed)
+
+    def verify_notification(self, params: Mapping[str, str]) -> bool:
+        """Check a form-decoded trade notification (V1 rule) against the Alipay public key and our app_id."""
+        if params.get("app_id") not in (None, self._config.app_id):
+            return False
+        return verify_notification_v1(params, self._config.alipay_public_key)
 
     # --- trade ---------------------------------------------------------------------------
 
@@ -274,3 +304,8 @@ class AlipayClient:
     def template_create(self, body: Mapping[str, Any]) -> GatewayResult:
         """alipay.marketing.card.template.create (idempotent by ``request_id``)."""
         return self.call("alipay.marketing.card.template.create", body)
+
+
+def _satisfies_ports(client: AlipayClient) -> tuple[TradeGateway, CardGateway]:
+    """Static check (mypy): AlipayClient implements both gateway Protocols."""
+    return client, client

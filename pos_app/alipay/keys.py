@@ -45,15 +45,24 @@ def _bare_der(text: str) -> bytes:
         raise KeyConfigError("key is neither PEM nor a valid Base64 body") from exc
 
 
-def load_private_key(data: bytes | str, passphrase: bytes | str | None = None) -> rsa.RSAPrivateKey:
-    """Load an RSA private key: PKCS#1 or PKCS#8, PEM or bare Base64 (DER), optionally encrypted."""
+def load_private_key(
+    data: bytes | str, passphrase: bytes | str | None = None, *, validate: bool = True
+) -> rsa.RSAPrivateKey:
+    """Load an RSA private key: PKCS#1 or PKCS#8, PEM or bare Base64 (DER), optionally encrypted.
+
+    ``validate=False`` skips the (slow) RSA consistency check; only for keys this program generated itself.
+    """
     text = _as_text(data).strip()
     pw = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
     try:
         if "-----BEGIN" in text:
-            key = serialization.load_pem_private_key(text.encode("ascii"), password=pw)
+            key = serialization.load_pem_private_key(
+                text.encode("ascii"), password=pw, unsafe_skip_rsa_key_validation=not validate
+            )
         else:
-            key = serialization.load_der_private_key(_bare_der(text), password=pw)
+            key = serialization.load_der_private_key(
+                _bare_der(text), password=pw, unsafe_skip_rsa_key_validation=not validate
+            )
     except TypeError as exc:  # password missing or given for an unencrypted key
         raise KeyConfigError(f"merchant private key passphrase problem: {exc}") from exc
     except ValueError as exc:
@@ -86,7 +95,9 @@ def load_public_key(data: bytes | str) -> rsa.RSAPublicKey:
     return key
 
 
-def load_private_key_file(path: Path | str, passphrase: bytes | str | None = None) -> rsa.RSAPrivateKey:
+def load_private_key_file(
+    path: Path | str, passphrase: bytes | str | None = None, *, validate: bool = True
+) -> rsa.RSAPrivateKey:
     """Read and load a merchant private key file; warn when it is readable by others (POSIX)."""
     p = Path(path)
     try:
@@ -95,7 +106,7 @@ def load_private_key_file(path: Path | str, passphrase: bytes | str | None = Non
         raise KeyConfigError(f"cannot read the merchant private key file {p}: {exc.strerror}") from exc
     if os.name == "posix" and p.stat().st_mode & 0o077:
         logger.warning("merchant private key file %s is readable by group/others; chmod 600 it", p)
-    return load_private_key(data, passphrase)
+    return load_private_key(data, passphrase, validate=validate)
 
 
 def load_public_key_file(path: Path | str) -> rsa.RSAPublicKey:
