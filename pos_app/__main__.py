@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from pos_app.logs import setup_logging
+    from pos_app.logs import setup_logging, teardown_logging
     from pos_app.settings import SettingsError, load_settings
 
     log_dir = None
@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    finally:
+        teardown_logging()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import logging.handlers
 import re
 from pathlib import Path
 
-__all__ = ["RedactingFilter", "redact", "setup_logging"]
+__all__ = ["RedactingFilter", "redact", "setup_logging", "teardown_logging"]
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # PEM blocks (private or public keys)
@@ -55,6 +55,7 @@ class RedactingFilter(logging.Filter):
 
 
 _factory_installed: list[bool] = []
+_saved_level: list[int] = []  # the root level before setup_logging, restored by teardown_logging
 
 
 def _install_record_factory() -> None:
@@ -72,13 +73,23 @@ def _install_record_factory() -> None:
     _factory_installed.append(True)
 
 
-def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path | None:
-    """Configure the root logger once; returns the log file path (None when no folder could be used)."""
-    _install_record_factory()
+def teardown_logging() -> None:
+    """Remove and close the handlers setup_logging added (main() calls it on the way out)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_pos_app", False):
             root.removeHandler(handler)
+            handler.close()
+    if _saved_level:
+        root.setLevel(_saved_level.pop())
+
+
+def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path | None:
+    """Configure the root logger once; returns the log file path (None when no folder could be used)."""
+    _install_record_factory()
+    root = logging.getLogger()
+    teardown_logging()
+    _saved_level.append(root.level)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     console = logging.StreamHandler()

@@ -88,7 +88,7 @@ class CardRules(StateBase):
             "balance": str(ext.get("balance") or "0.00"),
             "open_date": str(ext.get("open_date") or now.strftime(TS_FMT)),
             "valid_date": str(ext.get("valid_date") or (now + dt.timedelta(days=3650)).strftime(TS_FMT)),
-            "out_serial_no": out_serial_no, "last_trade_time": None, "synced_trades": [], "history": [],
+            "out_serial_no": out_serial_no, "last_trade_time": None, "synced_trades": [], "synced_events": [], "history": [],
         }
         card["history"].append({"kind": "open", "at": now.strftime(TS_FMT), "point": card["point"],
                                 "balance": card["balance"], "level": card["level"]})
@@ -199,8 +199,13 @@ class CardRules(StateBase):
             return fail("INVALID_PARAMETER", "trade_time 格式错误")
         if not any(t["trade_no"] == trade_no and not t.get("placeholder") for t in self.trades.values()):
             return fail("TRADE_NOT_EXIST", "交易不存在")
-        if trade_no in card["synced_trades"]:
+        # One event per (trade_no, trade_type, trade_time): a RETURN for a refund carries the sale's
+        # trade_no with a later trade_time, and each partial refund its own time; a resend is a no-op.
+        event_key = f"{trade_no}|{biz.get('trade_type') or 'TRADE'}|{biz['trade_time']}"
+        events = card.setdefault("synced_events", [])
+        if event_key in events:
             return ok(external_card_no=card["external_card_no"])
+        events.append(event_key)
         last = parse_ts(card.get("last_trade_time"))
         applied = last is None or trade_time > last
         info = biz.get("card_info")
@@ -210,7 +215,7 @@ class CardRules(StateBase):
             card["last_trade_time"] = biz["trade_time"]
         card["synced_trades"].append(trade_no)
         card["history"].append({"kind": "consume_sync", "at": self.now_text(), "trade_no": trade_no,
-                                "trade_time": biz["trade_time"], "applied": applied, "point": card["point"],
+                                "trade_type": biz.get("trade_type") or "TRADE", "trade_time": biz["trade_time"], "applied": applied, "point": card["point"],
                                 "balance": card["balance"], "level": card["level"]})
         self._dirty("card", card["biz_card_no"], card)
         return ok(external_card_no=card["external_card_no"])

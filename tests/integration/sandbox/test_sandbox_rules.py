@@ -214,6 +214,14 @@ def test_consume_sync_ordering_and_idempotency(client, sandbox) -> None:
     syncs = [h for h in after["history"] if h["kind"] == "consume_sync"]
     assert [(h["trade_no"], h["applied"]) for h in syncs] == [(t2, True), (t1, False)]
     assert sync("2024000000000000000000000000", "2024-01-02 00:00:00", 1).sub_code == "TRADE_NOT_EXIST"
+    # A RETURN for a refund of t2 carries t2's trade_no with a later time: a new event, applied once.
+    ret = {"target_card_no": card["biz_card_no"], "target_card_no_type": "BIZ_CARD", "trade_no": t2,
+           "trade_time": "2024-01-01 13:00:00", "trade_type": "RETURN", "card_info": {"point": "50"}}
+    assert isinstance(client.consume_sync(ret), GatewaySuccess)
+    assert isinstance(client.consume_sync(ret), GatewaySuccess)
+    after = sandbox.card(card["biz_card_no"])
+    assert after["point"] == "50"
+    assert [h["trade_type"] for h in after["history"] if h["kind"] == "consume_sync"] == ["TRADE", "TRADE", "RETURN"]
 
 
 def test_card_update_absolute(client, sandbox) -> None:

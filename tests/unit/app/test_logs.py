@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pos_app.logs import redact, setup_logging
+from pos_app.logs import redact, setup_logging, teardown_logging
 
 
 def test_payment_codes_cards_signatures_and_keys_are_masked() -> None:
@@ -23,6 +23,7 @@ def test_ordinary_numbers_are_left_alone() -> None:
 
 
 def test_file_log_is_redacted(tmp_path: Path) -> None:
+    level = logging.getLogger().level
     path = setup_logging(tmp_path / "logs")
     assert path is not None
     logging.getLogger("pos_app.test").warning("scanned %s", "286648048691290423")
@@ -30,7 +31,6 @@ def test_file_log_is_redacted(tmp_path: Path) -> None:
         handler.flush()
     text = path.read_text(encoding="utf-8")
     assert "****0423" in text and "286648048691290423" not in text
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_pos_app", False)]:
-        root.removeHandler(handler)
-        handler.close()
+    teardown_logging()
+    assert not [h for h in logging.getLogger().handlers if getattr(h, "_pos_app", False)]
+    assert logging.getLogger().level == level
