@@ -131,7 +131,10 @@ class SerialScanner(ReaderBase):
                 port = self._factory(self.config)
             except (serial.SerialException, OSError, ValueError) as exc:
                 state = ScannerState.CONNECTING if first else ScannerState.RECONNECTING
-                self._set_state(state, f"cannot open {self.config.port}: {exc}; retry in {backoff:.1f} s")
+                message = f"cannot open {self.config.port}: {exc}; retry in {backoff:.1f} s"
+                if state is self._state and backoff == BACKOFF_START_S:
+                    self._notice(message)  # the state did not change: say why it is not open
+                self._set_state(state, message)
                 if self._stop.wait(backoff):
                     break
                 backoff = min(backoff * 2, self.config.backoff_max_s)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 __all__ = ["FrameSource", "register_frame_source", "unregister_frame_source", "get_frame_source"]
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 #: Returns the newest frame (BGR or grayscale uint8) or None when nothing is to be seen.
 #: Called from the camera thread: it must be thread-safe (return a cached copy, touch no widget).
-FrameSource = Callable[[], "npt.NDArray[np.uint8] | None"]
+FrameSource = Callable[[], "npt.NDArray[Any] | None"]
 
 # The one process-wide registry the brief asks for: a window registers itself, a camera URL
 # names it. Guarded by a lock because the camera thread reads it.

@@ -1,0 +1,89 @@
+"""decode_frame on generated degraded frames and on the real photographs in ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drivers.decode import decode_frame, default_backend, valid_code
+from drivers.testing import degraded_set, render_code128
+
+BACKENDS = ["pyzbar"] + (["zxing"] if default_backend() == "zxing" else [])
+
+
+def norm(t: str) -> str:
+    return t.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_degraded_set_reads_and_never_lies(backend: str) -> None:
+    frames = degraded_set(seed=5)
+    ok = 0
+    for name, frame, text in frames:
+        found = decode_frame(frame, backend=backend)
+        assert all(d.text == text for d in found), f"wrong value in {name}: {found}"
+        ok += any(d.text == text for d in found)
+    assert ok / len(frames) >= 0.95, f"{ok}/{len(frames)}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("angle", [15, 30, 45, -40, 90, 135])
+def test_rotated_code128_reads(backend: str, angle: int) -> None:
+    code = np.pad(render_code128("R0010000004217", 2, 70), 30, constant_values=255)
+    frame = np.full((720, 1280), 160, np.uint8)
+    frame[300 : 300 + code.shape[0], 300 : 300 + code.shape[1]] = code
+    m = cv2.getRotationMatrix2D((640, 360), angle, 1.0)
+    frame = cv2.warpAffine(frame, m, (1280, 720), borderValue=160)
+    found = decode_frame(frame, backend=backend)
+    assert [(d.text, d.symbology) for d in found] == [("R0010000004217", "CODE128")]
+    assert len(found[0].polygon) >= 4
+
+
+def test_roi_limits_the_search() -> None:
+    code = np.pad(render_code128("EDGE1234", 2, 60), 20, constant_values=255)
+    frame = np.full((720, 1280), 160, np.uint8)
+    frame[10 : 10 + code.shape[0], 10 : 10 + code.shape[1]] = code
+    assert [d.text for d in decode_frame(frame)] == ["EDGE1234"]
+    assert decode_frame(frame, roi=0.5) == []
+
+
+def test_validation() -> None:
+    assert valid_code("4006381333931", "EAN13") and not valid_code("4006381333932", "EAN13")
+    assert valid_code("55123457", "EAN8") and valid_code("036000291452", "UPCA")
+    assert valid_code("01234565", "UPCE") and not valid_code("01234566", "UPCE")
+    assert not valid_code("ab\x00", "CODE128") and valid_code("a\nb", "QR")
+
+
+def photos(shared: Path) -> list[tuple[str, Path, str | None]]:
+    out = []
+    for folder in sorted(p for p in (shared / "barcode-samples").iterdir() if p.is_dir()):
+        for f in sorted(folder.iterdir()):
+            if f.suffix.lower() in (".png", ".jpg", ".webp"):
+                txt = f.with_suffix(".txt")
+                out.append((folder.name, f, norm(txt.read_text("utf-8")) if txt.exists() else None))
+    return out
+
+
+@pytest.mark.parametrize(("backend", "rate"), [("pyzbar", 0.88)] + ([("zxing", 0.95)] if "zxing" in BACKENDS else []))
+def test_real_photographs(shared_dir: Path, backend: str, rate: float) -> None:
+    items = photos(shared_dir)
+    ok = 0
+    wrong = []
+    for folder, f, exp in items:
+        img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+        found = [] if img is None else decode_frame(img, backend=backend)
+        texts = [norm(d.text) for d in found]
+        if exp is None:
+            assert texts == [], f"false read in {folder}/{f.name}: {texts}"
+            ok += 1
+            continue
+        good = any(t == exp or "0" + t == exp for t in texts)
+        ok += good
+        if texts and not good:
+            wrong.append(f"{folder}/{f.name}")
+    # zbar drops Code128 FNC4 (extended Latin-1): code128-1/6.png reads as plain ASCII
+    assert set(wrong) <= {"code128-1/6.png"}
+    assert ok / len(items) >= rate, f"{ok}/{len(items)}"
