@@ -15,6 +15,8 @@ import pytest  # noqa: E402
 
 from pos_app.storage.db import Database  # noqa: E402
 
+pytest_plugins = ["tests.conftest_logscan"]  # secrets-in-logs scan of the whole session
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 if not SHARED.is_dir():  # CI lays shared/ beside the clone
     SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -287,8 +287,10 @@ class CheckoutService:
             trade_type="TRADE", trade_name=self.config.store_name or "purchase", trade_amount_fen=totals.gross_fen,
             act_pay_amount_fen=totals.payable_fen, points_after=balance, points_redeemed=totals.points_redeemed,
             discount_fen=totals.discount_fen, shop_code=self.config.store_id, memo=receipt_no)
-        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=member.card_no,
-                            body=consume, created_at=now, points_after=balance, sale_id=sale_id)
+        if tender.kind == "alipay":  # consume.sync records an ALIPAY trade (alipay-api.md 5.3): a cash sale's
+            # receipt number is refused (TRADE_NOT_EXIST), the row dies and blocks the card; card.update carries it
+            uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=member.card_no,
+                                body=consume, created_at=now, points_after=balance, sale_id=sale_id)
         update = card_sync.card_update_body(card_no=member.card_no, biz_card_no=biz, level=level, occur_time=now,
                                             points_after=balance,
                                             changed_point=totals.points_to_earn - totals.points_redeemed)

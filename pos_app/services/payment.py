@@ -319,6 +319,11 @@ class PaymentService:
             outcomes.append(self._settle(att, progress))
         return outcomes
 
+    def unknown(self) -> list[Attempt]:
+        """Attempts whose outcome could not be checked (state ``unknown``): a supervisor must look at them."""
+        with self._uow() as uow:
+            return uow.payments.in_states((AttemptState.UNKNOWN,))
+
     def orphans(self) -> list[Attempt]:
         """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
         with self._uow() as uow:

@@ -256,13 +256,18 @@ class RefundService:
         member = uow.members.get(card_no)
         level = member.level if member else ""
         biz = member.biz_card_no if member else None
+        # consume.sync must name an ALIPAY trade (alipay-api.md 5.3; the sandbox answers TRADE_NOT_EXIST to
+        # out_request_no, the row dies and blocks the card): the sale's trade, or none for a cash sale
+        alipay_trade = next((t.trade_no for t in uow.sales.tenders(sale.id) if t.kind == "alipay" and t.trade_no), "")
         consume = card_sync.consume_sync_body(
-            card_no=card_no, biz_card_no=biz, level=level, trade_no=refund.out_request_no, trade_time=now,
+            card_no=card_no, biz_card_no=biz, level=level, trade_no=alipay_trade or refund.out_request_no, trade_time=now,
             trade_type="RETURN", trade_name=self._store_name or "refund", trade_amount_fen=refund.amount_fen,
             act_pay_amount_fen=refund.amount_fen, points_after=balance, points_redeemed=0, discount_fen=0,
             shop_code=self._store_id, memo=sale.receipt_no)
-        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=card_no, body=consume,
-                            created_at=now, points_after=balance, sale_id=sale.id, refund_id=refund.id)
+        if alipay_trade:
+            uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=card_no,
+                                body=consume, created_at=now, points_after=balance, sale_id=sale.id,
+                                refund_id=refund.id)
         update = card_sync.card_update_body(card_no=card_no, biz_card_no=biz, level=level, occur_time=now,
                                             points_after=balance,
                                             changed_point=refund.points_restored - refund.points_reversed)
