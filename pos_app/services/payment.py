@@ -21,6 +21,7 @@ from pos_app.domain.errors import MoneyError
 from pos_app.domain.money import format_ui, parse_gateway_amount
 
 from .errors import PaymentError, PaymentsBlocked
+from .gateway_trust import TrustedTradeGateway
 from .ports import (
     CheckoutUnitOfWork,
     Clock,
@@ -218,7 +219,7 @@ class PaymentService:
                  ids: IdSource, config: PaymentConfig, sleep: Callable[[float], None] | None = None,
                  *, checkout: CheckoutService | None = None) -> None:
         self._uow = uow_factory
-        self._gateway = gateway
+        self._gateway: TradeGateway = TrustedTradeGateway(gateway)
         self._clock = clock
         self._ids = ids
         self._config = config

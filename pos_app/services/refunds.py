@@ -17,6 +17,7 @@ from pos_app.domain.sale import RefundAllocation, RefundLine, SaleLine, refund_a
 
 from . import card_sync
 from .errors import RefundError
+from .gateway_trust import TrustedTradeGateway
 from .ports import (
     CheckoutUnitOfWork,
     Clock,
@@ -102,7 +103,7 @@ class RefundService:
     def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], gateway: TradeGateway | None, clock: Clock,
                  ids: IdSource, *, store_id: str = "", store_name: str = "") -> None:
         self._uow = uow_factory
-        self._gateway = gateway
+        self._gateway: TradeGateway | None = TrustedTradeGateway(gateway) if gateway is not None else None
         self._clock = clock
         self._ids = ids
         self._store_id = store_id
