@@ -100,6 +100,20 @@ def _cmd_gateway_call(args: argparse.Namespace) -> int:
     from pos_app.alipay.errors import AlipayError
     from pos_app.services.ports import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess
 
+    if args.config:  # fill what the flags did not give from the [gateway] settings
+        from pos_app.settings import SettingsError, load_settings
+
+        try:
+            gw = load_settings(args.config).gateway
+        except SettingsError as exc:
+            for line in exc.problems:
+                print(f"settings: {line}", file=sys.stderr)
+            return 1
+        args.gateway_url = args.gateway_url or gw.url
+        args.app_id = args.app_id or gw.app_id
+        args.app_private_key = args.app_private_key or gw.app_private_key
+        args.alipay_public_key = args.alipay_public_key or gw.alipay_public_key
+        args.passphrase_env = args.passphrase_env or gw.passphrase_env or None
     missing = [f for f in ("gateway_url", "app_id", "app_private_key", "alipay_public_key") if not getattr(args, f)]
     if missing:
         print("missing: " + ", ".join("--" + m.replace("_", "-") for m in missing), file=sys.stderr)
@@ -156,6 +170,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = gsub.add_parser("call", help="one signed call; prints the verified response object")
     c.add_argument("method", help="e.g. alipay.trade.query")
     c.add_argument("--biz", required=True, help="biz_content as a JSON object")
+    c.add_argument("--config", metavar="FILE", default=None,
+                   help="take the gateway url, app id and key paths from this settings file")
     c.add_argument("--gateway-url", default=None)
     c.add_argument("--app-id", default=None)
     c.add_argument("--app-private-key", default=None, help="merchant private key file")

@@ -90,6 +90,15 @@ def test_cli_sandbox_subprocess_and_gateway_call(tmp_path) -> None:
         assert fail.returncode == 2 and "ACQ.TRADE_NOT_EXIST" in fail.stderr
         own = call("alipay.trade.query", {"out_trade_no": "CLI1"}, info["app_public_key"])
         assert own.returncode == 4 and "own public key" in own.stderr
+        cfg = tmp_path / "pos.toml"
+        cfg.write_text(f'[gateway]\nurl = "{info["gateway_url"]}"\napp_id = "{info["app_id"]}"\n'
+                       f'app_private_key = "{info["app_private_key"]}"\n'
+                       f'alipay_public_key = "{info["alipay_public_key"]}"\n', encoding="utf-8")
+        by_config = subprocess.run([sys.executable, "-m", "pos_app", "gateway", "call", "alipay.trade.query",
+                                    "--config", str(cfg), "--biz", '{"out_trade_no":"CLI1"}'],
+                                   capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=60)
+        assert by_config.returncode == 0, by_config.stderr
+        assert json.loads(by_config.stdout)["trade_status"] == "TRADE_SUCCESS"
         httpx.post(info["admin_url"] + "/faults", json={"kind": "unavailable"}, trust_env=False)
         unk = call("alipay.trade.query", {"out_trade_no": "CLI1"}, info["alipay_public_key"])
         assert unk.returncode == 3
