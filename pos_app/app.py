@@ -417,6 +417,15 @@ def _start_recovery(t: Terminal) -> None:
         if unknown:
             t.window.checkout_view.show_notice(t.ctx.tr(
                 "{n} earlier payment(s) could not be checked: a supervisor must resolve them", n=len(unknown)))
+        t.window.refresh_status()
+        try:
+            orphans = payment.orphans()
+        except Exception:  # noqa: BLE001 - the banner and F12 still offer it
+            logger.exception("listing orphaned payments failed")
+            return
+        show = t.ctx.extras.get("show_orphans")
+        if orphans and show is not None:
+            show()
 
     t.ctx.extras["recovery_done"] = t.recovery_done
     t.window.tasks.submit(recover, done)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -26,6 +26,10 @@ __all__ = ["ApprovalDialog"]
 logger = logging.getLogger(__name__)
 
 
+def _identity(text: str, /, **values: object) -> str:
+    return text.format(**values) if values else text
+
+
 class ApprovalDialog(QDialog):
     """Ask a supervisor to approve ``action`` on ``subject``.
 
@@ -36,24 +40,26 @@ class ApprovalDialog(QDialog):
 
     def __init__(self, users_service: UserService, action: str, subject: str,
                  reasons: Sequence[tuple[str, str] | str] | None = None, parent: QWidget | None = None, *,
-                 requested_by: User | None = None) -> None:
+                 requested_by: User | None = None, tr: Callable[..., str] | None = None) -> None:
         super().__init__(parent)
+        t = tr or _identity
         self.setObjectName("approvalDialog")
-        self.setWindowTitle("Supervisor approval")
+        self.setWindowTitle(t("Supervisor approval"))
         self._users = users_service
+        self._t = t
         self._action = action
         self._subject = subject
         self._requested_by = requested_by
         self.result_approval: Approval | None = None
-        pairs = [(r, r) if isinstance(r, str) else (r[0], r[1]) for r in (reasons or reasons_for(action))]
+        pairs = [(r, t(r)) if isinstance(r, str) else (r[0], t(r[1])) for r in (reasons or reasons_for(action))]
         layout = QVBoxLayout(self)
-        what = QLabel(f"{ACTIONS.get(action, action)}" + (f": {subject}" if subject else ""))
+        what = QLabel(f"{t(ACTIONS.get(action, action))}" + (f": {subject}" if subject else ""))
         what.setObjectName("approvalWhat")
         layout.addWidget(what)
         form = QFormLayout()
         self.number = QLineEdit()
         self.number.setObjectName("approvalNumber")
-        self.number.setPlaceholderText("Supervisor number or scan card")
+        self.number.setPlaceholderText(t("Supervisor number or scan card"))
         self.pin = QLineEdit()
         self.pin.setObjectName("approvalPin")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -64,10 +70,10 @@ class ApprovalDialog(QDialog):
             self.reason.addItem(label, code)
         self.note = QLineEdit()
         self.note.setObjectName("approvalNote")
-        form.addRow("Supervisor", self.number)
-        form.addRow("PIN", self.pin)
-        form.addRow("Reason", self.reason)
-        form.addRow("Note", self.note)
+        form.addRow(t("Supervisor"), self.number)
+        form.addRow(t("PIN"), self.pin)
+        form.addRow(t("Reason"), self.reason)
+        form.addRow(t("Note"), self.note)
         layout.addLayout(form)
         self.error = QLabel("")
         self.error.setObjectName("approvalError")
@@ -98,7 +104,7 @@ class ApprovalDialog(QDialog):
                 str(code or ""), self.note.text().strip(), requested_by=self._requested_by)
         except ServiceError as exc:
             self.pin.clear()
-            self.error.setText(str(exc))
+            self.error.setText(self._t(str(exc)))
             return
         self.accept()
 

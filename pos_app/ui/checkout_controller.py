@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
@@ -18,6 +18,7 @@ from pos_app.services.routing import Route
 from .cash_dialog import CashDialog
 from .checkout_view import CheckoutView
 from .context import TerminalContext
+from .prompt_dialog import ask_text, choose
 from .qtcompat import emit
 from .snapshot_view import field, member_view, totals_view
 from .workers import TaskRunner
@@ -70,6 +71,8 @@ class CheckoutController(QObject):
         self.cash_dialog: CashDialog | None = None
         self.refund_dialog: Any = None
         self.last_committed: Any = None
+        self.prompt: Any = None  # the small prompt currently open (void reason, search, price, points)
+        self.last_void_approval: Any = None
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
         view.quantity_step.connect(self.step_quantity)
@@ -208,15 +211,24 @@ class CheckoutController(QObject):
         line = self.view.model.line_at(row)
         if line is None or line.voided:
             return
-        reason, ok = QInputDialog.getText(self.view, self.t("Void line"),
-                                          self.t("Reason for voiding {name}:", name=line.name))
-        if not ok or not reason.strip():
-            return
-        snap = self.snapshot()
-        if field(snap, "total_shown", default=False):
-            if not self.supervisor_approves("void_line", line.name, [reason]):
+        self.prompt = ask_text(self.view, self.t("Void line"), self.t("Reason for voiding {name}:", name=line.name),
+                               lambda reason: self._void_with_reason(line, reason))
+
+    def _void_with_reason(self, line: Any, reason: str) -> None:
+        self.prompt = None
+        reason = reason.strip()
+        if field(self.snapshot(), "total_shown", default=False):
+            ask = self.ctx.extras.get("ask_approval")
+            if ask is None:
+                self.view.show_notice(self.t("A supervisor approval is needed"))
                 return
-        self._guard(lambda: self.sale.void_line(line.line_id, reason.strip()))
+            approval = ask(self.view, "void_line", line.name, None)
+            if approval is None:
+                self.view.show_notice(self.t("The line was not voided: a supervisor must approve"))
+                return
+            self.last_void_approval = approval
+            reason = f"{reason} ({self.t('approved by {name}', name=approval.approver_name)})"
+        self._guard(lambda: self.sale.void_line(line.line_id, reason))
 
     def supervisor_approves(self, action: str, subject: str, reasons: list[str]) -> bool:
         approve = self.ctx.extras.get("approve")
@@ -232,9 +244,10 @@ class CheckoutController(QObject):
         self._guard(self.sale.detach_member)
 
     def do_open_price(self) -> None:
-        text, ok = QInputDialog.getText(self.view, self.t("Open price"), self.t("Price (yuan):"))
-        if not ok or not text.strip():
-            return
+        self.prompt = ask_text(self.view, self.t("Open price"), self.t("Price (yuan):"), self._open_price)
+
+    def _open_price(self, text: str) -> None:
+        self.prompt = None
         try:
             fen = parse_yuan(text)
         except DomainError as exc:
@@ -255,49 +268,59 @@ class CheckoutController(QObject):
         if totals_view(snap).points_redeemed:
             self._guard(self.sale.clear_redemption)
             return
-        value, ok = QInputDialog.getInt(self.view, self.t("Redeem points"),
-                                        self.t("Points to redeem (at most {points}):", points=points),
-                                        points, 0, points)
-        if ok and value > 0:
-            self._guard(lambda: self.sale.redeem_points(value))
+        self.prompt = ask_text(self.view, self.t("Redeem points"),
+                               self.t("Points to redeem (at most {points}):", points=points),
+                               lambda text: self._redeem(text, points), text=str(points))
+
+    def _redeem(self, text: str, most: int) -> None:
+        self.prompt = None
+        if not text.isdigit() or not 0 < int(text) <= most:
+            self.view.show_notice(self.t("Points to redeem (at most {points}):", points=most))
+            return
+        self._guard(lambda: self.sale.redeem_points(int(text)))
 
     def do_catalogue_search(self) -> None:
-        text, ok = QInputDialog.getText(self.view, self.t("Search items"), self.t("Name or code:"),
-                                        QLineEdit.EchoMode.Normal)
-        if not ok or not text.strip():
-            return
-        items = list(self.ctx.checkout.search_catalogue(text.strip()))[:50]
+        self.prompt = ask_text(self.view, self.t("Search items"), self.t("Name or code:"), self._catalogue_found)
+
+    def _catalogue_found(self, text: str) -> None:
+        items = list(self.ctx.checkout.search_catalogue(text))[:50]
         if not items:
-            self.view.show_notice(self.t("No item matches {text}", text=text.strip()))
+            self.prompt = None
+            self.view.show_notice(self.t("No item matches {text}", text=text))
             return
         zh = self.t.is_chinese
         labels = [f"{it.display_name('zh' if zh else 'en')}  {format_ui(it.price_fen)}  [{it.code}]"
                   for it in items]
-        chosen, ok = QInputDialog.getItem(self.view, self.t("Search items"), self.t("Choose an item:"),
-                                          labels, 0, False)
-        if ok and chosen in labels:
-            item = items[labels.index(chosen)]
-            self._guard(lambda: self.sale.add_item(item))
+
+        def chosen(index: int) -> None:
+            self.prompt = None
+            item = items[index]
+            if self._guard(lambda: self.sale.add_item(item)) is not None:
+                self.view.select_row(self.view.model.rowCount() - 1)
+
+        self.prompt = choose(self.view, self.t("Search items"), self.t("Choose an item:"), labels, chosen)
 
     def do_member_search(self) -> None:
-        members = self.ctx.members
-        if members is None:
+        if self.ctx.members is None:
+            self.view.show_notice(self.t("Member lookup is not available"))
             return
-        text, ok = QInputDialog.getText(self.view, self.t("Member"),
-                                        self.t("Phone number or card number:"))
-        if not ok or not text.strip():
-            return
-        found = list(members.search(text.strip()))[:30]
+        self.prompt = ask_text(self.view, self.t("Member"), self.t("Phone number (or its last 4 digits) or card number:"),
+                               self._members_found)
+
+    def _members_found(self, text: str) -> None:
+        found = list(self.ctx.members.search(text))[:30]
         if not found:
-            self.view.show_notice(self.t("No member matches {text}", text=text.strip()))
+            self.prompt = None
+            self.view.show_notice(self.t("No member matches {text}", text=text))
             return
         labels = [f"{field(m, 'name_masked', 'masked_name', default='')}  {field(m, 'level', default='')}  "
                   f"****{str(field(m, 'card_no', default=''))[-4:]}" for m in found]
-        chosen, ok = QInputDialog.getItem(self.view, self.t("Member"), self.t("Choose a member:"),
-                                          labels, 0, False)
-        if ok and chosen in labels:
-            m = found[labels.index(chosen)]
-            self._member_resolved(type("Lookup", (), {"member": m, "message": ""})())
+
+        def chosen(index: int) -> None:
+            self.prompt = None
+            self._member_resolved(type("Lookup", (), {"member": found[index], "message": ""})())
+
+        self.prompt = choose(self.view, self.t("Member"), self.t("Choose a member:"), labels, chosen)
 
     # --- payment ------------------------------------------------------------------------
     def _begin_payment(self) -> bool:

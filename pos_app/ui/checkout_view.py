@@ -42,6 +42,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("reports", "F9", "Reports"),
     ("shift", "F10", "Shift"),
     ("sync", "F11", "Sync queue"),
+    ("orphans", "F12", "Unsettled payments"),
     ("void_line", "Del", "Void line"),
     ("remove_member", "Ctrl+M", "Remove member"),
 )

@@ -1,30 +1,38 @@
-"""Connect the checkout screen's intents to the dialogs (payment, refund, reports, shift, sync, approval)."""
+"""Connect the checkout screen's intents to the dialogs (payment, refund, reports, shift, sync, approval, orphans)."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from .context import TerminalContext
 
-__all__ = ["install"]
+__all__ = ["install", "SyncDialog"]
 
 logger = logging.getLogger(__name__)
 
 
-def _widget(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(f"pos_app.ui.{module}"), name)
-    except (ImportError, AttributeError) as exc:
-        logger.info("pos_app.ui.%s.%s not available: %s", module, name, exc)
-        return None
+class SyncDialog(QDialog):
+    """The sync queue screen (pos_app.ui.sync_view.SyncView, a plain widget) in a dialog of its own."""
+
+    def __init__(self, ctx: TerminalContext, approve: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from .sync_view import SyncView
+
+        self.setObjectName("syncDialog")
+        self.setWindowTitle(ctx.tr("Sync queue"))
+        self.view = SyncView(ctx.sync, approve, self)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.view)
+        self.resize(900, 520)
 
 
 def install(ctx: TerminalContext, window: Any) -> None:
     """Register openers in ``ctx.extras`` (looked up by the controller by intent name)."""
+    from .approval_dialog import ApprovalDialog
     from .payment_dialog import open_alipay_payment
     from .receipt_dialog import ReceiptFlow
 
@@ -34,14 +42,27 @@ def install(ctx: TerminalContext, window: Any) -> None:
     if ctx.payment is not None:
         ctx.extras["alipay_dialog"] = lambda controller: open_alipay_payment(ctx, controller)
 
+    def requester() -> Any:
+        session = window.controller.session
+        return getattr(session, "user", None) if session is not None else None
+
+    def ask(parent: QWidget, action: str, subject: str, reasons: list[str] | None = None) -> Any:
+        """The recorded Approval, or None (cancelled / no user service)."""
+        if ctx.users is None:
+            return None
+        dialog = ApprovalDialog(ctx.users, action, subject, reasons or None, parent, requested_by=requester(),
+                                tr=ctx.tr)
+        ctx.extras["approval_dialog"] = dialog
+        try:
+            return dialog.exec()
+        finally:
+            ctx.extras.pop("approval_dialog", None)
+
     def approve(parent: QWidget, action: str, subject: str, reasons: list[str]) -> bool:
-        dialog_cls = _widget("approval_dialog", "ApprovalDialog")
-        if dialog_cls is None or ctx.users is None:
-            return False
-        dialog = dialog_cls(ctx.users, action, subject, reasons, parent)
-        return bool(dialog.exec())
+        return ask(parent, action, subject, reasons) is not None
 
     ctx.extras["approve"] = approve
+    ctx.extras["ask_approval"] = ask
 
     def refund(controller: Any) -> None:
         from .refund_dialog import open_refund
@@ -53,45 +74,109 @@ def install(ctx: TerminalContext, window: Any) -> None:
 
     ctx.extras["intent:refund"] = refund
 
-    def reports(controller: Any) -> None:
+    def is_supervisor(controller: Any) -> bool:
         session = controller.session
-        if session is None or session.role not in ("supervisor", "admin"):
-            if not approve(window, "reports", "X/Z reports", ["view reports"]):
-                return
-        view_cls = _widget("reports_view", "ReportsView") or _widget("reports_view", "ReportsDialog")
-        if view_cls is None or ctx.reports is None:
+        return session is not None and session.role in ("supervisor", "admin")
+
+    def reports(controller: Any) -> None:
+        if ctx.reports is None:
             controller.view.show_notice(ctx.tr("Reports are not available on this terminal"))
             return
+        printed_by = controller.session.user_name if controller.session else ""
+        if not is_supervisor(controller):
+            approval = ask(window, "reports", ctx.tr("X/Z reports"), [ctx.tr("View reports")])
+            if approval is None:
+                return
+            printed_by = approval.approver_name
+        from .reports_view import ReportsView
+
+        printer = None
+        if ctx.printer is not None and ctx.printer.configured and hasattr(ctx.printer, "print_text"):
+            printer = ctx.printer.print_text
+        dialog = ReportsView(ctx.reports, window, printed_by=printed_by, printer=printer, tr=ctx.tr)
+        ctx.extras["reports_view"] = dialog
         try:
-            dialog = view_cls(ctx.reports, parent=window)
-        except TypeError:
-            dialog = view_cls(ctx.reports, window)
-        dialog.exec() if hasattr(dialog, "exec") else dialog.show()
+            dialog.exec()
+        finally:
+            ctx.extras.pop("reports_view", None)
 
     ctx.extras["intent:reports"] = reports
 
     def sync(controller: Any) -> None:
-        view_cls = _widget("sync_view", "SyncView") or _widget("sync_view", "SyncQueueDialog")
-        if view_cls is None or ctx.sync is None:
+        if ctx.sync is None:
             controller.view.show_notice(ctx.tr("The sync queue is not available"))
             return
+
+        def sync_approve(action: str, subject: str) -> Any:
+            approval = ask(window, action, subject)
+            if approval is None:
+                return None
+            from pos_app.services.ports import SyncApprover
+
+            return SyncApprover(user_id=approval.approved_by, name=approval.approver_name)
+
         try:
-            dialog = view_cls(ctx.sync, parent=window)
-        except TypeError:
-            dialog = view_cls(ctx.sync, window)
-        dialog.exec() if hasattr(dialog, "exec") else dialog.show()
+            dialog = SyncDialog(ctx, sync_approve, window)
+        except ImportError as exc:  # the sync screen is still being written by another engineer
+            logger.info("sync view not available: %s", exc)
+            controller.view.show_notice(ctx.tr("The sync queue is not available"))
+            return
+        ctx.extras["sync_dialog"] = dialog
+        try:
+            dialog.exec()
+        finally:
+            ctx.extras.pop("sync_dialog", None)
 
     ctx.extras["intent:sync"] = sync
 
     def shift(controller: Any) -> None:
-        dialog_cls = _widget("shift_dialogs", "ShiftDialog") or _widget("shift_dialogs", "CloseShiftDialog")
-        if dialog_cls is None or ctx.shifts is None:
+        from .shift_dialogs import ShiftDialog
+
+        if ctx.shifts is None or controller.session is None:
             controller.view.show_notice(ctx.tr("Shift functions are not available"))
             return
+        dialog = ShiftDialog(ctx.shifts, controller.session.user, window, users=ctx.users, tr=ctx.tr)
+        ctx.extras["shift_dialog"] = dialog
         try:
-            dialog = dialog_cls(ctx.shifts, controller.session.user, parent=window)
-        except TypeError:
-            dialog = dialog_cls(ctx.shifts, window)
-        dialog.exec() if hasattr(dialog, "exec") else dialog.show()
+            dialog.exec()
+        finally:
+            ctx.extras.pop("shift_dialog", None)
+        current = ctx.shifts.current_shift()
+        session = controller.session
+        if current is None:
+            controller.view.show_notice(ctx.tr("The shift is closed. Open a new shift (F10) to sell."), seconds=30)
+        elif session is not None and session.shift_id != current.id:
+            import dataclasses
+
+            controller.session = dataclasses.replace(session, shift_id=current.id, shift_no=str(current.number))
+        window.refresh_status()
 
     ctx.extras["intent:shift"] = shift
+
+    def orphans(controller: Any) -> None:
+        from .orphans_dialog import OrphansDialog
+
+        if ctx.payment is None:
+            controller.view.show_notice(ctx.tr("Alipay is not configured on this terminal"))
+            return
+        dialog = OrphansDialog(ctx, window.tasks, ask, window)
+        ctx.extras["orphans_dialog"] = dialog
+        try:
+            dialog.exec()
+        finally:
+            ctx.extras.pop("orphans_dialog", None)
+        window.refresh_status()
+
+    ctx.extras["intent:orphans"] = orphans
+
+    def show_orphans() -> None:
+        """At start-up after recovery: the list opens without blocking (a supervisor decides)."""
+        from .orphans_dialog import OrphansDialog
+
+        dialog = OrphansDialog(ctx, window.tasks, ask, window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: window.refresh_status())
+        ctx.extras["orphans_dialog"] = dialog
+        dialog.open()
+
+    ctx.extras["show_orphans"] = show_orphans

@@ -19,11 +19,15 @@ from .login_view import LoginView
 from .snapshot_view import field
 from .workers import ScanBridge, TaskRunner
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "tr_n"]
 
 logger = logging.getLogger(__name__)
 
 LoginFn = Callable[[str, str], Session]
+
+
+def tr_n(tr: Any, text: str, n: int) -> str:
+    return str(tr(text, n=n))
 
 
 class MainWindow(QMainWindow):
@@ -119,6 +123,10 @@ class MainWindow(QMainWindow):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Fallback for the action keys when the window is not active (shortcuts need an active window)."""
         combo = QKeySequence(event.keyCombination()).toString()
+        receipts = self.ctx.extras.get("receipts")
+        if combo == "Ctrl+P" and receipts is not None:
+            receipts.show_last()
+            return
         for name, key, _text in ACTIONS:
             if key == combo and key != "Del":
                 self._intent(name)
@@ -153,7 +161,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.status_labels: dict[str, QLabel] = {}
-        for name in ("store", "cashier", "shift", "scanner", "camera", "printer", "gateway", "sync"):
+        for name in ("store", "cashier", "shift", "payments", "scanner", "camera", "printer", "gateway", "sync"):
             label = QLabel(self)
             label.setObjectName(f"status_{name}")
             bar.addPermanentWidget(label) if name != "store" else bar.addWidget(label)
@@ -180,6 +188,31 @@ class MainWindow(QMainWindow):
                                                     else tr("not configured")))
         s["gateway"].setToolTip(self.ctx.gateway_url)
         s["sync"].setText(f"{tr('Sync')}: {self._sync_text()}")
+        banner = self.payments_banner()
+        s["payments"].setText(banner)
+        s["payments"].setVisible(bool(banner))
+        s["payments"].setStyleSheet("background: #b00020; color: white; font-weight: bold; padding: 0 6px"
+                                    if banner else "")
+
+    def payments_banner(self) -> str:
+        """'needs a supervisor' text while Alipay attempts are in 'unknown' or paid without a sale."""
+        payment = self.ctx.payment
+        if payment is None:
+            return ""
+        try:
+            unknown = len(payment.unknown()) if hasattr(payment, "unknown") else 0
+            orphans = len(payment.orphans())
+        except Exception:  # informational; never break the status bar
+            logger.debug("payment status failed", exc_info=True)
+            return ""
+        parts = []
+        if unknown:
+            parts.append(tr_n(self.ctx.tr, "{n} Alipay payment(s) with unknown outcome", unknown))
+        if orphans:
+            parts.append(tr_n(self.ctx.tr, "{n} paid without a sale", orphans))
+        if not parts:
+            return ""
+        return "⚠ " + " · ".join(parts) + " — " + self.ctx.tr("needs a supervisor (F12)")
 
     def _sync_text(self) -> str:
         tr = self.ctx.tr

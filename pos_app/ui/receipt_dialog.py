@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -9,14 +10,67 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-from pos_app.services.receipts import StoreInfo, build_receipt
+from pos_app.domain.money import format_ui
+from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt
 
 from .context import TerminalContext
 from .qtcompat import emit
 
-__all__ = ["ReceiptFlow", "ReceiptPreviewDialog"]
+__all__ = ["ReceiptFlow", "ReceiptPreviewDialog", "build_refund_receipt", "REFUND_HEADER"]
 
 logger = logging.getLogger(__name__)
+
+
+REFUND_HEADER = "REFUND / 退款"
+
+_REFUND_LABELS = {
+    "zh": {"total": "退款金额", "alipay": "支付宝退回", "cash": "现金退回", "reversed": "扣回积分",
+           "restored": "退还积分", "trade": "支付宝交易号", "original": "原小票", "cashier": "收银员",
+           "amount": "按金额退款", "request": "退款请求号", "thanks": "谢谢惠顾！"},
+    "en": {"total": "Refunded", "alipay": "Back to Alipay", "cash": "Cash back", "reversed": "Points reversed",
+           "restored": "Points restored", "trade": "Alipay trade no.", "original": "Original receipt",
+           "cashier": "Cashier", "amount": "Refund by amount", "request": "Refund request no.",
+           "thanks": "Thank you!"},
+}
+
+
+def build_refund_receipt(detail: Any, outcome: Any, lines: list[tuple[int, int]] | None, store: StoreInfo,
+                         language: str = "zh", *, cashier_name: str = "", at: dt.datetime | None = None
+                         ) -> ReceiptContent:
+    """The refund slip: "REFUND / 退款" header, refunded lines, amount, method, points reversed/restored."""
+    lab = _REFUND_LABELS.get(language, _REFUND_LABELS["en"])
+    sale = detail.sale
+    when = (at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    header = tuple(x for x in (REFUND_HEADER, store.name, f"{lab['original']} {sale.receipt_no}",
+                               f"{store.terminal_id}  {when}",
+                               f"{lab['cashier']} {cashier_name}" if cashier_name else "") if x)
+    by_no = {line.line_no: line for line in detail.lines}
+    items: list[ReceiptLine] = []
+    for line_no, qty in lines or ():
+        line = by_no.get(line_no)
+        if line is None:
+            continue
+        name = line.name if language == "zh" or not getattr(line, "name_en", "") else line.name_en
+        share = line.amount_fen * qty // max(1, line.quantity) if line.unit != "kg" else line.amount_fen
+        items.append(ReceiptLine(name, f"-{qty} × {format_ui(line.unit_price_fen)}" if line.unit != "kg"
+                                 else f"-{qty / 1000:.3f} kg", "-" + format_ui(share)))
+    if not items:
+        items.append(ReceiptLine(lab["amount"], "", "-" + format_ui(outcome.amount_fen)))
+    totals = ((lab["total"], format_ui(outcome.amount_fen)),)
+    method = str(outcome.method)
+    tenders = ((lab.get(method, method), format_ui(outcome.amount_fen)),)
+    member: list[tuple[str, str]] = []
+    if outcome.points_reversed:
+        member.append((lab["reversed"], f"-{outcome.points_reversed}"))
+    if outcome.points_restored:
+        member.append((lab["restored"], f"+{outcome.points_restored}"))
+    masked: str = str(getattr(detail, "member_masked", "") or "")
+    if member and masked:
+        member.insert(0, ("", masked))
+    footer = tuple(x for x in (f"{lab['request']} {outcome.out_request_no}" if outcome.out_request_no else "",
+                               lab["thanks"]) if x)
+    return ReceiptContent(header, tuple(items), totals, tenders, tuple(member), getattr(detail, "trade_no", ""),
+                          str(sale.receipt_no), footer, language)
 
 
 class ReceiptPreviewDialog(QDialog):
@@ -109,6 +163,16 @@ class ReceiptFlow(QObject):
 
     def _print_failed(self, exc: BaseException) -> None:
         self._printed(type("Outcome", (), {"ok": False, "message": str(exc)})())
+
+    def after_refund(self, detail: Any, outcome: Any, lines: list[tuple[int, int]] | None,
+                     cashier_name: str = "") -> ReceiptContent:
+        """Build the refund slip, keep it as the last receipt (Ctrl+P previews/reprints it) and print it."""
+        content = build_refund_receipt(detail, outcome, lines, self._store, self.language, cashier_name=cashier_name)
+        self.last_content = content
+        printer = self.ctx.printer
+        if printer is not None and printer.configured:
+            self.print_content(content)
+        return content
 
     def reprint(self) -> None:
         if self.last_content is not None and self.ctx.printer is not None and self.ctx.printer.configured:

@@ -50,6 +50,8 @@ class RefundDialog(QDialog):
         self.detail: Any = None
         self.approval_dialog: Any = None
         self.outcome: Any = None
+        self.refund_lines: list[tuple[int, int]] | None = None
+        self.receipt: Any = None
         self.setObjectName("refundDialog")
         self.setWindowTitle(tr("Refund"))
         self.code = QLineEdit(self)
@@ -164,6 +166,7 @@ class RefundDialog(QDialog):
         refunds = self.ctx.refunds
         self.go.setEnabled(False)
         self.status.setText(tr("Refunding…"))
+        self.refund_lines = lines
         self.controller.tasks.submit(
             lambda: refunds.refund(sale_id, lines, amount_fen, method=method, reason=reason,
                                    cashier_id=session.user_id, approved_by=approval.approved_by,
@@ -188,6 +191,12 @@ class RefundDialog(QDialog):
         if outcome.state == "done":
             self.status.setText(tr("Refunded {amount} ({method})", amount=format_ui(outcome.amount_fen),
                                    method=tr(outcome.method)))
+            receipts = self.ctx.extras.get("receipts")
+            if receipts is not None:
+                session = self.controller.session
+                self.receipt = receipts.after_refund(self.detail, outcome, self.refund_lines,
+                                                     getattr(session, "user_name", ""))
+                self.status.setText(self.status.text() + "  ·  " + tr("Refund slip ready (Ctrl+P to preview or reprint)"))
             emit(self.refunded, outcome)
         else:
             self.status.setText(tr("Refund not completed: {reason}", reason=tr(outcome.message)))

@@ -112,12 +112,16 @@ class ZListModel(QAbstractTableModel):
         return None
 
 
-def sales_chart(figures: Mapping[str, Any]) -> QChart:
+def _identity(text: str, /, **values: object) -> str:
+    return text.format(**values) if values else text
+
+
+def sales_chart(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> QChart:
     """Stacked-by-tender bars of sales per hour (yuan)."""
     chart = QChart()
-    chart.setTitle("Sales per hour and tender")
+    chart.setTitle(tr("Sales per hour and tender"))
     hours = list(figures.get("hours") or [])
-    cash, alipay = QBarSet("Cash"), QBarSet("Alipay")
+    cash, alipay = QBarSet(tr("Cash")), QBarSet(tr("Alipay"))
     for h in hours:
         cash.append(h["cash_fen"] / 100)
         alipay.append(h["alipay_fen"] / 100)
@@ -131,7 +135,8 @@ def sales_chart(figures: Mapping[str, Any]) -> QChart:
     series.attachAxis(axis_x)
     axis_y = QValueAxis()
     top = max([max(h["cash_fen"], h["alipay_fen"]) for h in hours] or [0]) / 100
-    axis_y.setRange(0, max(1.0, top * 1.1))
+    axis_y.setRange(0, max(10.0, top * 1.1))
+    axis_y.setTickCount(6)
     axis_y.setLabelFormat("%.0f")
     chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
     series.attachAxis(axis_y)
@@ -148,10 +153,11 @@ class ReportsView(QDialog):
     print_requested = Signal(str)
 
     def __init__(self, reports: ReportService, parent: QWidget | None = None, *, printed_by: str = "",
-                 printer: Callable[[str], Any] | None = None) -> None:
+                 printer: Callable[[str], Any] | None = None, tr: Callable[..., str] | None = None) -> None:
         super().__init__(parent)
+        t = self._t = tr or _identity
         self.setObjectName("reportsView")
-        self.setWindowTitle("Reports")
+        self.setWindowTitle(t("Reports"))
         self.resize(900, 640)
         self._reports = reports
         self._printed_by = printed_by
@@ -168,10 +174,13 @@ class ReportsView(QDialog):
         xv.addWidget(self.x_status)
         row = QHBoxLayout()
         self.x_model = FigureTableModel(parent=self)
+        self.x_model.HEADERS = tuple(t(h) for h in FigureTableModel.HEADERS)  # type: ignore[assignment]
         self.x_table = QTableView()
         self.x_table.setObjectName("xTable")
         self.x_table.setModel(self.x_model)
         self.x_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.x_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.x_table.verticalHeader().setVisible(False)
         row.addWidget(self.x_table, 3)
         self.chart_view = QChartView()
         self.chart_view.setObjectName("salesChart")
@@ -182,15 +191,16 @@ class ReportsView(QDialog):
         for name, text, slot in (("xRefresh", "Refresh", self.refresh_x), ("xPrint", "Print X", self._print_x),
                                  ("xPdf", "Export PDF", lambda: self._export_dialog(self.x_figures, "pdf")),
                                  ("xCsv", "Export CSV", lambda: self._export_dialog(self.x_figures, "csv"))):
-            b = QPushButton(text)
+            b = QPushButton(t(text))
             b.setObjectName(name)
             b.clicked.connect(slot)
             xb.addWidget(b)
         xv.addLayout(xb)
-        self.tabs.addTab(x_page, "X report")
+        self.tabs.addTab(x_page, t("X report"))
         z_page = QWidget()
         zv = QVBoxLayout(z_page)
         self.z_model = ZListModel(parent=self)
+        self.z_model.HEADERS = tuple(t(h) for h in ZListModel.HEADERS)  # type: ignore[assignment]
         self.z_table = QTableView()
         self.z_table.setObjectName("zTable")
         self.z_table.setModel(self.z_model)
@@ -200,12 +210,12 @@ class ReportsView(QDialog):
         for name, text, slot in (("zReprint", "Reprint", self._reprint),
                                  ("zPdf", "Export PDF", lambda: self._export_selected_dialog("pdf")),
                                  ("zCsv", "Export CSV", lambda: self._export_selected_dialog("csv"))):
-            b = QPushButton(text)
+            b = QPushButton(t(text))
             b.setObjectName(name)
             b.clicked.connect(slot)
             zb.addWidget(b)
         zv.addLayout(zb)
-        self.tabs.addTab(z_page, "Z reports")
+        self.tabs.addTab(z_page, t("Z reports"))
         self.refresh_x()
         self.refresh_z()
 
@@ -213,14 +223,16 @@ class ReportsView(QDialog):
         try:
             rep = self._reports.x_report(printed_by=self._printed_by)
         except ServiceError as exc:
-            self.x_status.setText(str(exc))
+            self.x_status.setText(self._t(str(exc)))
             self.x_model.set_rows([])
             return
         self.x_figures, self.x_text = rep.figures, rep.text
-        self.x_model.set_rows(figure_rows(rep.figures))
-        self.x_status.setText(f"Shift {rep.figures['shift_number']} — net {format_ui(int(rep.figures['net_fen']))}")
+        t = self._t
+        self.x_model.set_rows([(t(a), t(b), c, d) for a, b, c, d in figure_rows(rep.figures)])
+        self.x_status.setText(t("Shift {number} — net {amount}", number=rep.figures["shift_number"],
+                                amount=format_ui(int(rep.figures["net_fen"]))))
         old = self.chart_view.chart()
-        self.chart_view.setChart(sales_chart(rep.figures))
+        self.chart_view.setChart(sales_chart(rep.figures, t))
         if old is not None:
             old.deleteLater()
 
@@ -261,6 +273,6 @@ class ReportsView(QDialog):
     def _export_dialog(self, figures: Mapping[str, Any], fmt: str) -> None:
         if not figures:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export", f"report.{fmt}", f"{fmt.upper()} (*.{fmt})")
+        path, _ = QFileDialog.getSaveFileName(self, self._t("Export"), f"report.{fmt}", f"{fmt.upper()} (*.{fmt})")
         if path:
             self.export(figures, path, fmt)

@@ -42,17 +42,24 @@ __all__ = ["Approver", "CountWidget", "OpenShiftDialog", "CashMovementDialog", "
 
 logger = logging.getLogger(__name__)
 
+Tr = Callable[..., str]
+
+
+def _identity(text: str, /, **values: object) -> str:
+    return text.format(**values) if values else text
+
 Approver = Callable[[str, str], Approval | None]
 """``approver(action, subject)`` asks a supervisor; returns the Approval or None when cancelled."""
 
 
-def _dialog_approver(users: UserService | None, parent: QWidget, requested_by: User) -> Approver:
+def _dialog_approver(users: UserService | None, parent: QWidget, requested_by: User, tr: Tr = _identity) -> Approver:
     def ask(action: str, subject: str) -> Approval | None:
         if users is None:
             return None
         from .approval_dialog import ApprovalDialog
 
-        return ApprovalDialog(users, action, subject, reasons_for(action), parent, requested_by=requested_by).exec()
+        return ApprovalDialog(users, action, subject, reasons_for(action), parent, requested_by=requested_by,
+                              tr=tr).exec()
 
     return ask
 
@@ -60,7 +67,7 @@ def _dialog_approver(users: UserService | None, parent: QWidget, requested_by: U
 class CountWidget(QWidget):
     """One spin box per note/coin; ``counts()`` -> {denomination_fen: pieces}. Emits nothing about expected."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, tr: Tr = _identity) -> None:
         super().__init__(parent)
         form = QFormLayout(self)
         self.spins: dict[int, QSpinBox] = {}
@@ -73,7 +80,7 @@ class CountWidget(QWidget):
             form.addRow(format_ui(d), spin)
         self.total = QLabel(format_ui(0))
         self.total.setObjectName("countTotal")
-        form.addRow("Total", self.total)
+        form.addRow(tr("Total"), self.total)
 
     def counts(self) -> dict[int, int]:
         return {d: s.value() for d, s in self.spins.items() if s.value()}
@@ -87,9 +94,10 @@ class CountWidget(QWidget):
 
 
 class _Base(QDialog):
-    def __init__(self, title: str, parent: QWidget | None) -> None:
+    def __init__(self, title: str, parent: QWidget | None, tr: Tr = _identity) -> None:
         super().__init__(parent)
-        self.setWindowTitle(title)
+        self._t = tr
+        self.setWindowTitle(tr(title))
         self.layout_ = QVBoxLayout(self)
         self.error = QLabel("")
         self.error.setObjectName("shiftError")
@@ -97,7 +105,7 @@ class _Base(QDialog):
 
     def _buttons(self, ok_text: str, on_ok: Callable[[], None]) -> QDialogButtonBox:
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        ok = box.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
+        ok = box.addButton(self._t(ok_text), QDialogButtonBox.ButtonRole.AcceptRole)
         ok.setObjectName("okButton")
         ok.clicked.connect(on_ok)
         box.rejected.connect(self.reject)
@@ -109,12 +117,13 @@ class _Base(QDialog):
 class OpenShiftDialog(_Base):
     """Open a shift with the opening float counted by denomination; ``shift`` holds the result."""
 
-    def __init__(self, shifts: ShiftService, user: User, parent: QWidget | None = None) -> None:
-        super().__init__("Open shift", parent)
+    def __init__(self, shifts: ShiftService, user: User, parent: QWidget | None = None, *,
+                 tr: Tr = _identity) -> None:
+        super().__init__("Open shift", parent, tr)
         self._shifts, self._user = shifts, user
         self.shift: ShiftRecord | None = None
-        self.layout_.addWidget(QLabel("Count the opening float"))
-        self.count = CountWidget()
+        self.layout_.addWidget(QLabel(tr("Count the opening float")))
+        self.count = CountWidget(tr=tr)
         self.layout_.addWidget(self.count)
         self._buttons("Open shift", self._open)
 
@@ -122,7 +131,7 @@ class OpenShiftDialog(_Base):
         try:
             self.shift = self._shifts.open_shift(self._user, self.count.counts())
         except (ServiceError, DomainError) as exc:
-            self.error.setText(str(exc))
+            self.error.setText(self._t(str(exc)))
             return
         self.accept()
 
@@ -131,8 +140,8 @@ class CashMovementDialog(_Base):
     """Pay-in, pay-out, drop or no-sale with a reason; a supervisor approves before it is recorded."""
 
     def __init__(self, shifts: ShiftService, user: User, kind: str, approver: Approver,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(ACTIONS.get(kind, kind), parent)
+                 parent: QWidget | None = None, *, tr: Tr = _identity) -> None:
+        super().__init__(ACTIONS.get(kind, kind), parent, tr)
         self._shifts, self._user, self._kind, self._approver = shifts, user, kind, approver
         self.movement_id: int | None = None
         form = QFormLayout()
@@ -141,8 +150,8 @@ class CashMovementDialog(_Base):
         self.reason = QLineEdit()
         self.reason.setObjectName("movementReason")
         if kind != "no_sale":
-            form.addRow("Amount (¥)", self.amount)
-        form.addRow("Reason", self.reason)
+            form.addRow(tr("Amount (¥)"), self.amount)
+        form.addRow(tr("Reason"), self.reason)
         self.layout_.addLayout(form)
         self._buttons("Record", self._record)
 
@@ -153,22 +162,22 @@ class CashMovementDialog(_Base):
                 raise ServiceError("a reason is required")
             approval = self._approver(self._kind, self.reason.text().strip())
             if approval is None:
-                self.error.setText("not approved")
+                self.error.setText(self._t("not approved"))
                 return
             self.movement_id = self._shifts.cash_movement(self._kind, amount, self.reason.text(), self._user,
                                                           approval)
         except (ServiceError, DomainError) as exc:
-            self.error.setText(str(exc))
+            self.error.setText(self._t(str(exc)))
             return
         self.accept()
 
 
-def _comparison_table(rows: tuple[TenderComparison, ...]) -> QTableWidget:
+def _comparison_table(rows: tuple[TenderComparison, ...], tr: Tr = _identity) -> QTableWidget:
     table = QTableWidget(len(rows), 4)
     table.setObjectName("comparisonTable")
-    table.setHorizontalHeaderLabels(["Tender", "Expected", "Counted", "Difference"])
+    table.setHorizontalHeaderLabels([tr("Tender"), tr("Expected"), tr("Counted"), tr("Difference")])
     for i, c in enumerate(rows):
-        for j, text in enumerate((c.tender, format_ui(c.expected_fen), format_ui(c.counted_fen),
+        for j, text in enumerate((tr(c.tender), format_ui(c.expected_fen), format_ui(c.counted_fen),
                                   format_ui(c.difference_fen))):
             table.setItem(i, j, QTableWidgetItem(text))
     return table
@@ -181,8 +190,9 @@ class CloseShiftDialog(_Base):
     payments), 2 result (comparison and Z report text). ``result_`` holds the CloseResult.
     """
 
-    def __init__(self, shifts: ShiftService, user: User, approver: Approver, parent: QWidget | None = None) -> None:
-        super().__init__("Close shift", parent)
+    def __init__(self, shifts: ShiftService, user: User, approver: Approver, parent: QWidget | None = None, *,
+                 tr: Tr = _identity) -> None:
+        super().__init__("Close shift", parent, tr)
         self._shifts, self._user, self._approver = shifts, user, approver
         self.result_: CloseResult | None = None
         self._approval: Approval | None = None
@@ -192,17 +202,17 @@ class CloseShiftDialog(_Base):
         ready = shifts.begin_close()
         count_page = QWidget()
         v = QVBoxLayout(count_page)
-        v.addWidget(QLabel(f"Shift {ready.shift_number}: count the drawer"))
+        v.addWidget(QLabel(tr("Shift {number}: count the drawer", number=ready.shift_number)))
         self.blocking = QListWidget()
         self.blocking.setObjectName("blockingPayments")
         for p in ready.blocking_payments:
             self.blocking.addItem(f"{p.out_trade_no}  {p.state}  {format_ui(p.amount_fen)}  {p.cashier}")
         if ready.blocking_payments:
-            v.addWidget(QLabel("Alipay payments without a final outcome (block closing):"))
+            v.addWidget(QLabel(tr("Alipay payments without a final outcome (block closing):")))
             v.addWidget(self.blocking)
-        self.sync_label = QLabel(f"Loyalty sync rows still pending: {ready.pending_sync} (listed on the Z report)")
+        self.sync_label = QLabel(tr("Loyalty sync rows still pending: {n} (listed on the Z report)", n=ready.pending_sync))
         v.addWidget(self.sync_label)
-        self.count = CountWidget()
+        self.count = CountWidget(tr=tr)
         v.addWidget(self.count)
         self.pages.addWidget(count_page)
         need_page = QWidget()
@@ -210,7 +220,7 @@ class CloseShiftDialog(_Base):
         self.need_label = QLabel("")
         self.need_label.setObjectName("needLabel")
         self.need_layout.addWidget(self.need_label)
-        self.supervisor_button = QPushButton("Supervisor approval")
+        self.supervisor_button = QPushButton(tr("Supervisor approval"))
         self.supervisor_button.setObjectName("supervisorButton")
         self.supervisor_button.clicked.connect(self._ask_supervisor)
         self.need_layout.addWidget(self.supervisor_button)
@@ -235,24 +245,24 @@ class CloseShiftDialog(_Base):
         except UnresolvedPayments as exc:
             self._pending_action = "escalate_payments"
             lines = "\n".join(f"{p.out_trade_no} {p.state} {format_ui(p.amount_fen)}" for p in exc.payments)
-            self.need_label.setText(f"{exc}\n{lines}")
+            self.need_label.setText(f"{self._t(str(exc))}\n{lines}")
             self.pages.setCurrentIndex(1)
             return
         except DifferenceNeedsApproval as exc:
             self._pending_action = "close_difference"
-            self.need_label.setText(str(exc))
-            self.need_layout.insertWidget(1, _comparison_table(exc.comparison))
+            self.need_label.setText(self._t(str(exc)))
+            self.need_layout.insertWidget(1, _comparison_table(exc.comparison, self._t))
             self.pages.setCurrentIndex(1)
             return
         except (ServiceError, DomainError) as exc:
-            self.error.setText(str(exc))
+            self.error.setText(self._t(str(exc)))
             return
-        self.done_layout.insertWidget(0, _comparison_table(self.result_.comparison))
+        self.done_layout.insertWidget(0, _comparison_table(self.result_.comparison, self._t))
         self.z_text.setPlainText(self.result_.z.text)
         self.pages.setCurrentIndex(2)
         for button in self.ok.buttons():
             if button.objectName() == "okButton":
-                button.setText("Done")
+                button.setText(self._t("Done"))
 
     def _ask_supervisor(self) -> None:
         approval = self._approver(self._pending_action, f"shift {self._user.name}")
@@ -270,10 +280,11 @@ class ShiftDialog(_Base):
     """The shift hub the terminal opens (F11): open, pay-in/out/drop/no-sale, close."""
 
     def __init__(self, shifts: ShiftService, user: User, parent: QWidget | None = None, *,
-                 users: UserService | None = None, approver: Approver | None = None) -> None:
-        super().__init__("Shift", parent)
+                 users: UserService | None = None, approver: Approver | None = None, tr: Tr = _identity) -> None:
+        super().__init__("Shift", parent, tr)
         self._shifts, self._user = shifts, user
-        self.approver = approver or _dialog_approver(users, self, user)
+        self.approver = approver or _dialog_approver(users, self, user, tr)
+        self.current: QDialog | None = None
         self.status = QLabel("")
         self.status.setObjectName("shiftStatus")
         self.layout_.addWidget(self.status)
@@ -281,7 +292,7 @@ class ShiftDialog(_Base):
         self.buttons_: dict[str, QPushButton] = {}
         for key, text in (("open", "Open shift"), ("pay_in", "Pay in"), ("pay_out", "Pay out"), ("drop", "Drop"),
                           ("no_sale", "No sale"), ("close", "Close shift")):
-            b = QPushButton(text)
+            b = QPushButton(tr(text))
             b.setObjectName(f"shift_{key}")
             b.clicked.connect(lambda _=False, k=key: self.run(k))
             self.buttons_[key] = b
@@ -292,8 +303,8 @@ class ShiftDialog(_Base):
 
     def refresh(self) -> None:
         shift = self._shifts.current_shift()
-        self.status.setText(f"Shift {shift.number} open since {shift.opened_at:%H:%M} UTC" if shift
-                            else "No shift open")
+        self.status.setText(self._t("Shift {number} open since {time} UTC", number=shift.number,
+                                    time=f"{shift.opened_at:%H:%M}") if shift else self._t("No shift open"))
         self.buttons_["open"].setEnabled(shift is None)
         for key in ("pay_in", "pay_out", "drop", "no_sale", "close"):
             self.buttons_[key].setEnabled(shift is not None)
@@ -301,11 +312,15 @@ class ShiftDialog(_Base):
     def make(self, key: str) -> QDialog:
         """The sub-dialog for ``key`` (tests drive it without exec)."""
         if key == "open":
-            return OpenShiftDialog(self._shifts, self._user, self)
+            return OpenShiftDialog(self._shifts, self._user, self, tr=self._t)
         if key == "close":
-            return CloseShiftDialog(self._shifts, self._user, self.approver, self)
-        return CashMovementDialog(self._shifts, self._user, key, self.approver, self)
+            return CloseShiftDialog(self._shifts, self._user, self.approver, self, tr=self._t)
+        return CashMovementDialog(self._shifts, self._user, key, self.approver, self, tr=self._t)
 
     def run(self, key: str) -> None:
-        self.make(key).exec()
+        self.current = self.make(key)
+        try:
+            self.current.exec()
+        finally:
+            self.current = None
         self.refresh()

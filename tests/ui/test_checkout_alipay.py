@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from pos_app.services.routing import Route
-from tests.ui.conftest import WATER, scan
+from tests.ui.conftest import SCREENSHOTS, WATER, scan
 
 MEMBER = "8800671208341214"     # demo member 黄涛, SILVER, 240 points
 
@@ -55,8 +55,10 @@ def test_member_sale_paid_by_alipay_earns_points(qtbot: Any, terminal: Any) -> N
 def test_redemption_sale(qtbot: Any, terminal: Any, monkeypatch: Any) -> None:
     _basket(qtbot, terminal, items=5)                    # ¥10.00, 240 points: 200 may be redeemed (cap 50%)
     ctl = terminal.window.controller
-    monkeypatch.setattr("PySide6.QtWidgets.QInputDialog.getInt", lambda *a, **k: (200, True))
     qtbot.keyClick(terminal.window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: ctl.prompt is not None and ctl.prompt.isVisible())
+    assert ctl.prompt.edit.text() == "200"                  # the most that may be redeemed, pre-filled
+    qtbot.keyClick(ctl.prompt.edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: terminal.window.checkout_view.payable.text() == "¥8.00")
     _start_payment(qtbot, terminal)
     scan(terminal, _code(terminal, "success"), "CODE128")
@@ -90,6 +92,8 @@ def test_10003_and_the_cashier_gives_up(qtbot: Any, terminal: Any) -> None:
     dialog = _start_payment(qtbot, terminal)
     scan(terminal, _code(terminal, "wait_forever"), "CODE128")
     qtbot.waitUntil(lambda: "Waiting for the customer" in dialog.status.text(), timeout=10_000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    dialog.grab().save(str(SCREENSHOTS / "payment_waiting_en.png"))   # mid-wait, for a person to look at
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)             # give up: the service cancels properly
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
     assert dialog.outcome.state in ("cancelled", "cancelled_refunded")
