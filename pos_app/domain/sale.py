@@ -94,6 +94,7 @@ class SaleLine:
     void_reason: str
     discount_fen: int
     name_en: str = ""
+    voided_by: int | None = None  # the supervisor who approved the void, when one had to
 
     @property
     def paid_fen(self) -> int:
@@ -345,13 +346,13 @@ class Sale:
         self._require("change a quantity", SaleState.OPEN)
         return self._set_quantity_at(self._line_index(line_no), quantity)
 
-    def void_line(self, line_no: int, reason: str) -> SaleLine:
-        """Void a line; it stays on the sale, flagged, with the reason (required)."""
+    def void_line(self, line_no: int, reason: str, *, approved_by: int | None = None) -> SaleLine:
+        """Void a line; it stays on the sale, flagged, with the reason (required) and the approver, if any."""
         self._require("void a line", SaleState.OPEN)
         if not isinstance(reason, str) or not reason.strip():
             raise SaleRuleError("voiding a line needs a reason")
         index = self._line_index(line_no)
-        voided = replace(self._lines[index], voided=True, void_reason=reason.strip())
+        voided = replace(self._lines[index], voided=True, void_reason=reason.strip(), voided_by=approved_by)
         self._commit_lines([*self._lines[:index], voided, *self._lines[index + 1:]])
         return voided
 

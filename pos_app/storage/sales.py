@@ -62,10 +62,11 @@ class SqliteSales:
     def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None:
         self._conn.executemany(
             "INSERT INTO sale_lines (sale_id, line_no, code, name, quantity, unit, unit_price_fen, amount_fen,"
-            " discount_fen, open_price, points_excluded, voided, void_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " discount_fen, open_price, points_excluded, voided, void_reason, voided_by)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(sale_id, d["line_no"], d["code"], d["name"], d["quantity"], d["unit"], d["unit_price_fen"],
               d["amount_fen"], d["discount_fen"], int(d["open_price"]), int(d["points_excluded"]), int(d["voided"]),
-              d["void_reason"]) for d in lines])
+              d["void_reason"], d.get("voided_by")) for d in lines])
 
     def add_tender(self, sale_id: int, *, kind: str, amount_fen: int, tendered_fen: int, change_fen: int,
                    attempt_id: int | None, trade_no: str) -> int:

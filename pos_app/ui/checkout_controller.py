@@ -227,8 +227,10 @@ class CheckoutController(QObject):
                 self.view.show_notice(self.t("The line was not voided: a supervisor must approve"))
                 return
             self.last_void_approval = approval
-            reason = f"{reason} ({self.t('approved by {name}', name=approval.approver_name)})"
-        self._guard(lambda: self.sale.void_line(line.line_id, reason))
+            approved_by = approval.approved_by
+        else:
+            approved_by = None
+        self._guard(lambda: self.sale.void_line(line.line_id, reason, approved_by=approved_by))
 
     def supervisor_approves(self, action: str, subject: str, reasons: list[str]) -> bool:
         approve = self.ctx.extras.get("approve")

@@ -172,3 +172,19 @@ def test_commit_is_all_or_nothing(checkout: CheckoutService, uow: Callable[[], S
     assert sale.state.value == "awaiting_payment"  # not marked paid: the cashier can retry
     committed = checkout.commit_cash(sale, 2000, shift_id=1, cashier_id=1, cashier_name="Alice")
     assert committed.points_earned == 18
+
+
+def test_voided_lines_keep_reason_and_approver(checkout: CheckoutService, db: Path) -> None:
+    sale = checkout.new_sale()
+    checkout.add_scan(sale, classify(BREAD))
+    checkout.add_scan(sale, classify(COLA))
+    checkout.add_scan(sale, classify(TOBACCO))
+    lines = sale.snapshot().lines
+    sale.void_line(lines[0].line_no, "customer changed mind")
+    sale.void_line(lines[1].line_no, "cashier error", approved_by=1)
+    committed = checkout.commit_cash(sale, 100000, shift_id=1, cashier_id=1, cashier_name="Alice")
+    conn = connect(db)
+    rows = conn.execute("SELECT voided, void_reason, voided_by FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
+                        (committed.sale_id,)).fetchall()
+    conn.close()
+    assert [tuple(r) for r in rows] == [(1, "customer changed mind", None), (1, "cashier error", 1), (0, "", None)]
