@@ -35,14 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def sub_choices(parser: argparse.ArgumentParser) -> list[str]:
+    """The names of the top-level commands."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public accessor for subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")
-                         and not any(a in ("-h", "--help") for a in args_list)):
-        # `pos-app` and `pos-app --demo` mean `pos-app run ...`
-        args_list = ["run", *args_list]
+    commands = set(sub_choices(parser))
+    if not any(a in commands for a in args_list) and not any(a in ("-h", "--help", "--version") for a in args_list):
+        # `pos-app` and `pos-app --demo` mean `pos-app run ...`; `pos-app -v sync status` stays as it is
+        global_opts = [a for a in args_list if a in ("-v", "--verbose")]
+        args_list = [*global_opts, "run", *[a for a in args_list if a not in ("-v", "--verbose")]]
     args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
         parser.print_help()

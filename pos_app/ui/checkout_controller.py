@@ -375,6 +375,9 @@ class CheckoutController(QObject):
     def finish_sale(self, committed: Any, message: str) -> None:
         self.last_committed = committed
         emit(self.sale_committed, committed)
+        sync = getattr(self.ctx, "sync", None)
+        if sync is not None:
+            sync.nudge()  # the sale's outbox rows go out now, not at the worker's next idle poll
         self.new_sale()
         self.view.show_notice(message, error=False, seconds=15)
         if self._on_receipt is not None:
