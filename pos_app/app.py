@@ -437,7 +437,9 @@ def _open_wallet(t: Terminal) -> Any:
     from pos_app.ui.wallet_window import WalletWindow
 
     sandbox = t.sandbox
-    cards = [c for c in sandbox.cards() if c.get("biz_card_no")]
+    # the demo member with the most points, so that redeeming points can be tried at once
+    cards = sorted((c for c in sandbox.cards() if c.get("biz_card_no")),
+                   key=lambda c: -float(c.get("point") or 0))
 
     def member_code(dynamic: bool) -> str:
         if not cards:
@@ -479,6 +481,17 @@ def _fatal(title: str, lines: list[str], code: int) -> int:
     return code
 
 
+def _place_beside(side: Any, main: Any) -> None:
+    """Put the demo wallet to the right of the terminal when the screen has room, and in front of it."""
+    screen = main.screen().availableGeometry()
+    frame = main.frameGeometry()
+    x = frame.right() + 8
+    if x + side.width() > screen.right():
+        x = max(screen.left(), screen.right() - side.width())
+    side.move(x, frame.top())
+    side.raise_()
+
+
 def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: bool,
                  screenshot: Path | None) -> int:
     """Start the terminal; returns the process exit code (2 settings, 3 storage)."""
@@ -502,6 +515,8 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash
         return _fatal("settings", [f"gateway keys: {exc}"], EXIT_SETTINGS)
     terminal.window.show()
+    if terminal.wallet is not None:
+        _place_beside(terminal.wallet, terminal.window)
     if screenshot is not None:
         def grab() -> None:
             terminal.window.grab().save(str(screenshot), "PNG")

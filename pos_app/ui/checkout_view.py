@@ -204,7 +204,9 @@ class CheckoutView(QWidget):
     def show_notice(self, text: str, *, error: bool = True, seconds: float = 6.0) -> None:
         """A non-modal message under the basket (hides itself)."""
         self.notice.setObjectName("notice" if error else "info")
-        self.notice.setStyleSheet("")  # re-polish for the new object name
+        style = self.notice.style()
+        style.unpolish(self.notice)  # re-polish: the style sheet rule depends on the object name
+        style.polish(self.notice)
         self.notice.setText(text)
         self.notice.show()
         self._notice_timer.start(int(seconds * 1000))

@@ -67,6 +67,7 @@ class WalletWindow(QWidget):
         self._frame_lock = threading.Lock()
         self._frame: QImage | None = None
         self._typing: list[str] = []
+        self._refresh_after_send = False
         self.member_text = ""
         self.payment_text = ""
 
@@ -170,6 +171,7 @@ class WalletWindow(QWidget):
         if not text:
             return
         self._typing.extend([*text, "\r"])
+        self._refresh_after_send = self._refresh_after_send or kind == "payment"
         self._type_timer.start()
         emit(self.sent, kind)
 
@@ -191,6 +193,9 @@ class WalletWindow(QWidget):
     def _type_next(self) -> None:
         if not self._typing:
             self._type_timer.stop()
+            if self._refresh_after_send:
+                self._refresh_after_send = False
+                self.new_payment_code()  # a payment code pays once, as in the real wallet
             return
         ch = self._typing.pop(0)
         receiver = self._receiver()

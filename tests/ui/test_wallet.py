@@ -27,9 +27,11 @@ def test_wallet_sends_member_and_pays(qtbot: Any, tmp_path: Path) -> None:
         qtbot.waitUntil(lambda: w.checkout_view.model.rowCount() == 1)
         w.controller.on_intent("alipay")
         qtbot.waitUntil(lambda: w.controller.payment_dialog is not None)
-        wallet.new_payment_code("pays")
+        used = wallet.new_payment_code("pays")
         wallet.send("payment")
         qtbot.waitUntil(lambda: w.controller.last_committed is not None, timeout=10_000)
         assert w.controller.last_committed.trade_no
+        qtbot.waitUntil(lambda: wallet.payment_text != used)  # single-use: the wallet shows a fresh code
+        assert wallet.member_text and w.controller.last_committed.points_balance > 0
     finally:
         terminal.shutdown()
