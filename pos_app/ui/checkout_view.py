@@ -149,6 +149,13 @@ class CheckoutView(QWidget):
         right.addWidget(hint)
         right.addStretch(1)
 
+        # the default frame draws the title over the box's top edge and CJK glyphs get clipped: give the
+        # title its own room above the frame
+        for box in (self.member_box, self.totals_box):
+            box.setStyleSheet("QGroupBox { margin-top: 16px; padding-top: 6px; font-weight: bold; }"
+                              " QGroupBox::title { subcontrol-origin: margin; subcontrol-position: top left;"
+                              " left: 8px; top: 0px; padding: 0 4px; }")
+
         root = QHBoxLayout(self)
         root.addLayout(left, 3)
         root.addLayout(right, 2)

@@ -144,8 +144,17 @@ class ReceiptFlow(QObject):
         self.last_content = build_receipt(committed, self._store, self.language)
         printer = self.ctx.printer
         if printer is None or not printer.configured:
+            self._tell_preview_only()
             return
         self.print_content(self.last_content)
+
+    def _tell_preview_only(self) -> None:
+        """No printer (``none://``, preview only): the success notice says how to see the receipt."""
+        view = self.window.checkout_view
+        hint = self.ctx.tr("No printer: Ctrl+P shows the receipt")
+        shown = view.notice.text() if view.notice.objectName() == "info" and not view.notice.isHidden() else ""
+        view.show_notice(f"{shown}\n{hint}" if shown and hint not in shown else (shown or hint),
+                         error=False, seconds=15)
 
     def print_content(self, content: Any) -> None:
         printer = self.ctx.printer

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,11 @@ from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QFont, QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QApplication
 
-from pos_app.services.reports import figure_rows, render_csv
+from pos_app.services.approvals import ACTIONS
+from pos_app.services.reports import figure_rows
 
-__all__ = ["PAGE_A4", "PAGE_80MM", "report_html", "export_pdf", "export_csv", "ensure_gui_app"]
+__all__ = ["PAGE_A4", "PAGE_80MM", "CSV_HEADER", "LocalizedRow", "section_label", "figure_label", "figure_value",
+           "localized_rows", "report_html", "render_localized_csv", "export_pdf", "export_csv", "ensure_gui_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +27,91 @@ PAGE_A4 = "a4"
 PAGE_80MM = "80mm"
 _RECEIPT_WIDTH_MM = 80.0
 _ROW_MM = 4.2
+#: CSV columns: the first four are the stable machine columns of ``render_csv``; the labels follow
+CSV_HEADER = ("section", "figure", "value", "raw", "section_label", "figure_label")
+
+LocalizedRow = tuple[str, str, str, str, str, str]
+
+
+def _identity(text: str, /, **values: object) -> str:
+    return text.format(**values) if values else text
+
+
+_SECTION_KEYS = {"header": "Report", "sales": "Sales", "cash": "Cash drawer", "movements": "Cash movements",
+                 "voids": "Voids / line deletions", "members": "Members", "sync": "Loyalty sync queue",
+                 "alipay": "Alipay not settled", "approvals": "Approvals", "receipts": "Receipts"}
+_TENDER_KEYS = {"cash": "Cash", "alipay": "Alipay"}
+_MOVEMENT_KEYS = ("Pay-in", "Pay-out", "Drop", "No-sale open")
+#: figure labels that carry a count or a name: regex over the English label -> catalogue key
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(?P<what>Pay-ins|Pay-outs|Drops|Refunds) \((?P<count>\d+)\)$"), "{what} ({count})"),
+    (re.compile(r"^(?P<no>\d+)\. (?P<kind>Pay-in|Pay-out|Drop|No-sale open): (?P<rest>.*)$"),
+     "{no}. {kind}: {rest}"),
+    (re.compile(r"^Sale (?P<receipt>\S+) \((?P<who>.*)\)$"), "Sale {receipt} ({who})"),
+    (re.compile(r"^#(?P<id>\d+) (?P<what>.*) tries (?P<count>\d+)$"), "#{id} {what} tries {count}"),
+    (re.compile(r"^Escalated (?P<what>.*)$"), "Escalated {what}"),
+    (re.compile(r"^(?P<action>\S+) (?P<subject>.*?) by (?P<approver>.+?) for (?P<requested>.+?)"
+                r" \[(?P<reason>[^\]]*)\](?P<note>.*)$"), "{action} {subject} by {approver} for {requested} [{reason}]{note}"),
+    (re.compile(r"^(?P<action>\S+) (?P<subject>.*?) by (?P<approver>.+?) \[(?P<reason>[^\]]*)\](?P<note>.*)$"),
+     "{action} {subject} by {approver} [{reason}]{note}"),
+)
+_APPROVED = re.compile(r", approved (?P<who>[^,()]+)")
+_REPORT_VALUE = re.compile(r"^(?P<kind>[XZ]) report(?: #(?P<number>\d+))?$")
+
+
+def section_label(section: str, tr: Callable[..., str] = _identity) -> str:
+    """The heading of a figure section (machine key such as ``tender cash``) in the terminal language."""
+    key = _SECTION_KEYS.get(section)
+    if key is not None:
+        return tr(key)
+    kind, _, rest = section.partition(" ")
+    if kind == "tender" and rest:
+        return tr("Tender: {tender}", tender=tr(_TENDER_KEYS.get(rest, rest)))
+    if kind == "count" and rest:
+        return tr("Count: {tender}", tender=tr(_TENDER_KEYS.get(rest, rest)))
+    if kind == "cashier" and rest:
+        return tr("Cashier: {user}", user=rest)
+    return tr(section)
+
+
+def figure_label(label: str, tr: Callable[..., str] = _identity) -> str:
+    """One figure label (English as produced by :func:`figure_rows`) in the terminal language."""
+    if not label.strip() or label.startswith("  "):   # denomination rows ("  10.00 x 3") carry no words
+        return label
+    for pattern, key in _PATTERNS:
+        m = pattern.match(label)
+        if m is None:
+            continue
+        parts = m.groupdict()
+        if "what" in parts and key.startswith("{what} ("):
+            return tr(parts["what"] + " ({count})", count=parts["count"])
+        if "kind" in parts:
+            parts["kind"] = tr(parts["kind"])
+        if "action" in parts:
+            parts["action"] = tr(ACTIONS.get(parts["action"], parts["action"]))
+        for name in ("rest", "who"):
+            if name in parts:
+                parts[name] = _APPROVED.sub(lambda a: tr(", approved {user}", user=a.group("who")), parts[name])
+        return tr(key, **parts)
+    return tr(label)
+
+
+def figure_value(label: str, value: str, tr: Callable[..., str] = _identity) -> str:
+    """A figure's shown value: only the report title value ("X report #3") carries words."""
+    if label == "Report":
+        m = _REPORT_VALUE.match(value)
+        if m is not None:
+            number = m.group("number")
+            return (tr("{kind} report #{number}", kind=m.group("kind"), number=number) if number
+                    else tr("{kind} report", kind=m.group("kind")))
+    return value
+
+
+def localized_rows(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> list[LocalizedRow]:
+    """Every figure as (section key, section label, figure key, figure label, value shown, raw value)."""
+    return [(sec, section_label(sec, tr), name, figure_label(name, tr), figure_value(name, value, tr), raw)
+            for sec, name, value, raw in figure_rows(figures)]
+
 
 
 def ensure_gui_app() -> QGuiApplication:
@@ -34,24 +124,27 @@ def ensure_gui_app() -> QGuiApplication:
     return app
 
 
-def report_html(figures: Mapping[str, Any], *, title: str = "") -> str:
-    """The report as a simple HTML table (one row per figure, sections as headings)."""
-    kind = figures.get("kind", "X")
-    head = title or (f"{kind} report #{figures['z_number']}" if figures.get("z_number") else f"{kind} report")
+def report_html(figures: Mapping[str, Any], *, title: str = "", tr: Callable[..., str] = _identity) -> str:
+    """The report as a simple HTML table (one row per figure, sections as headings), in ``tr``'s language."""
+    rows = localized_rows(figures, tr)
+    kind = str(figures.get("kind", "X"))
+    head = title or (tr("{kind} report #{number}", kind=kind, number=figures["z_number"]) if figures.get("z_number")
+                     else tr("{kind} report", kind=kind))
     parts = [f"<h3>{html.escape(head)}</h3>", "<table width='100%' cellspacing='0' cellpadding='1'>"]
     section = None
-    for sec, name, value, _raw in figure_rows(figures):
+    for sec, sec_label, _name, label, value, _raw in rows:
         if sec != section:
             section = sec
             if sec != "header":
-                parts.append(f"<tr><td colspan='2'><b>{html.escape(sec.upper())}</b></td></tr>")
-        parts.append(f"<tr><td>{html.escape(name)}</td><td align='right'>{html.escape(value)}</td></tr>")
+                parts.append(f"<tr><td colspan='2'><b>{html.escape(sec_label)}</b></td></tr>")
+        parts.append(f"<tr><td>{html.escape(label)}</td><td align='right'>{html.escape(value)}</td></tr>")
     parts.append("</table>")
     return "\n".join(parts)
 
 
-def export_pdf(figures: Mapping[str, Any], path: Path | str, *, page: str = PAGE_A4) -> Path:
-    """Write the report as a PDF (A4, or a continuous 80 mm wide receipt page)."""
+def export_pdf(figures: Mapping[str, Any], path: Path | str, *, page: str = PAGE_A4,
+               tr: Callable[..., str] = _identity) -> Path:
+    """Write the report as a PDF (A4, or a continuous 80 mm wide receipt page), labels in ``tr``'s language."""
     ensure_gui_app()
     path = Path(path)
     writer = QPdfWriter(str(path))
@@ -73,15 +166,26 @@ def export_pdf(figures: Mapping[str, Any], path: Path | str, *, page: str = PAGE
     else:
         raise ValueError(f"page must be {PAGE_A4!r} or {PAGE_80MM!r}")
     doc.setDefaultFont(font)
-    doc.setHtml(report_html(figures))
+    doc.setHtml(report_html(figures, tr=tr))
     doc.print_(writer)
     del writer  # finishes the file
     logger.info("report exported to %s (%s)", path, page)
     return path
 
 
-def export_csv(figures: Mapping[str, Any], path: Path | str) -> Path:
-    """Write one row per figure, UTF-8 with a BOM."""
+def render_localized_csv(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> bytes:
+    """One row per figure: the machine columns (section, figure, value, raw) then the labels in ``tr``'s
+    language (section_label, figure_label); UTF-8 with a BOM for spreadsheet programs."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for sec, name, value, raw in figure_rows(figures):   # value stays as the service wrote it (stable)
+        writer.writerow((sec, name, value, raw, section_label(sec, tr), figure_label(name, tr)))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def export_csv(figures: Mapping[str, Any], path: Path | str, *, tr: Callable[..., str] = _identity) -> Path:
+    """Write one row per figure (machine columns plus translated label columns), UTF-8 with a BOM."""
     path = Path(path)
-    path.write_bytes(render_csv(figures))
+    path.write_bytes(render_localized_csv(figures, tr))
     return path

@@ -25,13 +25,19 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError
-from pos_app.services.reports import ReportService, StoredZ, figure_rows
+from pos_app.services.reports import ReportService, StoredZ
+
+from .report_export import localized_rows
 
 __all__ = ["FigureTableModel", "ZListModel", "ReportsView", "sales_chart"]
 
 logger = logging.getLogger(__name__)
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def _identity(text: str, /, **values: object) -> str:
+    return text.format(**values) if values else text
 
 
 class FigureTableModel(QAbstractTableModel):
@@ -57,7 +63,7 @@ class FigureTableModel(QAbstractTableModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows) or not 0 <= index.column() < 3:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self._rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -75,8 +81,10 @@ class ZListModel(QAbstractTableModel):
 
     HEADERS = ("Z", "Shift", "Closed", "Net", "Cash diff.", "Hash OK")
 
-    def __init__(self, items: Sequence[StoredZ] = (), parent: QObject | None = None) -> None:
+    def __init__(self, items: Sequence[StoredZ] = (), parent: QObject | None = None,
+                 tr: Callable[..., str] | None = None) -> None:
         super().__init__(parent)
+        self._tr = tr or _identity
         self._items: tuple[StoredZ, ...] = tuple(items)
 
     def set_items(self, items: Sequence[StoredZ]) -> None:
@@ -101,7 +109,7 @@ class ZListModel(QAbstractTableModel):
         cash = (f.get("count") or {}).get("cash", {})
         values = (str(z.number), str(z.shift_number), f"{z.created_at:%Y-%m-%d %H:%M}",
                   format_ui(int(f.get("net_fen", 0))), format_ui(int(cash.get("difference_fen", 0))),
-                  "yes" if z.intact else "NO")
+                  self._tr("yes") if z.intact else self._tr("NO"))
         return values[index.column()] if 0 <= index.column() < len(values) else None
 
     def headerData(self, section: int, orientation: Qt.Orientation,
@@ -110,10 +118,6 @@ class ZListModel(QAbstractTableModel):
                 and 0 <= section < len(self.HEADERS):
             return self.HEADERS[section]
         return None
-
-
-def _identity(text: str, /, **values: object) -> str:
-    return text.format(**values) if values else text
 
 
 def sales_chart(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> QChart:
@@ -178,14 +182,22 @@ class ReportsView(QDialog):
         self.x_table = QTableView()
         self.x_table.setObjectName("xTable")
         self.x_table.setModel(self.x_model)
-        self.x_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.x_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header = self.x_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 140)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # a fixed value column: a long value (the last receipt's hash) is elided, full text in the tooltip,
+        # so the amounts never scroll out of sight
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 185)
+        self.x_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.x_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.x_table.verticalHeader().setVisible(False)
-        row.addWidget(self.x_table, 3)
+        row.addWidget(self.x_table, 5)
         self.chart_view = QChartView()
         self.chart_view.setObjectName("salesChart")
         self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        row.addWidget(self.chart_view, 2)
+        row.addWidget(self.chart_view, 3)
         xv.addLayout(row)
         xb = QHBoxLayout()
         for name, text, slot in (("xRefresh", "Refresh", self.refresh_x), ("xPrint", "Print X", self._print_x),
@@ -199,7 +211,7 @@ class ReportsView(QDialog):
         self.tabs.addTab(x_page, t("X report"))
         z_page = QWidget()
         zv = QVBoxLayout(z_page)
-        self.z_model = ZListModel(parent=self)
+        self.z_model = ZListModel(parent=self, tr=t)
         self.z_model.HEADERS = tuple(t(h) for h in ZListModel.HEADERS)  # type: ignore[assignment]
         self.z_table = QTableView()
         self.z_table.setObjectName("zTable")
@@ -228,7 +240,9 @@ class ReportsView(QDialog):
             return
         self.x_figures, self.x_text = rep.figures, rep.text
         t = self._t
-        self.x_model.set_rows([(t(a), t(b), c, d) for a, b, c, d in figure_rows(rep.figures)])
+        # labels translated for display only: x_text / stored Z text stay exactly as rendered by the service
+        self.x_model.set_rows([(sec_label, label, value, raw)
+                               for _s, sec_label, _n, label, value, raw in localized_rows(rep.figures, t)])
         self.x_status.setText(t("Shift {number} — net {amount}", number=rep.figures["shift_number"],
                                 amount=format_ui(int(rep.figures["net_fen"]))))
         old = self.chart_view.chart()
@@ -260,10 +274,11 @@ class ReportsView(QDialog):
             self._printer(text)
 
     def export(self, figures: Mapping[str, Any], path: Path | str, fmt: str, *, page: str = "a4") -> Path:
-        """Write ``figures`` as PDF (``page`` a4/80mm) or CSV."""
+        """Write ``figures`` as PDF (``page`` a4/80mm) or CSV, labels in the terminal language."""
         from .report_export import export_csv, export_pdf
 
-        return export_pdf(figures, path, page=page) if fmt == "pdf" else export_csv(figures, path)
+        t = self._t
+        return export_pdf(figures, path, page=page, tr=t) if fmt == "pdf" else export_csv(figures, path, tr=t)
 
     def _export_selected_dialog(self, fmt: str) -> None:
         z = self.selected_z()
