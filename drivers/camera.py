@@ -170,6 +170,9 @@ class CameraScanner(ReaderBase):
         if kind == "virtual":
             from drivers.virtual import get_frame_source
 
+            if get_frame_source(value) is None:  # not yet (or no longer): retry with back-off
+                raise OSError(f"no frame source registered as {value!r}")
+
             def read_virtual() -> Frame | None:
                 fn = get_frame_source(value)
                 if fn is None:
@@ -233,6 +236,7 @@ class CameraScanner(ReaderBase):
                 frame = read()
             except (OSError, cv2.error) as exc:
                 self._set_state(ScannerState.RECONNECTING, str(exc))
+                self._stop.wait(0.2)  # never spin re-opening a source that keeps failing
                 return False
             if frame is None:
                 if is_file:

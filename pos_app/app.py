@@ -29,6 +29,8 @@ DEMO_SUPERVISOR = ("9001", "9999", "演示主管 Demo Supervisor")
 DEMO_FLOAT_FEN = 50_000
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 SHUTDOWN_TIMEOUT_S = 3.0
+DEMO_WALLET_CAMERA = "virtual://wallet?fps=15"
+"""Added to the demo's readers: the wallet window seen by a virtual camera."""
 
 
 class ThreadConnections:
@@ -287,8 +289,11 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
                         receipt_prefix=settings.scanners.receipt_prefix,
                         supervisor_pattern=settings.scanners.supervisor_pattern)
     urls = list(scanner_urls if scanner_urls is not None else settings.scanners.urls)
-    # The wallet window is also a virtual camera (virtual://wallet), opt-in through scanners.urls: with
-    # PySide6 6.12 the camera thread running beside the GUI aborted the process (none_dealloc) here.
+    # In demo mode the wallet window is also a virtual camera, so a newcomer sees the camera path
+    # work: "Send to terminal" holds the code up to it instead of typing it. Stable with PySide6 6.11.3
+    # (tests/ui/test_wallet_camera.py); 6.12.0 aborted in none_dealloc and is excluded by the pin.
+    if demo and show_wallet and scanner_urls is None and not any(u.startswith("virtual://wallet") for u in urls):
+        urls.append(DEMO_WALLET_CAMERA)
     scanners = []
     for url in urls:
         try:
@@ -433,7 +438,7 @@ def _start_recovery(t: Terminal) -> None:
 
 def _open_wallet(t: Terminal) -> Any:
     from drivers.virtual import register_frame_source
-    from pos_app.printing import qimage_to_bgr, render_barcode_png
+    from pos_app.printing import render_barcode_png
     from pos_app.ui.wallet_window import WalletWindow
 
     sandbox = t.sandbox
@@ -459,9 +464,31 @@ def _open_wallet(t: Terminal) -> Any:
         return code
 
     wallet = WalletWindow(t.ctx.tr, member_code, payment_code, render_barcode_png, t.wedge_filter)
-    register_frame_source("wallet", lambda: qimage_to_bgr(wallet.latest_frame()))
+    wallet.via_camera = any(s.url.startswith("virtual://wallet") for s in t.scanners)
+    register_frame_source("wallet", _wallet_frames(wallet))
     wallet.show()
     return wallet
+
+
+def _wallet_frames(wallet: Any) -> Callable[[], Any]:
+    """The frame source of virtual://wallet, called on the camera thread: it reads the bytes the
+    wallet rendered on the GUI thread and touches no Qt object (an empty grey view when no code
+    is held up, so the camera's "gone for 0.5 s" guard sees the phone go away)."""
+    import numpy as np
+
+    from pos_app.ui.wallet_window import CAMERA_FRAME
+
+    empty = np.full((CAMERA_FRAME[1], CAMERA_FRAME[0], 3), 150, np.uint8)
+
+    def read() -> Any:
+        raw = wallet.latest_frame()
+        if raw is None:
+            return empty
+        data, w, h, bpl = raw
+        bgra = np.frombuffer(data, np.uint8, count=bpl * h).reshape(h, bpl)[:, : w * 4].reshape(h, w, 4)
+        return np.ascontiguousarray(bgra[:, :, :3])
+
+    return read
 
 
 def _fatal(title: str, lines: list[str], code: int) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -23,9 +23,12 @@ from PySide6.QtWidgets import (
 from .i18n import Translator
 from .qtcompat import emit
 
-__all__ = ["WalletWindow", "BEHAVIOURS", "KEY_INTERVAL_MS"]
+__all__ = ["WalletWindow", "BEHAVIOURS", "KEY_INTERVAL_MS", "CAMERA_HOLD_MS", "RawFrame"]
 
 logger = logging.getLogger(__name__)
+
+RawFrame = tuple[bytes, int, int, int]
+"""(RGB32 pixels, width, height, bytes per line): plain Python values, safe to read from any thread."""
 
 #: (key passed to the payment-code factory, English label)
 BEHAVIOURS: tuple[tuple[str, str], ...] = (
@@ -36,6 +39,10 @@ BEHAVIOURS: tuple[tuple[str, str], ...] = (
 )
 KEY_INTERVAL_MS = 4
 """Gap between typed characters: a keyboard-wedge scanner types much faster than a person."""
+CAMERA_HOLD_MS = 1000
+"""How long a code sent "via camera" is held in front of the virtual camera (virtual://wallet)."""
+CAMERA_FRAME = (640, 400)
+"""Size of the phone-screen frame the virtual camera sees while a code is held up."""
 
 
 class WalletWindow(QWidget):
@@ -65,7 +72,13 @@ class WalletWindow(QWidget):
         self._render = render
         self._target = target
         self._frame_lock = threading.Lock()
-        self._frame: QImage | None = None
+        self._frame: RawFrame | None = None
+        self._held: str | None = None  # "member"/"payment" while held in front of the camera
+        self._hold_timer = QTimer(self)
+        self._hold_timer.setObjectName("cameraHold")
+        self._hold_timer.setSingleShot(True)
+        self._hold_timer.timeout.connect(self._camera_hold_ended)
+        self.via_camera = False  # set by the app when virtual://wallet reads this window
         self._typing: list[str] = []
         self._refresh_after_send = False
         self.member_text = ""
@@ -170,6 +183,10 @@ class WalletWindow(QWidget):
         text = self.member_text if kind == "member" else self.payment_text
         if not text:
             return
+        if self.via_camera:
+            self.show_to_camera(kind)
+            emit(self.sent, kind)
+            return
         self._typing.extend([*text, "\r"])
         self._refresh_after_send = self._refresh_after_send or kind == "payment"
         self._type_timer.start()
@@ -210,18 +227,50 @@ class WalletWindow(QWidget):
             QApplication.postEvent(receiver, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, text))
 
     # --- virtual camera -------------------------------------------------------------------
+    def show_to_camera(self, kind: str, hold_ms: int = CAMERA_HOLD_MS) -> None:
+        """Hold the member or payment code in front of the virtual camera for ``hold_ms``."""
+        self._held = kind
+        self._refresh_after_send = self._refresh_after_send or kind == "payment"
+        self._update_frame()
+        self._hold_timer.start(hold_ms)
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def _camera_hold_ended(self) -> None:
+        self._held = None
+        self._update_frame()
+        if self._refresh_after_send and not self._typing:
+            self._refresh_after_send = False
+            self.new_payment_code()  # a payment code pays once, as in the real wallet
+
     def _update_frame(self) -> None:
-        QTimer.singleShot(0, self._grab)
-
-    def _grab(self) -> None:
-        image = self.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        """GUI thread: render what the camera sees now (the held code on a white phone screen,
+        or nothing) into plain bytes; the camera thread only ever reads those."""
+        frame: RawFrame | None = None
+        text = self.member_text if self._held == "member" else self.payment_text
+        if self._held is not None and text:
+            # the code at its rendered resolution (a long dynamic member code does not fit the
+            # window's 380 px at 2 px per module): Code128 for the card, the QR for a payment
+            code = QImage.fromData(self._render(text, "code128" if self._held == "member" else "qr"))
+            if self._held != "member":
+                code = code.scaled(code.width() * 2, code.height() * 2)
+            if not code.isNull():
+                image = QImage(max(CAMERA_FRAME[0], code.width() + 80), max(CAMERA_FRAME[1], code.height() + 80),
+                               QImage.Format.Format_RGB32)
+                image.fill(Qt.GlobalColor.white)
+                painter = QPainter(image)
+                painter.drawImage((image.width() - code.width()) // 2, (image.height() - code.height()) // 2, code)
+                painter.end()
+                frame = (bytes(image.constBits()), image.width(), image.height(), image.bytesPerLine())
         with self._frame_lock:
-            self._frame = image
+            self._frame = frame
 
-    def latest_frame(self) -> QImage | None:
-        """Any thread: the newest rendering of this window (a QImage copy; RGB32)."""
+    def latest_frame(self) -> RawFrame | None:
+        """Any thread: what the virtual camera sees (None: no code held up). No Qt call is made."""
         with self._frame_lock:
-            return None if self._frame is None else self._frame.copy()
+            return self._frame
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -87,3 +87,26 @@ def test_real_photographs(shared_dir: Path, backend: str, rate: float) -> None:
     # zbar drops Code128 FNC4 (extended Latin-1): code128-1/6.png reads as plain ASCII
     assert set(wrong) <= {"code128-1/6.png"}
     assert ok / len(items) >= rate, f"{ok}/{len(items)}"
+
+
+def test_bar_filter_keeps_codes_and_drops_texture() -> None:
+    from drivers.decode import _MIN_EDGES, _bar_edges
+
+    code = np.pad(render_code128("8800123456789012", 2, 60), 20, constant_values=255)
+    assert _bar_edges(code) >= 34
+    rng = np.random.default_rng(1)
+    blotches = cv2.GaussianBlur(rng.integers(0, 255, (80, 400), dtype=np.uint8), (0, 0), 12)
+    assert _bar_edges(blotches) < _MIN_EDGES
+    assert _bar_edges(np.full((40, 300), 200, np.uint8)) < _MIN_EDGES
+
+
+@pytest.mark.skipif("zxing" not in BACKENDS, reason="zxing-cpp not installed")
+def test_fast_path_reads_a_rotated_code_among_texture() -> None:
+    rng = np.random.default_rng(2)
+    frame = cv2.GaussianBlur(rng.integers(60, 200, (720, 1280), dtype=np.uint8), (0, 0), 6)
+    code = np.pad(render_code128("R0010000004217", 2, 70), 30, constant_values=255)
+    frame[400 : 400 + code.shape[0], 200 : 200 + code.shape[1]] = code
+    m = cv2.getRotationMatrix2D((400, 450), 33, 1.0)
+    frame = cv2.warpAffine(frame, m, (1280, 720), borderMode=cv2.BORDER_REFLECT)
+    assert [d.text for d in decode_frame(frame, backend="zxing")] == ["R0010000004217"]
+    assert decode_frame(cv2.GaussianBlur(rng.integers(0, 255, (720, 1280), dtype=np.uint8), (0, 0), 3)) == []
