@@ -56,6 +56,7 @@ class FaultBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._fired: dict[str, int] = {}  # kind -> times fired since start (survives clear() and used-up faults)
 
     def add(self, kind: str, method: str = "*", *, count: int | None = 1, probability: float = 1.0,
             seed: int | None = None, delay_s: float = 2.0, apply: bool | None = None) -> Fault:
@@ -70,6 +71,11 @@ class FaultBook:
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def fired_counts(self) -> dict[str, int]:
+        """How often each kind fired since this book was made (cleared and used-up faults included)."""
+        with self._lock:
+            return dict(self._fired)
 
     def clear(self) -> None:
         with self._lock:
@@ -90,6 +96,7 @@ class FaultBook:
                 if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
                     continue
                 fault.fired += 1
+                self._fired[fault.kind] = self._fired.get(fault.kind, 0) + 1
                 if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:

@@ -83,6 +83,10 @@ class GatewayCore:
     def _encode(self, node: str, reply: Reply, enc: _Enc, *, key: rsa.RSAPrivateKey | None = None,
                 whitespace: bool = False, sign: bool = True) -> bytes:
         content = json.dumps(reply, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
+        try:
+            content.encode(enc.charset)
+        except UnicodeEncodeError:  # text the charset cannot carry (echoed from the request): \\u escapes
+            content = json.dumps(reply, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
         signature = sign_content(content, key or self._gateway_key, enc.sign_type, enc.charset) if sign else ""
         if whitespace:
             text = f'{{"{node}"\n    :\n    {content} ,\n\n  "sign"  :  "{signature}"}}'
@@ -169,7 +173,7 @@ class GatewayCore:
                                  "params": dict(params), "fault": fault.kind if fault else None}
         sign_type = params["sign_type"] if params.get("sign_type") in ("RSA2", "RSA") else "RSA2"
         enc = _Enc(sign_type, _CHARSETS.get(params.get("charset", "utf-8").lower(), "utf-8"))
-        node = response_node(method) if method else "error_response"
+        node = response_node(method) if method in METHODS else "error_response"  # never echo unknown text as a key
         if fault is not None and fault.kind == "refuse" and not fault.applies_state:
             self._log(entry)
             return GatewayReply(drop=True)

@@ -27,7 +27,7 @@ from .gateway import App, GatewayCore
 from .notify import Notifier
 from .state import MEMBER_CODE_TTL_S, SandboxState
 
-__all__ = ["DEFAULT_APP_ID", "SandboxServer", "default_members_path"]
+__all__ = ["DEFAULT_APP_ID", "SandboxServer", "decode_gateway_params", "default_members_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,19 @@ DEFAULT_APP_ID = "9021000100000001"
 def default_members_path() -> Path:
     """``resources/demo/members.json`` of the source tree."""
     return Path(__file__).resolve().parents[2] / "resources" / "demo" / "members.json"
+
+
+def decode_gateway_params(query: str, body: bytes) -> dict[str, str]:
+    """The gateway request's params: the query string merged with the form body, decoded in the request's charset."""
+    raw_query = urllib.parse.parse_qs(query, keep_blank_values=True, encoding="latin-1")
+    charset = (raw_query.get("charset") or ["utf-8"])[0].lower()
+    if charset not in ("utf-8", "gbk", "gb2312"):
+        charset = "utf-8"
+    params: dict[str, str] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True, encoding=charset))
+    if body:
+        form = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding=charset)
+        params.update(form)
+    return params
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -85,15 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gateway(self, verb: str, query: str, body: bytes) -> None:
         sandbox = self.server.sandbox
-        raw_query = urllib.parse.parse_qs(query, keep_blank_values=True, encoding="latin-1")
-        charset = (raw_query.get("charset") or ["utf-8"])[0].lower()
-        if charset not in ("utf-8", "gbk", "gb2312"):
-            charset = "utf-8"
-        params: dict[str, str] = dict(urllib.parse.parse_qsl(query, keep_blank_values=True, encoding=charset))
-        if body:
-            form = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding=charset)
-            params.update(form)
-        reply = sandbox.core.handle(params, verb)
+        reply = sandbox.core.handle(decode_gateway_params(query, body), verb)
         sandbox.dispatch_notifications()
         if reply.drop:
             self.close_connection = True
@@ -251,6 +256,10 @@ class SandboxServer:
 
     def faults(self) -> list[dict[str, Any]]:
         return self._faults.list()
+
+    def fault_counts(self) -> dict[str, int]:
+        """How often each fault kind fired since start (cleared and used-up faults included)."""
+        return self._faults.fired_counts()
 
     def now(self) -> dt.datetime:
         return self.state.now()

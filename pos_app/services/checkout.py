@@ -200,6 +200,15 @@ class CheckoutService:
                               by_user_name: str = "") -> CommittedSale:
         """Commit the sale stored with a paid attempt whose sale was never committed (after a crash)."""
         sale = basket_to_sale(json.loads(attempt.basket_json or "{}"), self.config.loyalty)
+        snap = sale.snapshot()
+        if snap.member is not None and snap.totals.points_redeemed:
+            # the points were held by nothing while the payment was unknown: if the member spent them since,
+            # completing would take the card below zero (finding F3 of docs/reliability.md): refund instead
+            with self._uow() as uow:
+                balance = uow.members.balance(snap.member.card_no)
+            if snap.totals.points_redeemed > balance:
+                raise CheckoutError(f"the member's points were spent since this payment ({balance} left, "
+                                    f"{snap.totals.points_redeemed} redeemed): refund the payment instead")
         return self.commit_alipay(sale, attempt, shift_id=attempt.shift_id, cashier_id=attempt.cashier_id,
                                   cashier_name=by_user_name)
 

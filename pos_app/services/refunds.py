@@ -229,7 +229,7 @@ class RefundService:
             uow.sales.set_refunded(sale.id, refunded, state)
             uow.sales.update_refund(refund.id, state="done", completed_at=stamp, fail_message="")
             if sale.card_no and (refund.points_reversed or refund.points_restored):
-                self._points(uow, sale, refund, now)
+                refund = self._points(uow, sale, refund, now)
             uow.journal.audit(at=now, user_id=cashier_id, user_name=cashier_name, action="refund.done",
                               subject=sale.receipt_no,
                               detail={"sale_id": sale.id, "refund_id": refund.id, "amount_fen": refund.amount_fen,
@@ -243,11 +243,17 @@ class RefundService:
                              f"refunded {format_ui(refund.amount_fen)}"
                              + (" in cash" if refund.method == "cash" else " to the customer's Alipay"))
 
-    def _points(self, uow: CheckoutUnitOfWork, sale: SaleRecord, refund: RefundRecord, now: Any) -> None:
+    def _points(self, uow: CheckoutUnitOfWork, sale: SaleRecord, refund: RefundRecord, now: Any) -> RefundRecord:
         card_no = sale.card_no
         assert card_no is not None
         stamp = now.isoformat()
         balance = uow.members.balance(card_no)
+        if refund.points_reversed > max(balance, 0):
+            # the earned points were spent meanwhile: reverse what is left, never below zero (a negative
+            # balance cannot be sent to Alipay and would block the card's sync; finding F2 of docs/reliability.md)
+            logger.info("points reversal capped at the balance: %d of %d", max(balance, 0), refund.points_reversed)
+            refund = dataclasses.replace(refund, points_reversed=max(balance, 0))
+            uow.sales.update_refund(refund.id, points_reversed=refund.points_reversed)
         if refund.points_reversed:
             balance = uow.members.add_ledger(card_no, kind="reverse_earn", points=-refund.points_reversed,
                                              sale_id=sale.id, refund_id=refund.id, reason=sale.receipt_no, at=stamp)
@@ -274,3 +280,4 @@ class RefundService:
                                             changed_point=refund.points_restored - refund.points_reversed)
         uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.update", card_no=card_no, body=update,
                             created_at=now, points_after=balance, sale_id=sale.id, refund_id=refund.id)
+        return refund

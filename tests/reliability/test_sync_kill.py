@@ -49,7 +49,8 @@ def _config(tmp_path: Path, server: SandboxServer) -> Path:
 
 def test_sigkill_at_random_points_never_loses_or_doubles(tmp_path: Path, sandbox: SandboxServer,  # noqa: F811
                                                          client: AlipayClient) -> None:  # noqa: F811
-    rng = random.Random(int(os.environ.get("POS_RELIABILITY_SEED", "20261125")))
+    seed = int(os.environ.get("POS_RELIABILITY_SEED", "20261125"))
+    rng = random.Random(seed)
     cfg = _config(tmp_path, sandbox)
     db_path = tmp_path / "data" / "pos.sqlite3"
     from pos_app.storage.db import Database
@@ -85,6 +86,8 @@ def test_sigkill_at_random_points_never_loses_or_doubles(tmp_path: Path, sandbox
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(10) == -signal.SIGKILL
         commit_some(rng.randint(10, 40))
+    print(f"\nsync-kill: POS_RELIABILITY_SEED={seed} kills={KILLS} mid_drain={mid_drain} "
+          f"rows={sum(ledger.states().values())}")
     assert mid_drain >= KILLS // 2, "most kills should land while the worker was draining"
 
     sandbox.clear_faults()

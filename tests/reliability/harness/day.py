@@ -62,7 +62,8 @@ class Day:
         self.gw = gw
         self.target = target
         run = int((data / "runs").read_text()) + 1 if (data / "runs").exists() else 1
-        (data / "runs").write_text(str(run))
+        (data / "runs.tmp").write_text(str(run))  # a kill may land anywhere: replace, never truncate in place
+        os.replace(data / "runs.tmp", data / "runs")
         self.rng = random.Random(seed * 100_003 + run)
         self.svc: Services = build_services(
             self.db, gw, payment_config=payment_config(), read_timeout_s=READ_TIMEOUT_S,
@@ -105,7 +106,15 @@ class Day:
         for outcome in svc.payment.recover():
             logger.info("recovered attempt %d: %s", outcome.attempt.id, outcome.state)
         for att in svc.payment.orphans():
-            committed = svc.payment.resolve_orphan(att.id, "complete", self.supervisor_id, by_user_name="sup")
+            try:
+                committed = svc.payment.resolve_orphan(att.id, "complete", self.supervisor_id, by_user_name="sup")
+            except ServiceError as exc:  # e.g. the member's points were spent since: the supervisor refunds
+                logger.info("orphan attempt %d not completed (%s): refunding", att.id, exc)
+                try:
+                    svc.payment.resolve_orphan(att.id, "refund", self.supervisor_id, by_user_name="sup")
+                except ServiceError as exc2:  # gateway down: the next start (or the drain) decides again
+                    logger.info("orphan attempt %d not refunded yet: %s", att.id, exc2)
+                continue
             self.log_commit(committed.receipt_no)  # type: ignore[union-attr]
             logger.info("orphan attempt %d completed as %s", att.id, committed.receipt_no)  # type: ignore[union-attr]
         with svc.uow() as uow:
@@ -176,49 +185,65 @@ class Day:
         svc = self.svc
         with svc.uow() as uow:
             rows = uow.conn.execute(
-                "SELECT s.id, t.kind FROM sales s JOIN tenders t ON t.sale_id = s.id WHERE NOT EXISTS "
+                "SELECT s.id, t.kind, s.total_fen FROM sales s JOIN tenders t ON t.sale_id = s.id WHERE NOT EXISTS "
                 "(SELECT 1 FROM refunds r WHERE r.sale_id = s.id) ORDER BY s.id DESC LIMIT 20").fetchall()
-        if not rows:
-            return
-        sale_id, kind = self.rng.choice(rows)
+            if not rows:
+                return
+            sale_id, kind, total_fen = self.rng.choice(rows)
+            line = uow.conn.execute("SELECT line_no, quantity FROM sale_lines WHERE sale_id = ? AND voided = 0 "
+                                    "ORDER BY line_no LIMIT 1", (sale_id,)).fetchone()
+        # goods (one line, whole quantity) or an amount (part of the total): the refund service takes one or the other
+        lines = [(int(line[0]), int(line[1]))] if line is not None and self.rng.random() < 0.5 else None
+        amount = None if lines is not None else max(1, int(total_fen) // self.rng.choice((1, 2, 4)))
         try:
-            out = svc.refunds.refund(int(sale_id), None, None, method=str(kind), reason="customer return",
+            out = svc.refunds.refund(int(sale_id), lines, amount, method=str(kind), reason="customer return",
                                      cashier_id=self.cashier.id, approved_by=self.supervisor_id,
                                      shift_id=self.shift_id(), cashier_name=self.cashier.name)
             logger.info("refund of sale %s: %s", sale_id, getattr(out, "state", out))
         except ServiceError as exc:
             logger.info("refund of sale %s refused: %s", sale_id, exc)
 
-    def close_shift(self) -> None:
+    def close_shift(self, escalate: bool = False) -> bool:
+        """Close with the blind count (a supervisor approves the difference, and with ``escalate`` the payments
+        the gateway could not settle: they go on the Z report as escalated)."""
         svc = self.svc
+        assert svc.payment is not None
+        svc.payment.recover()  # what the cashier does first: settle unknown payments (the gateway may be back)
         try:
+            escalation = svc.users.approve("escalate_payments", "close", SUPERVISOR[0], SUPERVISOR[1],
+                                           "gateway down", requested_by=self.cashier) if escalate else None
             try:
-                result = svc.shifts.close_shift({}, self.cashier)
+                result = svc.shifts.close_shift({}, self.cashier, escalation=escalation)
             except ServiceError as exc:
                 if type(exc).__name__ != "DifferenceNeedsApproval":
                     raise
                 approval = svc.users.approve("close_difference", "close", SUPERVISOR[0], SUPERVISOR[1], "miscount",
                                              requested_by=self.cashier)
-                result = svc.shifts.close_shift({}, self.cashier, approval)
+                result = svc.shifts.close_shift({}, self.cashier, approval, escalation=escalation)
             logger.info("shift closed: %s", type(result).__name__)
             print("shift-closed", flush=True)
-        except ServiceError as exc:
+            return True
+        except ServiceError as exc:  # e.g. unresolved payments while the gateway is down: tried again later
             logger.info("shift not closed: %s (%s)", exc, type(exc).__name__)
+            return False
 
     # --- the day -----------------------------------------------------------------------------------
 
     def run(self) -> int:
         self.recover()
         half_closed = (self.data / "closed").exists()
+        tried_at, refused = -1, 0
         while True:
             n = self.sales_count()
             if n >= self.target:
                 break
-            if not half_closed and n >= self.target // 2:
-                self.close_shift()
-                (self.data / "closed").write_text("1")
-                half_closed = True
-                continue
+            if not half_closed and n >= self.target // 2 and n >= tried_at + 5:
+                tried_at = n
+                refused += 1
+                if self.close_shift(escalate=refused > 3):
+                    (self.data / "closed").write_text("1")
+                    half_closed = True
+                    continue
             try:
                 if self.rng.random() < 0.12:
                     self.refund()

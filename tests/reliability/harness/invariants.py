@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pos_app.sandbox import SandboxServer
+from pos_app.services.errors import ServiceError
+from pos_app.services.reports import z_hash
 from pos_app.services.sync import SyncConfig
 from pos_app.storage.audit import verify_chain
 from tests.reliability.harness.env import MEMBERS, GatewayInfo, build_services, init_db, issue_cards
@@ -102,9 +104,18 @@ def drain(run: DayRun, sandbox: SandboxServer, timeout_s: float = 60.0) -> None:
         svc.payment.recover()  # what the last run could not check (gateway down) is settled now
         sup = int(svc.uow().conn.execute("SELECT id FROM users WHERE role = 'supervisor'").fetchone()[0])
         for att in svc.payment.orphans():
-            committed = svc.payment.resolve_orphan(att.id, "complete", sup, by_user_name="sup")
+            try:
+                committed = svc.payment.resolve_orphan(att.id, "complete", sup, by_user_name="sup")
+            except ServiceError:  # the basket cannot be completed any more (points spent since): refund it
+                svc.payment.resolve_orphan(att.id, "refund", sup, by_user_name="sup")
+                continue
             with open(run.data / "committed.txt", "a", encoding="utf-8") as fh:
                 fh.write(f"committed {committed.receipt_no}\n")  # type: ignore[union-attr]
+        cashier = int(svc.uow().conn.execute("SELECT id FROM users WHERE role = 'cashier'").fetchone()[0])
+        with svc.uow() as uow:
+            stuck = [int(r[0]) for r in uow.conn.execute("SELECT id FROM refunds WHERE state IN ('pending', 'unknown')")]
+        for refund_id in stuck:  # refunds the last run could not confirm (gateway down): retried, as the day does
+            svc.refunds.retry(refund_id, cashier_id=cashier, cashier_name="drain")
         deadline = time.monotonic() + timeout_s
         while True:
             svc.sync.run_once()
@@ -163,6 +174,53 @@ def check_invariants(run: DayRun, sandbox: SandboxServer) -> dict[str, Any]:
         assert all(t["status"] in ("TRADE_SUCCESS", "TRADE_FINISHED", "TRADE_CLOSED")
                    for t in trades if attempts[t["out_trade_no"]]["sale_id"] is not None)
 
+        # refunds: every Alipay refund the terminal calls done is in the sandbox with its amount, none that
+        # failed is, and nothing was refunded that the terminal does not know about (cancel-refunds aside)
+        refunds = {r["out_request_no"]: r for r in conn.execute(
+            "SELECT r.*, a.out_trade_no FROM refunds r JOIN sales s ON s.id = r.sale_id "
+            "JOIN tenders t ON t.sale_id = s.id LEFT JOIN payment_attempts a ON a.id = t.attempt_id "
+            "WHERE r.method = 'alipay'")}
+        sale_trades = {a["out_trade_no"] for a in attempts.values() if a["sale_id"] is not None}
+        remote_refunds = {req: (t["out_trade_no"], int(r["amount_fen"])) for t in trades
+                          if t["out_trade_no"] in sale_trades for req, r in (t.get("refunds") or {}).items()}
+        for req, r in refunds.items():
+            if r["state"] == "done":
+                assert remote_refunds.get(req) == (r["out_trade_no"], r["amount_fen"]), \
+                    f"refund {req} done in the terminal but not (or not so) in the sandbox"
+            elif r["state"] == "failed":
+                assert req not in remote_refunds, f"refund {req} failed in the terminal but the sandbox paid it"
+        unknown = [req for req in remote_refunds if req not in refunds]
+        assert not unknown, f"the sandbox refunded requests the terminal never wrote: {unknown[:5]}"
+        unsettled_refunds = [req for req, r in refunds.items() if r["state"] in ("pending", "unknown")]
+        assert not unsettled_refunds, f"refunds left unsettled: {unsettled_refunds}"
+        # net money: what the sandbox kept for sales equals the Alipay tenders less the Alipay refunds
+        sale_trades = {a["out_trade_no"] for a in attempts.values() if a["sale_id"] is not None}
+        kept = sum(int(t["total_fen"]) - int(t.get("refund_fen", 0)) for t in trades if t["out_trade_no"] in sale_trades)
+        tendered = conn.execute("SELECT coalesce(sum(tendered_fen - change_fen), 0) FROM tenders "
+                                "WHERE kind = 'alipay'").fetchone()[0]
+        refunded = sum(r["amount_fen"] for r in refunds.values() if r["state"] == "done")
+        assert kept == tendered - refunded, f"sandbox kept {kept} fen, terminal says {tendered} - {refunded}"
+
+        # Z reports: stored intact, and their figures reconcile with the sales of their shift
+        z_count = late_into_closed = 0
+        for shift_id, figures_json, text, stored_hash, z_at in conn.execute(
+                "SELECT shift_id, figures_json, text, hash, created_at FROM z_reports"):
+            z_count += 1
+            assert z_hash(figures_json, text) == stored_hash, f"Z report of shift {shift_id} altered"
+            fig = json.loads(figures_json)
+            # as printed: a payment escalated at the close and completed later lands in the closed shift (O2)
+            live = conn.execute("SELECT count(*), coalesce(sum(total_fen), 0) FROM sales WHERE shift_id = ? "
+                                "AND state != 'voided' AND committed_at <= ?", (shift_id, z_at)).fetchone()
+            late_into_closed += conn.execute("SELECT count(*) FROM sales WHERE shift_id = ? AND committed_at > ?",
+                                             (shift_id, z_at)).fetchone()[0]
+            assert (fig["transactions"], fig["sales_fen"]) == (live[0], live[1]), \
+                f"Z of shift {shift_id}: {fig['transactions']}/{fig['sales_fen']} vs sales {tuple(live)}"
+            # as known when it was printed: a refund left unknown at the close and confirmed later is not in it
+            done = conn.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM refunds WHERE shift_id = ? "
+                                "AND state = 'done' AND completed_at <= ?", (shift_id, z_at)).fetchone()
+            assert (fig["refund_count"], fig["refunds_fen"]) == (done[0], done[1]), \
+                f"Z of shift {shift_id}: refunds {fig['refund_count']}/{fig['refunds_fen']} vs {tuple(done)}"
+
         # points: the sandbox's cards equal the terminal's ledger
         dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
         assert dead == 0, f"{dead} outbox rows are dead"
@@ -181,6 +239,8 @@ def check_invariants(run: DayRun, sandbox: SandboxServer) -> dict[str, Any]:
         entries, broken = verify_chain(conn)
         assert broken is None, f"audit chain broken: {broken}"
         return {"sales": len(receipts), "logged": len(logged), "alipay_sales": paid_sales, "charged_trades": charged,
-                "trades": len(trades), "audit_entries": entries, "kills": run.kills, "runs": run.runs}
+                "trades": len(trades), "audit_entries": entries, "refunds": len(refunds),
+                "refunds_done": sum(r["state"] == "done" for r in refunds.values()), "z_reports": z_count,
+                "late_into_closed_shift": late_into_closed, "kills": run.kills, "runs": run.runs}
     finally:
         conn.close()
