@@ -209,7 +209,9 @@ class CheckoutService:
             if snap.totals.points_redeemed > balance:
                 raise CheckoutError(f"the member's points were spent since this payment ({balance} left, "
                                     f"{snap.totals.points_redeemed} redeemed): refund the payment instead")
-        return self.commit_alipay(sale, attempt, shift_id=attempt.shift_id, cashier_id=attempt.cashier_id,
+        with self._uow() as uow:  # the money counts where the sale is completed (finding O2)
+            shift_id = uow.sales.settling_shift(attempt.shift_id)
+        return self.commit_alipay(sale, attempt, shift_id=shift_id, cashier_id=attempt.cashier_id,
                                   cashier_name=by_user_name)
 
     def _commit(self, sale: Sale, tender: Tender, *, attempt: PaymentAttempt | None, shift_id: int,

@@ -227,7 +227,9 @@ class RefundService:
             refunded = sale.refunded_fen + refund.amount_fen
             state = "refunded" if refunded >= sale.total_fen else "partly_refunded"
             uow.sales.set_refunded(sale.id, refunded, state)
-            uow.sales.update_refund(refund.id, state="done", completed_at=stamp, fail_message="")
+            # the money moved now: into the open shift if the refund's own shift closed meanwhile (finding O1)
+            uow.sales.update_refund(refund.id, state="done", completed_at=stamp, fail_message="",
+                                    shift_id=uow.sales.settling_shift(refund.shift_id))
             if sale.card_no and (refund.points_reversed or refund.points_restored):
                 refund = self._points(uow, sale, refund, now)
             uow.journal.audit(at=now, user_id=cashier_id, user_name=cashier_name, action="refund.done",

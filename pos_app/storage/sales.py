@@ -25,7 +25,8 @@ _LINE_COLS = ("id, sale_id, line_no, code, name, quantity, unit, unit_price_fen,
 _TENDER_COLS = "id, sale_id, kind, amount_fen, tendered_fen, change_fen, attempt_id, trade_no"
 _REFUND_COLS = ("id, sale_id, shift_id, out_request_no, method, amount_fen, state, reason, lines_json,"
                 " points_reversed, points_restored, cashier_id, approved_by, fail_message, created_at, completed_at")
-_REFUND_UPDATABLE = frozenset({"state", "points_reversed", "points_restored", "fail_message", "completed_at"})
+_REFUND_UPDATABLE = frozenset({"state", "points_reversed", "points_restored", "fail_message", "completed_at",
+                               "shift_id"})
 
 
 def _line(r: sqlite3.Row) -> SaleLineRecord:
@@ -112,6 +113,17 @@ class SqliteSales:
             (sale_id, shift_id, out_request_no, method, amount_fen, reason, lines_json, cashier_id, approved_by,
              created_at))
         return int(cur.lastrowid or 0)
+
+    def settling_shift(self, shift_id: int) -> int:
+        """The shift that money settling now belongs to: ``shift_id`` while it is open, else the terminal's
+        open shift (a refund confirmed, or an escalated payment completed, after its shift was closed must not
+        land in a Z report that was already printed); ``shift_id`` when no shift is open."""
+        row = self._conn.execute(
+            "SELECT s.state, (SELECT o.id FROM shifts o WHERE o.terminal_id = s.terminal_id AND o.state = 'open')"
+            " FROM shifts s WHERE s.id = ?", (shift_id,)).fetchone()
+        if row is None or row[0] == "open" or row[1] is None:
+            return shift_id
+        return int(row[1])
 
     def update_refund(self, refund_id: int, **fields: Any) -> None:
         bad = set(fields) - _REFUND_UPDATABLE

@@ -126,3 +126,26 @@ def test_f3_orphan_whose_points_were_spent_is_refunded_not_completed(tmp_path: P
         svc.close()
     finally:
         sandbox.stop()
+
+
+def test_o1_o2_money_settling_after_its_shift_closed_counts_in_the_open_shift(tmp_path: Path) -> None:
+    """Findings O1/O2 (network-fault day, seed 19): a refund confirmed, or an escalated payment completed, after
+    its shift was closed landed in that closed shift, whose Z was already printed: the money was then in no open
+    shift's figures. It now settles into the terminal's open shift (and stays put when none is open)."""
+    from pos_app.storage.db import connect
+    from pos_app.storage.sales import SqliteSales
+
+    db = tmp_path / "pos.sqlite3"
+    init_db(db)
+    svc = build_services(db, None)
+    cashier = svc.users.authenticate(CASHIER[0], CASHIER[1])
+    first = svc.shifts.open_shift(cashier, float_fen=0)
+    conn = connect(db)
+    repo = SqliteSales(conn)
+    assert repo.settling_shift(first.id) == first.id            # open: the money stays in its own shift
+    conn.execute("UPDATE shifts SET state = 'closed', closed_at = opened_at WHERE id = ?", (first.id,))
+    assert repo.settling_shift(first.id) == first.id            # closed, and nothing open: nowhere else to go
+    second = svc.shifts.open_shift(cashier, float_fen=0)
+    assert repo.settling_shift(first.id) == second.id           # closed, another open: the open one
+    assert repo.settling_shift(second.id) == second.id
+    conn.close()

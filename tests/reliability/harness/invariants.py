@@ -213,6 +213,8 @@ def check_invariants(run: DayRun, sandbox: SandboxServer) -> dict[str, Any]:
                                 "AND state != 'voided' AND committed_at <= ?", (shift_id, z_at)).fetchone()
             late_into_closed += conn.execute("SELECT count(*) FROM sales WHERE shift_id = ? AND committed_at > ?",
                                              (shift_id, z_at)).fetchone()[0]
+            late_into_closed += conn.execute("SELECT count(*) FROM refunds WHERE shift_id = ? AND state = 'done' "
+                                             "AND completed_at > ?", (shift_id, z_at)).fetchone()[0]
             assert (fig["transactions"], fig["sales_fen"]) == (live[0], live[1]), \
                 f"Z of shift {shift_id}: {fig['transactions']}/{fig['sales_fen']} vs sales {tuple(live)}"
             # as known when it was printed: a refund left unknown at the close and confirmed later is not in it
@@ -238,6 +240,8 @@ def check_invariants(run: DayRun, sandbox: SandboxServer) -> dict[str, Any]:
         # the audit chain verifies
         entries, broken = verify_chain(conn)
         assert broken is None, f"audit chain broken: {broken}"
+        # O1/O2: money settling after its shift closed goes to the open shift, never into a printed Z's shift
+        assert late_into_closed == 0, f"{late_into_closed} sale(s)/refund(s) settled into a closed shift"
         return {"sales": len(receipts), "logged": len(logged), "alipay_sales": paid_sales, "charged_trades": charged,
                 "trades": len(trades), "audit_entries": entries, "refunds": len(refunds),
                 "refunds_done": sum(r["state"] == "done" for r in refunds.values()), "z_reports": z_count,
