@@ -47,8 +47,10 @@ def test_alipay_refund_lines_then_amount(checkout: CheckoutService, payments: Pa
     detail = refunds.find_sale(committed.receipt_no)  # type: ignore[attr-defined]
     assert detail.refundable_fen == 3450 and detail.refundable_qty == {1: 3, 2: 1}
     conn = connect(db)
+    # the sale's shift closes and the next one opens: the refunds count where the money moves (shift 2)
+    conn.execute("UPDATE shifts SET state = 'closed', closed_at = '2026-01-02' WHERE id = 1")
     conn.execute("INSERT INTO shifts (id, terminal_id, number, state, opened_by, opened_at, opening_float_fen)"
-                 " VALUES (2, 'T1', 2, 'closed', 1, '2026-01-02', 0)")
+                 " VALUES (2, 'T1', 2, 'open', 1, '2026-01-02', 0)")
     first = refunds.refund(detail.sale.id, [(1, 1)], None, method="alipay", reason="stale", cashier_id=1,
                            approved_by=2, shift_id=2)
     assert first.state == "done" and first.sale_state == "partly_refunded"
@@ -72,7 +74,8 @@ def test_alipay_refund_lines_then_amount(checkout: CheckoutService, payments: Pa
     body = json.loads(conn.execute("SELECT body_json FROM outbox WHERE refund_id IS NOT NULL AND kind = "
                                    "'card.consume_sync' ORDER BY id DESC").fetchone()[0])
     assert body["trade_type"] == "RETURN" and body["card_info"]["point"] == "1000"
-    assert [r[0] for r in conn.execute("SELECT shift_id FROM refunds ORDER BY id")] == [2, 1]
+    # the second was asked for with the closed shift's id (a stale caller): it still lands in the open shift
+    assert [r[0] for r in conn.execute("SELECT shift_id FROM refunds ORDER BY id")] == [2, 2]
     assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'refund.done'").fetchone()[0] == 2
     with pytest.raises(RefundError):
         refunds.refund(detail.sale.id, None, 1, method="alipay", reason="again", cashier_id=1, approved_by=2,
