@@ -12,6 +12,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -444,7 +445,7 @@ def _open_wallet(t: Terminal) -> Any:
     sandbox = t.sandbox
     # the demo member with the most points, so that redeeming points can be tried at once
     cards = sorted((c for c in sandbox.cards() if c.get("biz_card_no")),
-                   key=lambda c: -float(c.get("point") or 0))
+                   key=lambda c: -Decimal(str(c.get("point") or 0)))
 
     def member_code(dynamic: bool) -> str:
         if not cards:
