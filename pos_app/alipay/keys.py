@@ -98,13 +98,21 @@ def load_public_key(data: bytes | str) -> rsa.RSAPublicKey:
 def load_private_key_file(
     path: Path | str, passphrase: bytes | str | None = None, *, validate: bool = True
 ) -> rsa.RSAPrivateKey:
-    """Read and load a merchant private key file; warn when it is readable by others (POSIX)."""
+    """Read and load a merchant private key file.
+
+    DESIGN.md: the key is stored encrypted or in a file only its owner can read. An unencrypted key in a
+    file that group/others can read is refused (KeyConfigError saying ``chmod 600``); an encrypted one
+    only draws a warning.
+    """
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise KeyConfigError(f"cannot read the merchant private key file {p}: {exc.strerror}") from exc
     if os.name == "posix" and p.stat().st_mode & 0o077:
+        if not passphrase:
+            raise KeyConfigError(f"the merchant private key file {p} can be read by other users: "
+                                 f"run `chmod 600 {p}` (or encrypt the key) and start again")
         logger.warning("merchant private key file %s is readable by group/others; chmod 600 it", p)
     return load_private_key(data, passphrase, validate=validate)
 

@@ -43,8 +43,12 @@ def test_terminal_start_refuses_own_key_with_a_clear_message(sandbox: SandboxSer
     assert "merchant's own public key" in err
 
 
-def test_world_readable_private_key_is_warned_about(tmp_path: Path, sandbox: SandboxServer,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_world_readable_private_key_is_refused_unless_encrypted(tmp_path: Path, sandbox: SandboxServer,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from pos_app.alipay.errors import KeyConfigError
+
     key = tmp_path / "app_private_key.pem"
     key.write_bytes(Path(sandbox.app_private_key_path).read_bytes())
     os.chmod(key, 0o600)
@@ -52,11 +56,18 @@ def test_world_readable_private_key_is_warned_about(tmp_path: Path, sandbox: San
         load_private_key_file(key)
     assert not [r for r in caplog.records if "readable" in r.getMessage()]
     os.chmod(key, 0o644)
-    with caplog.at_level(logging.WARNING, logger="pos_app.alipay"):
+    with pytest.raises(KeyConfigError, match="chmod 600"):
         load_gateway_config(sandbox.gateway_url, sandbox.app_id, key, sandbox.alipay_public_key_path)
+    # an encrypted key in a readable file: allowed, with a warning
+    plain = load_private_key_file(Path(sandbox.app_private_key_path))
+    enc = tmp_path / "enc.pem"
+    enc.write_bytes(plain.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.BestAvailableEncryption(b"pw")))
+    os.chmod(enc, 0o644)
+    with caplog.at_level(logging.WARNING, logger="pos_app.alipay"):
+        load_private_key_file(enc, "pw")
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "readable" in r.getMessage()]
-    assert warnings, "a world-readable merchant key must be reported"
-    assert "chmod 600" in warnings[0].getMessage()
+    assert warnings and "chmod 600" in warnings[0].getMessage()
     assert "PRIVATE KEY" not in caplog.text
 
 

@@ -27,7 +27,7 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 
 @pytest.fixture(scope="module")
 def key():
-    return load_private_key_file(DATA / "fzlee_app_private_key.pem")
+    return load_private_key((DATA / "fzlee_app_private_key.pem").read_bytes())  # a public test key
 
 
 def _body(pem: bytes) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from pos_app.alipay.envelope import build_request, dump_biz, format_timestamp
 from pos_app.alipay.errors import SigningError
-from pos_app.alipay.keys import load_private_key_file, load_public_key
+from pos_app.alipay.keys import load_private_key, load_public_key
 from pos_app.alipay.signing import (
     notification_content_v1,
     notification_content_v2,
@@ -61,7 +61,7 @@ def shared_dir_module() -> Path:
 
 @pytest.fixture(scope="module")
 def fzlee_key():
-    return load_private_key_file(DATA / "fzlee_app_private_key.pem")
+    return load_private_key((DATA / "fzlee_app_private_key.pem").read_bytes())  # a public test key
 
 
 def test_vector_g_sign_string_from_build_request(fzlee_key) -> None:
