@@ -8,9 +8,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Debian packages needed at run time: libzbar0 for pyzbar; the xcb libraries for a real
 # window (PySide6's xcb plugin needs them, see DESIGN.md); offscreen tests need only libzbar0.
-TEST_DEBS := libzbar0
-RUN_DEBS  := libzbar0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
-             libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
+# Fonts: DejaVu for Latin text and Droid Sans Fallback for Chinese (receipts, screenshots, the UI).
+TEST_DEBS := libzbar0 libdbus-1-3 libglib2.0-0 libfontconfig1 fontconfig fonts-dejavu-core fonts-droid-fallback
+RUN_DEBS  := $(TEST_DEBS) libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+             libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1
 
 .PHONY: run test lint typecheck bench setup clean sysdeps-test sysdeps-run
 
@@ -36,9 +37,9 @@ sysdeps-run:
 	@PKGS="$(RUN_DEBS)" sh .ci/sysdeps.sh
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); \
-	  else echo "python venv is missing: run  sudo apt-get install python3-venv  then retry"; exit 1; fi; }
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv --clear $(VENV); \
+	  else echo "Python's venv module is missing: run  sudo apt-get install -y python3-venv  then run make again"; exit 1; fi; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,dev]'
 	@touch $(STAMP)
