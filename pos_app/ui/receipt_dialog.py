@@ -4,24 +4,48 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QPixmap, QShortcut
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from pos_app.domain.money import format_ui
 from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt
 
 from .context import TerminalContext
 from .qtcompat import emit
+from .receipt_pdf import ReceiptPdfError, default_receipt_pdf_path, write_receipt_pdf
 
-__all__ = ["ReceiptFlow", "ReceiptPreviewDialog", "build_refund_receipt", "REFUND_HEADER"]
+__all__ = ["ReceiptFlow", "ReceiptPreviewDialog", "build_refund_receipt", "REFUND_HEADER", "PdfPathChooser",
+           "receipts_data_dir"]
 
 logger = logging.getLogger(__name__)
 
 
 REFUND_HEADER = "REFUND / 退款"
+
+#: proposed path -> the path to write, or None when the cashier cancels (tests inject one; default: QFileDialog)
+PdfPathChooser = Callable[[Path], "Path | str | None"]
+
+
+def receipts_data_dir(ctx: TerminalContext) -> Path:
+    """The terminal's data directory (``extras["data_dir"]``, else the folder of the SQLite file)."""
+    explicit = ctx.extras.get("data_dir")
+    if explicit:
+        return Path(explicit)
+    return Path(ctx.db_path).resolve().parent if ctx.db_path else Path.cwd()
 
 _REFUND_LABELS = {
     "zh": {"total": "退款金额", "alipay": "支付宝退回", "cash": "现金退回", "reversed": "扣回积分",
@@ -74,12 +98,23 @@ def build_refund_receipt(detail: Any, outcome: Any, lines: list[tuple[int, int]]
 
 
 class ReceiptPreviewDialog(QDialog):
-    """The receipt as text plus its Code128 barcode image; a Reprint button when a printer exists."""
+    """The receipt as text plus its Code128 barcode image; Save PDF (Ctrl+S); a Reprint button when a printer exists.
+
+    Signals:
+        pdf_saved(str path)
+    """
 
     reprint_requested = Signal()
+    pdf_saved = Signal(str)
 
-    def __init__(self, ctx: TerminalContext, content: Any, text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: TerminalContext, content: Any, text: str, parent: QWidget | None = None, *,
+                 choose_pdf_path: PdfPathChooser | None = None) -> None:
         super().__init__(parent)
+        self.ctx = ctx
+        self.content = content
+        self.choose_pdf_path = choose_pdf_path
+        self.last_pdf: Path | None = None
+        self._barcode_png = b""
         tr = ctx.tr
         self.setObjectName("receiptPreview")
         self.setWindowTitle(tr("Receipt"))
@@ -97,11 +132,23 @@ class ReceiptPreviewDialog(QDialog):
         self.barcode.setAlignment(Qt.AlignmentFlag.AlignCenter)
         code = getattr(content, "barcode", "")
         if code and ctx.barcode is not None:
+            self._barcode_png = ctx.barcode(code, "code128")
             pix = QPixmap()
-            pix.loadFromData(ctx.barcode(code, "code128"))
+            pix.loadFromData(self._barcode_png)
             self.barcode.setPixmap(pix.scaledToWidth(360, Qt.TransformationMode.SmoothTransformation))
         lay.addWidget(self.barcode)
+        self.pdf_notice = QLabel(self)
+        self.pdf_notice.setObjectName("receiptPdfNotice")
+        self.pdf_notice.setWordWrap(True)
+        self.pdf_notice.hide()
+        lay.addWidget(self.pdf_notice)
         buttons = QHBoxLayout()
+        self.save_pdf_button = QPushButton(tr("Save PDF… (Ctrl+S)"), self)
+        self.save_pdf_button.setObjectName("savePdf")
+        self.save_pdf_button.clicked.connect(lambda: self.save_pdf())
+        buttons.addWidget(self.save_pdf_button)
+        save = QShortcut(QKeySequence("Ctrl+S"), self)
+        save.activated.connect(lambda: self.save_pdf())
         if ctx.printer is not None and ctx.printer.configured:
             reprint = QPushButton(tr("Reprint"), self)
             reprint.setObjectName("reprint")
@@ -112,6 +159,49 @@ class ReceiptPreviewDialog(QDialog):
         buttons.addWidget(close)
         lay.addLayout(buttons)
         self.resize(480, 640)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        """Ctrl+S also when the shortcut map does not see this window as active (key sent straight to it)."""
+        if event.matches(QKeySequence.StandardKey.Save):
+            event.accept()
+            self.save_pdf()
+            return
+        super().keyPressEvent(event)
+
+    def default_pdf_path(self) -> Path:
+        """``<data dir>/receipts/<receipt_no>.pdf`` (refund slips: ``<receipt_no>-refund.pdf``)."""
+        return default_receipt_pdf_path(self.content, receipts_data_dir(self.ctx))
+
+    def _ask_path(self, proposed: Path) -> Path | None:
+        if self.choose_pdf_path is not None:
+            chosen = self.choose_pdf_path(proposed)
+            return Path(chosen) if chosen else None
+        proposed.parent.mkdir(parents=True, exist_ok=True)
+        name, _ = QFileDialog.getSaveFileName(self, self.ctx.tr("Save PDF"), str(proposed), "PDF (*.pdf)")
+        return Path(name) if name else None
+
+    def save_pdf(self, path: Path | str | None = None) -> Path | None:
+        """Write the receipt as an 80 mm PDF to ``path`` (default: ask, proposing :meth:`default_pdf_path`)."""
+        try:
+            target = Path(path) if path is not None else self._ask_path(self.default_pdf_path())
+            if target is None:
+                return None
+            if target.suffix.lower() != ".pdf":
+                target = target.with_name(target.name + ".pdf")
+            written = write_receipt_pdf(self.content, target, barcode_png=self._barcode_png or None)
+        except (OSError, ReceiptPdfError) as exc:
+            logger.warning("receipt PDF not written: %s", exc)
+            self._pdf_message(self.ctx.tr("The PDF was not saved ({reason})", reason=str(exc)), error=True)
+            return None
+        self.last_pdf = written
+        self._pdf_message(self.ctx.tr("PDF saved: {path}", path=str(written)), error=False)
+        emit(self.pdf_saved, str(written))
+        return written
+
+    def _pdf_message(self, text: str, *, error: bool) -> None:
+        self.pdf_notice.setProperty("error", error)
+        self.pdf_notice.setText(text)
+        self.pdf_notice.show()
 
 
 class ReceiptFlow(QObject):
@@ -129,6 +219,8 @@ class ReceiptFlow(QObject):
         self.window = window
         self.last_content: Any = None
         self.last_committed: Any = None
+        #: injectable "where to save the PDF" (tests); None opens a QFileDialog proposing the default path
+        self.choose_pdf_path: PdfPathChooser | None = ctx.extras.get("receipt_pdf_path")
         store = ctx.extras.get("store")
         self._store = StoreInfo(name=getattr(store, "name", ""), store_id=ctx.store_id,
                                 terminal_id=ctx.terminal_id, address=getattr(store, "address", ""))
@@ -191,7 +283,7 @@ class ReceiptFlow(QObject):
         from pos_app.services.receipts import receipt_text
 
         text = receipt_text(content, 42)
-        dialog = ReceiptPreviewDialog(self.ctx, content, text, self.window)
+        dialog = ReceiptPreviewDialog(self.ctx, content, text, self.window, choose_pdf_path=self.choose_pdf_path)
         dialog.reprint_requested.connect(lambda: self.print_content(content))
         return dialog
 
