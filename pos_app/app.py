@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pos_app.gateway_setup import gateway_config
 from pos_app.settings import Settings, SettingsError, load_settings
 
 __all__ = ["run_terminal", "Terminal", "build_terminal", "ThreadConnections", "DEMO_CASHIER", "DEMO_SUPERVISOR",
@@ -229,13 +230,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     ids = RandomIds(f"{settings.store.store_id}{settings.store.terminal_id}")
     rules = _loyalty_rules(settings)
     gateway = None
-    if settings.gateway.url:
-        from pos_app.alipay.client import AlipayClient, load_gateway_config
+    cfg = gateway_config(settings)
+    if cfg is not None:
+        from pos_app.alipay.client import AlipayClient
 
-        gw = settings.gateway
-        cfg = load_gateway_config(gw.url, gw.app_id, gw.app_private_key, gw.alipay_public_key,
-                                  sign_type=gw.sign_type, connect_timeout_s=gw.connect_timeout_s,
-                                  read_timeout_s=gw.read_timeout_s)
         gateway = AlipayClient(cfg, clock=clock)
     available: dict[str, Any] = {
         "uow_factory": conns.uow, "clock": clock, "ids": ids, "rules": rules, "loyalty_rules": rules,
@@ -345,7 +343,6 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     _wire_dialogs(ctx, window, services)
     terminal = Terminal(settings=settings, demo=demo, conns=conns, services=services, ctx=ctx, window=window,
                         scanners=scanners, printer=printer, sandbox=sandbox, gateway=gateway)
-    _start_readers(terminal)
     terminal.sync = _start_sync(settings, conns, clock, gateway, window)
     ctx.sync = terminal.sync
     _start_recovery(terminal)
@@ -353,6 +350,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         window.try_login(DEMO_CASHIER[0], DEMO_CASHIER[1])
         if show_wallet and sandbox is not None:
             terminal.wallet = _open_wallet(terminal)
+    # readers last: the virtual://wallet camera finds its frame source already registered
+    _start_readers(terminal)
     return terminal
 
 
@@ -512,11 +511,13 @@ def _fatal(title: str, lines: list[str], code: int) -> int:
 def _place_beside(side: Any, main: Any) -> None:
     """Put the demo wallet to the right of the terminal when the screen has room, and in front of it."""
     screen = main.screen().availableGeometry()
+    room = screen.width() - side.width() - 8
+    if main.frameGeometry().width() > room >= main.minimumSizeHint().width():
+        main.resize(room - (main.frameGeometry().width() - main.width()), main.height())  # make room: no overlap
+    main.move(screen.left(), screen.top())
     frame = main.frameGeometry()
-    x = frame.right() + 8
-    if x + side.width() > screen.right():
-        x = max(screen.left(), screen.right() - side.width())
-    side.move(x, frame.top())
+    x = min(frame.right() + 8, screen.right() - side.width())
+    side.move(max(screen.left(), x), frame.top())
     side.raise_()
 
 

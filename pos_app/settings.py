@@ -139,6 +139,9 @@ _SECTIONS: dict[str, type] = {
     "shift": ShiftSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
+# mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
+_SCANNER_SCHEMES = ("wedge", "serial", "camera", "virtual", "loop", "fake")
+_PRINTER_SCHEMES = ("none", "usb", "serial", "tcp", "file", "fake")
 
 
 def default_data_dir() -> Path:
@@ -247,10 +250,14 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
     if not re.fullmatch(r"[A-Z]", s.scanners.receipt_prefix):
         problems.append(f"{where}scanners.receipt_prefix: must be one capital letter")
     for url in s.scanners.urls:
-        if "://" not in url:
-            problems.append(f"{where}scanners.urls: {url!r} is not a device URL (e.g. serial:///dev/ttyACM0)")
-    if "://" not in s.printer.url:
-        problems.append(f"{where}printer.url: {s.printer.url!r} is not a device URL (e.g. usb://04b8:0202)")
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        if scheme not in _SCANNER_SCHEMES:
+            problems.append(f"{where}scanners.urls: {url!r} is not a reader URL "
+                            f"({', '.join(s + '://' for s in _SCANNER_SCHEMES)})")
+    scheme = s.printer.url.split("://", 1)[0] if "://" in s.printer.url else ""
+    if scheme not in _PRINTER_SCHEMES:
+        problems.append(f"{where}printer.url: {s.printer.url!r} is not a printer URL "
+                        f"({', '.join(s + '://' for s in _PRINTER_SCHEMES)})")
     if not 1 <= s.sync.max_in_flight <= 64:
         problems.append(f"{where}sync.max_in_flight: must be between 1 and 64")
     if s.shift.close_difference_threshold_fen < 0:

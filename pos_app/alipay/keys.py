@@ -102,19 +102,33 @@ def load_private_key_file(
 
     DESIGN.md: the key is stored encrypted or in a file only its owner can read. An unencrypted key in a
     file that group/others can read is refused (KeyConfigError saying ``chmod 600``); an encrypted one
-    only draws a warning.
+    only draws a warning. A passphrase given for a key that is not encrypted is ignored (logged), so a
+    configured ``passphrase_env`` does not break an unencrypted key.
     """
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise KeyConfigError(f"cannot read the merchant private key file {p}: {exc.strerror}") from exc
-    if os.name == "posix" and p.stat().st_mode & 0o077:
+    try:
+        key = load_private_key(data, None, validate=validate)
+        encrypted = False
+    except KeyConfigError as exc:
+        if "passphrase" not in str(exc):
+            raise
         if not passphrase:
+            raise KeyConfigError(f"the merchant private key {p} is encrypted: give its passphrase "
+                                 "(gateway.passphrase_env names the environment variable holding it)") from exc
+        key = load_private_key(data, passphrase, validate=validate)
+        encrypted = True
+    if passphrase and not encrypted:
+        logger.info("merchant private key file %s is not encrypted; the passphrase is not used", p)
+    if os.name == "posix" and p.stat().st_mode & 0o077:
+        if not encrypted:
             raise KeyConfigError(f"the merchant private key file {p} can be read by other users: "
                                  f"run `chmod 600 {p}` (or encrypt the key) and start again")
         logger.warning("merchant private key file %s is readable by group/others; chmod 600 it", p)
-    return load_private_key(data, passphrase, validate=validate)
+    return key
 
 
 def load_public_key_file(path: Path | str) -> rsa.RSAPublicKey:

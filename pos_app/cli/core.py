@@ -64,6 +64,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
+    # the same key checks the terminal makes at start: own public key, permissions, passphrase
+    from pos_app.alipay.errors import AlipayError
+    from pos_app.gateway_setup import gateway_config
+
+    try:
+        gateway_config(settings)
+    except AlipayError as exc:
+        where = f"{settings.config_file}: " if settings.config_file else ""
+        print(f"settings: {where}gateway keys: {exc}", file=sys.stderr)
+        return 2
     print(f"settings OK ({settings.config_file or 'defaults and environment'}); data dir {settings.data_dir}")
     return 0
 

@@ -129,7 +129,9 @@ def _cmd_gateway_call(args: argparse.Namespace) -> int:
     try:
         config = load_gateway_config(
             args.gateway_url, args.app_id, args.app_private_key, args.alipay_public_key,
-            passphrase=_passphrase(args.passphrase_env), sign_type=args.sign_type,
+            # an unset variable is no passphrase: an encrypted key then says it needs one
+            passphrase=(os.environ.get(args.passphrase_env) or None) if args.passphrase_env else None,
+            sign_type=args.sign_type,
             connect_timeout_s=args.connect_timeout, read_timeout_s=args.read_timeout,
         )
     except AlipayError as exc:
@@ -161,7 +163,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("keygen", help="make a new RSA-2048 merchant key pair")
     p.add_argument("--out", required=True, help="directory for app_private_key.pem and app_public_key.pem")
     p.add_argument("--passphrase-env", default=None, help="encrypt the private key with the passphrase in this env var")
-    p.add_argument("--bits", type=int, default=2048)
+    p.add_argument("--bits", type=int, default=2048, help="RSA key size (Alipay RSA2 wants 2048, the default)")
     p.add_argument("--force", action="store_true", help="overwrite an existing key")
     p.set_defaults(func=_cmd_keygen)
 

@@ -33,9 +33,10 @@ def register(sub: Any) -> None:
     test.set_defaults(func=_test)
 
     dec = sub.add_parser("decode", help="run the camera decode pipeline on image files")
-    dec.add_argument("images", nargs="+", metavar="IMAGE")
+    dec.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP, ...)")
     dec.add_argument("--roi", type=float, default=1.0, help="central fraction of the image to search")
-    dec.add_argument("--effort", choices=("fast", "thorough"), default="thorough")
+    dec.add_argument("--effort", choices=("fast", "thorough"), default="thorough",
+                     help="fast: what the camera thread runs per frame; thorough: more passes, for still images")
     dec.add_argument("--backend", choices=("auto", "pyzbar", "zxing"), default="auto")
     dec.set_defaults(func=_decode)
 

@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -41,15 +40,12 @@ def sync_config(settings: Settings) -> SyncConfig:
 
 def build_worker(settings: Settings, clock: Clock | None = None) -> SyncWorker:
     """A SyncWorker on the terminal's database and gateway (raises KeyConfigError / SystemExit)."""
-    from pos_app.alipay.client import AlipayClient, load_gateway_config
+    from pos_app.alipay.client import AlipayClient
+    from pos_app.gateway_setup import gateway_config
 
-    gw = settings.gateway
-    if not gw.url:
+    cfg = gateway_config(settings)
+    if cfg is None:
         raise SystemExit("sync: no gateway configured (gateway.url); nothing can be synced")
-    passphrase = os.environ.get(gw.passphrase_env) if gw.passphrase_env else None
-    cfg = load_gateway_config(gw.url, gw.app_id, gw.app_private_key, gw.alipay_public_key, passphrase=passphrase,
-                              sign_type=gw.sign_type, connect_timeout_s=gw.connect_timeout_s,
-                              read_timeout_s=gw.read_timeout_s)
     the_clock = clock or SystemClock()
     db_path = settings.db_path
 

@@ -28,6 +28,10 @@ def apply_style(app: QApplication) -> None:
             app.setFont(font)
             break
     else:
-        logger.info("no CJK font found; Chinese text may show as boxes (install fonts-noto-cjk)")
+        if QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese):
+            logger.debug("Chinese glyphs come from a fallback font (e.g. Droid Sans Fallback)")
+        else:
+            logger.warning("no font with Chinese glyphs: Chinese text shows as boxes "
+                           "(install fonts-droid-fallback or fonts-noto-cjk)")
     if STYLE_SHEET.is_file():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))

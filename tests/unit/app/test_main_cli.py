@@ -53,3 +53,37 @@ def test_db_info_on_a_newer_database_says_so_without_touching_it(tmp_path: Path,
     assert main(["db", "migrate", "--data-dir", str(tmp_path)]) == 3
     assert "newer version" in capsys.readouterr().err
     assert (tmp_path / "pos.sqlite3").read_bytes() == before
+
+
+def _sandbox_config(tmp_path: Path, sandbox_dir: Path, **over: str) -> Path:
+    """A settings file pointing at a (stopped) sandbox's key files; only the key checks matter here."""
+    from pos_app.sandbox.server import SandboxServer
+
+    server = SandboxServer(sandbox_dir)
+    server.start()
+    server.stop()
+    keys = {"app_private_key": str(server.app_private_key_path),
+            "alipay_public_key": str(server.alipay_public_key_path), **over}
+    cfg = tmp_path / "pos.toml"
+    lines = ['[gateway]', 'url = "http://127.0.0.1:9/gateway.do"', f'app_id = "{server.app_id}"',
+             *[f'{k} = "{v}"' for k, v in keys.items()]]
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return cfg
+
+
+def test_config_check_makes_the_terminals_key_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    good = _sandbox_config(tmp_path, tmp_path / "sb", passphrase_env="POS_TEST_UNSET_PASSPHRASE")
+    assert main(["config", "check", "--config", str(good), "--data-dir", str(tmp_path)]) == 0, \
+        "a passphrase_env for an unencrypted key is harmless"
+    own = _sandbox_config(tmp_path, tmp_path / "sb",
+                          alipay_public_key=str(tmp_path / "sb" / "keys" / "app_public_key.pem"))
+    capsys.readouterr()
+    assert main(["config", "check", "--config", str(own), "--data-dir", str(tmp_path)]) == 2
+    assert "own public key" in capsys.readouterr().err
+    good = _sandbox_config(tmp_path, tmp_path / "sb")
+    key = tmp_path / "sb" / "keys" / "app_private_key.pem"
+    os.chmod(key, 0o644)
+    assert main(["config", "check", "--config", str(good), "--data-dir", str(tmp_path)]) == 2
+    assert "chmod 600" in capsys.readouterr().err

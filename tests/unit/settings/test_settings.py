@@ -66,3 +66,16 @@ def test_gateway_key_files_must_exist(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(cfg, env={})
     assert "file not found: /nope/key.pem" in str(info.value)
+
+
+def test_device_urls_are_checked_by_scheme(tmp_path: Path) -> None:
+    import drivers
+    from pos_app import settings as settings_module
+
+    assert set(settings_module._SCANNER_SCHEMES) == set(drivers.SCHEMES)
+    cfg = tmp_path / "dev.toml"
+    cfg.write_text('[scanners]\nurls = ["wedge://", "com1"]\n[printer]\nurl = "bogus://x"\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_settings(cfg, env={})
+    text = str(info.value)
+    assert "'com1' is not a reader URL" in text and "'bogus://x' is not a printer URL" in text
