@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import unicodedata
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_ui
+
+from .ports import BEIJING
 
 if TYPE_CHECKING:
     from .checkout import CommittedSale
@@ -77,13 +80,21 @@ def _qty(quantity: int, unit: str, price_fen: int) -> str:
     return f"{quantity} × {format_ui(price_fen)}"
 
 
+def local_time_text(iso: str) -> str:
+    """A stored UTC timestamp as the store's wall-clock time (GMT+8, as the reports and Alipay use)."""
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso[:19].replace("T", " ")
+
+
 def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "zh") -> ReceiptContent:
     """The receipt of a committed sale."""
     lab = _LABELS.get(language, _LABELS["en"])
     snap = committed.snapshot
     header = tuple(x for x in (store.name, store.address,
                                f"{lab['terminal']} {store.terminal_id}  {committed.receipt_no}",
-                               committed.committed_at[:19].replace("T", " "),
+                               local_time_text(committed.committed_at),
                                f"{lab['cashier']} {committed.cashier_name}" if committed.cashier_name else "")
                    if x)
     items = tuple(ReceiptLine(line.name if language == "zh" or not line.name_en else line.name_en,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from .approvals import APPROVER_ROLES, Approval
 from .errors import ServiceError
-from .ports import Clock, ShiftsUnitOfWork, UserRecord
+from .ports import BEIJING, Clock, ShiftsUnitOfWork, UserRecord
 
 __all__ = [
     "ROLES",
@@ -80,7 +80,8 @@ class Locked(AuthError):
     """Too many wrong PINs: the user is locked until ``until``."""
 
     def __init__(self, until: dt.datetime) -> None:
-        super().__init__(f"locked after too many wrong PINs until {until.strftime('%H:%M')} UTC")
+        super().__init__(f"locked after too many wrong PINs until {until.astimezone(BEIJING):%H:%M}: another "
+                         "supervisor can approve meanwhile, or an admin can unlock it (pos-app users reset-pin)")
         self.until = until
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.domain.money import format_ui
+from pos_app.services.ports import BEIJING
 from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt
 
 from .context import TerminalContext
@@ -64,7 +65,7 @@ def build_refund_receipt(detail: Any, outcome: Any, lines: list[tuple[int, int]]
     """The refund slip: "REFUND / 退款" header, refunded lines, amount, method, points reversed/restored."""
     lab = _REFUND_LABELS.get(language, _REFUND_LABELS["en"])
     sale = detail.sale
-    when = (at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    when = (at or dt.datetime.now(dt.UTC)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
     header = tuple(x for x in (REFUND_HEADER, store.name, f"{lab['original']} {sale.receipt_no}",
                                f"{store.terminal_id}  {when}",
                                f"{lab['cashier']} {cashier_name}" if cashier_name else "") if x)

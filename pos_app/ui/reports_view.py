@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError
+from pos_app.services.ports import BEIJING
 from pos_app.services.reports import ReportService, StoredZ
 
 from .report_export import localized_rows
@@ -107,7 +108,7 @@ class ZListModel(QAbstractTableModel):
         z = self._items[index.row()]
         f = z.figures
         cash = (f.get("count") or {}).get("cash", {})
-        values = (str(z.number), str(z.shift_number), f"{z.created_at:%Y-%m-%d %H:%M}",
+        values = (str(z.number), str(z.shift_number), f"{z.created_at.astimezone(BEIJING):%Y-%m-%d %H:%M}",
                   format_ui(int(f.get("net_fen", 0))), format_ui(int(cash.get("difference_fen", 0))),
                   self._tr("yes") if z.intact else self._tr("NO"))
         return values[index.column()] if 0 <= index.column() < len(values) else None

@@ -28,7 +28,7 @@ from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.domain.shift import DENOMINATIONS_FEN
 from pos_app.services.approvals import ACTIONS, Approval, reasons_for
 from pos_app.services.errors import ServiceError
-from pos_app.services.ports import ShiftRecord
+from pos_app.services.ports import BEIJING, ShiftRecord
 from pos_app.services.shifts import (
     CloseResult,
     DifferenceNeedsApproval,
@@ -303,8 +303,9 @@ class ShiftDialog(_Base):
 
     def refresh(self) -> None:
         shift = self._shifts.current_shift()
-        self.status.setText(self._t("Shift {number} open since {time} UTC", number=shift.number,
-                                    time=f"{shift.opened_at:%H:%M}") if shift else self._t("No shift open"))
+        self.status.setText(self._t("Shift {number} open since {time}", number=shift.number,
+                                    time=f"{shift.opened_at.astimezone(BEIJING):%H:%M}")
+                            if shift else self._t("No shift open"))
         self.buttons_["open"].setEnabled(shift is None)
         for key in ("pay_in", "pay_out", "drop", "no_sale", "close"):
             self.buttons_[key].setEnabled(shift is not None)
