@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import os
 import sqlite3
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pos_app.cli.core import settings_or_exit
 from pos_app.runtime import SystemClock
 from pos_app.services.errors import ServiceError
+from pos_app.services.ports import BEIJING
 from pos_app.services.reports import ReportService
 from pos_app.services.shifts import ShiftService
 from pos_app.services.users import ROLES, UserService
@@ -110,11 +112,14 @@ def _run(args: argparse.Namespace, action: str) -> int:
                 u = svc.users.add_user(args.number, args.name, args.role, pin, card_code=args.card)
                 print(f"added {u.role} {u.number} {u.name}")
             elif action == "list":
-                print(f"{'number':<10} {'name':<20} {'role':<10} {'state':<8} card")
+                print(f"{'number':<10} {'name':<20} {'role':<10} {'state':<14} card")
+                now = dt.datetime.now(dt.UTC)
                 for u in svc.users.list_users():
                     state = "active" if u.active else "disabled"
+                    if u.active and u.locked_until is not None and u.locked_until > now:
+                        state = f"locked {u.locked_until.astimezone(BEIJING):%H:%M}"
                     card = ("****" + u.card_code[-4:]) if u.card_code else ""
-                    print(f"{u.number:<10} {u.name:<20} {u.role:<10} {state:<8} {card}")
+                    print(f"{u.number:<10} {u.name:<20} {u.role:<10} {state:<14} {card}")
             elif action in ("disable", "enable"):
                 u = svc.users.disable(args.number) if action == "disable" else svc.users.enable(args.number)
                 print(f"{action}d {u.number} {u.name}")
