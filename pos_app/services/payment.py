@@ -83,32 +83,32 @@ _PAYMENT_CODE_RE = re.compile(r"(2[5-9]|30)[0-9]{14,22}")
 _FACE_CODE_RE = re.compile(r"fp.{33}", re.DOTALL)
 
 _SUB_CODE_REASONS: Mapping[str, str] = {
-    "ACQ.BUYER_BALANCE_NOT_ENOUGH": "the customer's balance is not enough",
-    "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH": "the customer's bank card balance is not enough",
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH": "the customer's balance is not enough: ask for another payment method or cash",
+    "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH": "the customer's bank card balance is not enough: ask for another payment method or cash",
     "ACQ.PAYMENT_AUTH_CODE_INVALID": "the payment code has expired: ask the customer to refresh it",
     "ACQ.TRADE_HAS_CLOSE": "this payment was already closed: scan a new payment code",
     "ACQ.CONTEXT_INCONSISTENT": "this payment number was used for another order: start the payment again",
     "ACQ.TRADE_BUYER_NOT_MATCH": "this payment belongs to another customer: start the payment again",
-    "ACQ.ERROR_BALANCE_PAYMENT_DISABLE": "the customer's balance payment is switched off: ask for another method",
-    "ACQ.PULL_MOBILE_CASHIER_FAIL": "the customer's phone could not confirm the payment: try again",
-    "ACQ.MOBILE_PAYMENT_SWITCH_OFF": "mobile payment is switched off for this customer",
-    "ACQ.PAYMENT_FAIL": "Alipay refused the payment: ask for another method",
-    "ACQ.PAYMENT_REQUEST_HAS_RISK": "Alipay refused the payment as risky: ask for another method",
-    "ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE": "the customer has no usable payment method in Alipay",
-    "ACQ.USER_FACE_PAYMENT_SWITCH_OFF": "face payment is switched off for this customer",
-    "ACQ.BUYER_SELLER_EQUAL": "the customer and the shop are the same Alipay account",
-    "ACQ.BUYER_ENABLE_STATUS_FORBID": "the customer's Alipay account is restricted",
-    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": "the customer reached the daily payment limit",
-    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": "the customer reached the monthly payment limit",
-    "ACQ.BEYOND_PAY_RESTRICTION": "the amount is above what the customer may pay",
-    "ACQ.BEYOND_PER_RECEIPT_RESTRICTION": "the amount is above the limit for one payment",
-    "ACQ.TOTAL_FEE_EXCEED": "the amount is too large for one payment",
+    "ACQ.ERROR_BALANCE_PAYMENT_DISABLE": "the customer's balance payment is switched off: ask for another payment method or cash",
+    "ACQ.PULL_MOBILE_CASHIER_FAIL": "the customer's phone could not confirm the payment: scan the payment code again",
+    "ACQ.MOBILE_PAYMENT_SWITCH_OFF": "mobile payment is switched off for this customer: ask for another payment method or cash",
+    "ACQ.PAYMENT_FAIL": "Alipay refused the payment: ask for another payment method or cash",
+    "ACQ.PAYMENT_REQUEST_HAS_RISK": "Alipay refused the payment as risky: ask for another payment method or cash",
+    "ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE": "the customer has no usable payment method in Alipay: ask for cash",
+    "ACQ.USER_FACE_PAYMENT_SWITCH_OFF": "face payment is switched off for this customer: ask the customer to show the payment code",
+    "ACQ.BUYER_SELLER_EQUAL": "the customer and the shop are the same Alipay account: ask for another payment method or cash",
+    "ACQ.BUYER_ENABLE_STATUS_FORBID": "the customer's Alipay account is restricted: ask for another payment method or cash",
+    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": "the customer reached the daily payment limit: ask for another payment method or cash",
+    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": "the customer reached the monthly payment limit: ask for another payment method or cash",
+    "ACQ.BEYOND_PAY_RESTRICTION": "the amount is above what the customer may pay: ask for another payment method or cash",
+    "ACQ.BEYOND_PER_RECEIPT_RESTRICTION": "the amount is above the limit for one payment: ask for another payment method or cash",
+    "ACQ.TOTAL_FEE_EXCEED": "the amount is too large for one payment: ask for another payment method or cash",
     "ACQ.SELLER_BEEN_BLOCKED": "the shop's Alipay account is blocked: call a supervisor",
     "ACQ.ACCESS_FORBIDDEN": "the shop's Alipay contract does not allow this: call a supervisor",
     "ACQ.INVALID_STORE_ID": "the store id is not known to Alipay: call a supervisor",
     "ACQ.PARTNER_ERROR": "the shop's Alipay set-up is wrong: call a supervisor",
     "ACQ.INVALID_PARAMETER": "Alipay rejected the payment request: call a supervisor",
-    "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": "the customer's account is not verified enough for this payment",
+    "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": "the customer's account is not verified enough for this payment: ask for another payment method or cash",
     "ACQ.EXIST_FORBIDDEN_WORD": "the sale description was refused by Alipay: call a supervisor",
     "isv.invalid-signature": "the terminal's Alipay key is wrong: call a supervisor",
     "isv.invalid-timestamp": "the terminal's clock is wrong: call a supervisor",
@@ -172,8 +172,8 @@ ProgressCallback = Callable[[PaymentProgress], None]
 _MSG_SENDING = "sending the payment to Alipay…"
 _MSG_CHECKING = "the result is not known yet — do not hand over goods; checking…"
 _MSG_CANCELLING = "cancelling the payment with Alipay — do not hand over goods…"
-_MSG_CANCELLED = "the payment was cancelled; no money was taken"
-_MSG_CANCELLED_REFUNDED = "the payment was cancelled and the money was returned to the customer"
+_MSG_CANCELLED = "the payment was cancelled; no money was taken: scan a new payment code or ask for cash"
+_MSG_CANCELLED_REFUNDED = "the payment was cancelled and the money was returned to the customer: scan a new payment code or ask for cash"
 _MSG_UNKNOWN = ("the result is not known — do not hand over goods; a supervisor must check this payment "
                 "(it will be checked again automatically)")
 
@@ -412,7 +412,7 @@ class PaymentService:
                     return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
                 if q.trade_status == "TRADE_CLOSED":
                     return self._failed(att, "", "TRADE_CLOSED",
-                                        "the payment was closed before the customer confirmed it")
+                                        "the payment was closed before the customer confirmed it: scan a new payment code")
             elif isinstance(res, GatewayBusinessFailure) and res.sub_code not in ("ACQ.TRADE_NOT_EXIST",
                                                                                  "ACQ.SYSTEM_ERROR"):
                 logger.warning("payment attempt %d: query refused (%s)", att.id, res.sub_code or res.code)
@@ -464,7 +464,7 @@ class PaymentService:
                     retry = True
                 elif res.sub_code == "ACQ.TRADE_NOT_EXIST":
                     return self._failed(att, res.code, res.sub_code,
-                                        "Alipay has no record of this payment; no money was taken")
+                                        "Alipay has no record of this payment; no money was taken: scan the payment code again or ask for cash")
                 else:
                     reason = f"Alipay refused to cancel ({res.sub_code or res.code})"
                     att = self._set(att, AttemptState.UNKNOWN, fail_code=res.code, fail_sub_code=res.sub_code,
@@ -493,7 +493,7 @@ class PaymentService:
             if q.trade_status == "TRADE_CLOSED":
                 state = AttemptState.CANCELLED
                 att = self._set(att, state, trade_no=q.trade_no or att.trade_no)
-                return PaymentOutcome(state, att, att.trade_no, "the payment was closed; no money was kept")
+                return PaymentOutcome(state, att, att.trade_no, "the payment was closed; no money was kept: scan a new payment code or ask for cash")
         elif isinstance(res, GatewayUnknown) and att.state == AttemptState.UNKNOWN:
             return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
         return self._cancel(att, start, progress)

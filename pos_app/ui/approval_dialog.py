@@ -80,6 +80,8 @@ class ApprovalDialog(QDialog):
         self.error.setStyleSheet("color: #b00020")
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(t("OK"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(t("Cancel"))
         buttons.accepted.connect(self._approve)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons

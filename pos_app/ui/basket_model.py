@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from pos_app.domain.money import format_ui
 
@@ -23,6 +24,7 @@ VoidedRole = int(Qt.ItemDataRole.UserRole) + 2
 """True when the row's line was voided."""
 
 _Index = QModelIndex | QPersistentModelIndex
+_VOIDED_COLOUR = "#9e9e9e"
 
 
 class BasketModel(QAbstractTableModel):
@@ -84,13 +86,21 @@ class BasketModel(QAbstractTableModel):
             if col == 3:
                 return format_ui(line.unit_price_fen)
             if col == 4:
-                return format_ui(line.amount_fen)
+                return format_ui(0 if line.voided else line.amount_fen)
             return None
+        if role == Qt.ItemDataRole.FontRole and line.voided:
+            font = QFont()
+            font.setStrikeOut(True)      # QA #4: a voided line reads as crossed out
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and line.voided:
+            return QBrush(QColor(_VOIDED_COLOUR))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if col >= 2:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if line.voided:
+                return f"{line.code}  {self._tr('void')}: {line.void_reason}"
             return line.code
         if role == LineRole:
             return line

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
+from pos_app.services.approvals import reasons_for
 from pos_app.services.routing import Route
 
 from .cash_dialog import CashDialog
@@ -112,7 +113,15 @@ class CheckoutController(QObject):
                 redeem = self.sale.redeem_option()
             except DomainError:
                 redeem = None
-            self.view.show_member(member_view(self.member or member, redeem))
+            panel = member_view(self.member or member, redeem)
+            totals = totals_view(snap)
+            if panel is not None and totals.points_redeemed:
+                # QA #3: after F6 the panel shows the balance left and what this sale redeems, not the old offer
+                panel = dataclasses.replace(panel, points=max(0, panel.points - totals.points_redeemed),
+                                            redeemable_points=0, redeemable_fen=0,
+                                            redeemed_points=totals.points_redeemed,
+                                            redeemed_fen=totals.discount_fen)
+            self.view.show_member(panel)
         emit(self.basket_changed)
 
     def _guard(self, action: Callable[[], Any]) -> Any:
@@ -211,6 +220,10 @@ class CheckoutController(QObject):
         line = self.view.model.line_at(row)
         if line is None or line.voided:
             return
+        if field(self.snapshot(), "total_shown", default=False):
+            # QA #6: the supervisor's approval dialog asks for the reason; no free-text prompt first
+            self._void_with_reason(line, "")
+            return
         self.prompt = ask_text(self.view, self.t("Void line"), self.t("Reason for voiding {name}:", name=line.name),
                                lambda reason: self._void_with_reason(line, reason))
 
@@ -228,6 +241,11 @@ class CheckoutController(QObject):
                 return
             self.last_void_approval = approval
             approved_by = approval.approved_by
+            labels = dict(reasons_for("void_line"))
+            code = str(getattr(approval, "reason_code", "") or "")
+            note = str(getattr(approval, "note", "") or "").strip()
+            label = self.t(labels[code]) if code in labels else code
+            reason = "; ".join(part for part in (label, note, reason) if part)
         else:
             approved_by = None
         self._guard(lambda: self.sale.void_line(line.line_id, reason, approved_by=approved_by))

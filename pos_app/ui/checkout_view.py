@@ -201,7 +201,10 @@ class CheckoutView(QWidget):
         pending = f"  ({tr('pending sync')}: {member.pending_points:+d})" if member.pending_points else ""
         self.member_detail.setText(f"{tr('Card')} {member.card_masked}   {tr('Points')}: {member.points}{pending}"
                                    + (f"\n{member.note}" if member.note else ""))
-        if member.redeemable_points > 0:
+        if member.redeemed_points > 0:
+            self.member_redeem.setText(tr("Redeemed in this sale: {points} points = {amount} (F6 undoes)",
+                                          points=member.redeemed_points, amount=format_ui(member.redeemed_fen)))
+        elif member.redeemable_points > 0:
             self.member_redeem.setText(tr("Can redeem now: {points} points = {amount} (F6)",
                                           points=member.redeemable_points,
                                           amount=format_ui(member.redeemable_fen)))

@@ -15,6 +15,7 @@ from pos_app.domain.money import format_ui
 from pos_app.services.routing import Route
 
 from .context import TerminalContext
+from .i18n import translate_payment_message
 from .qtcompat import emit
 from .snapshot_view import totals_view
 
@@ -155,7 +156,7 @@ class PaymentDialog(QDialog):
     # --- progress out ---------------------------------------------------------------------
     def _progress(self, progress: Any) -> None:
         self._stage = str(getattr(progress, "stage", ""))
-        self._message = self.ctx.tr(str(getattr(progress, "message", "")))
+        self._message = translate_payment_message(self.ctx.tr, str(getattr(progress, "message", "")))
         self._show_seconds()
 
     def _show_seconds(self) -> None:
@@ -183,7 +184,8 @@ class PaymentDialog(QDialog):
             emit(self.paid, outcome)
             self.accept()
             return
-        self.status.setText(tr("Payment not completed: {reason}", reason=tr(str(getattr(outcome, "message", "")))))
+        reason = translate_payment_message(tr, str(getattr(outcome, "message", "")))
+        self.status.setText(tr("Payment not completed: {reason}", reason=reason))
         self.give_up_button.setText(tr("Close (Esc)"))
         self.code.setEnabled(True)
         self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
@@ -232,7 +234,7 @@ def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog,
     if not accepted or outcome is None or not getattr(outcome, "paid", False):
         controller._guard(controller.sale.cancel_payment)  # noqa: SLF001 - the controller's own guard
         if outcome is not None:
-            controller.view.show_notice(ctx.tr(str(getattr(outcome, "message", ""))))
+            controller.view.show_notice(translate_payment_message(ctx.tr, str(getattr(outcome, "message", ""))))
         return
     session = controller.session
     committed = controller._guard(lambda: ctx.checkout.commit_alipay(  # noqa: SLF001

@@ -103,6 +103,7 @@ class RefundDialog(QDialog):
     def find_sale(self, receipt_code: str) -> None:
         tr = self.ctx.tr
         self.code.setText(receipt_code)
+        self._receipt_code = receipt_code
         try:
             detail = self.ctx.refunds.find_sale(receipt_code)
         except Exception as exc:
@@ -178,7 +179,7 @@ class RefundDialog(QDialog):
 
         dialog = ApprovalDialog(self.ctx.users, "refund", str(getattr(self.detail.sale, "receipt_no", "")),
                                 list(_REFUND_REASONS), self,
-                                requested_by=getattr(self.controller.session, "user", None))
+                                requested_by=getattr(self.controller.session, "user", None), tr=self.ctx.tr)
         self.approval_dialog = dialog
         try:
             return dialog.exec()
@@ -197,10 +198,19 @@ class RefundDialog(QDialog):
                 self.receipt = receipts.after_refund(self.detail, outcome, self.refund_lines,
                                                      getattr(session, "user_name", ""))
                 self.status.setText(self.status.text() + "  ·  " + tr("Refund slip ready (Ctrl+P to preview or reprint)"))
+            self._reload()
             emit(self.refunded, outcome)
         else:
             self.status.setText(tr("Refund not completed: {reason}", reason=tr(outcome.message)))
             self.go.setEnabled(True)
+
+    def _reload(self) -> None:
+        """After a refund: read the sale again so the refundable amount and lines are the new ones (QA #2)."""
+        code = getattr(self, "_receipt_code", "")
+        if not code:
+            return
+        self.amount.clear()
+        self.find_sale(code)
 
     def _failed(self, exc: BaseException) -> None:
         self.status.setText(self.ctx.tr(str(exc)))

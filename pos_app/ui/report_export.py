@@ -15,7 +15,7 @@ from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QFont, QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QApplication
 
-from pos_app.services.approvals import ACTIONS
+from pos_app.services.approvals import ACTIONS, reasons_for
 from pos_app.services.reports import figure_rows
 
 __all__ = ["PAGE_A4", "PAGE_80MM", "CSV_HEADER", "LocalizedRow", "section_label", "figure_label", "figure_value",
@@ -87,6 +87,10 @@ def figure_label(label: str, tr: Callable[..., str] = _identity) -> str:
             return tr(parts["what"] + " ({count})", count=parts["count"])
         if "kind" in parts:
             parts["kind"] = tr(parts["kind"])
+        if "reason" in parts:   # QA #5: the reason's label, not its raw code
+            labels = dict(reasons_for(parts.get("action", "")))
+            code = parts["reason"]
+            parts["reason"] = tr(labels[code]) if code in labels else code
         if "action" in parts:
             parts["action"] = tr(ACTIONS.get(parts["action"], parts["action"]))
         for name in ("rest", "who"):

@@ -58,6 +58,8 @@ class MemberPanelView:
     redeemable_points: int
     redeemable_fen: int
     note: str
+    redeemed_points: int = 0
+    redeemed_fen: int = 0
 
 
 def _line(line: Any, index: int, chinese: bool) -> LineView:

@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from pos_app.services.approvals import reasons_for
 from tests.ui.modal import ModalScript, supervisor_approves, type_into
 
 
@@ -50,10 +51,8 @@ def test_searches_and_line_void_with_supervisor(qtbot: Any, terminal: Any) -> No
     qtbot.waitUntil(lambda: controller.cash_dialog is None)
     assert controller.snapshot().total_shown
     view.select_row(0)
-    qtbot.keyClick(view.entry, Qt.Key.Key_Delete)
-    prompt = _prompt(qtbot, controller)
     script = ModalScript([supervisor_approves()])
-    type_into(prompt.edit, "cashier error", enter=True)
+    qtbot.keyClick(view.entry, Qt.Key.Key_Delete)          # QA #6: straight to the approval, no free-text prompt
     script.finish(qtbot)
     qtbot.waitUntil(lambda: all(line.voided for line in controller.snapshot().lines))
     lines = controller.snapshot().lines
@@ -61,3 +60,11 @@ def test_searches_and_line_void_with_supervisor(qtbot: Any, terminal: Any) -> No
     assert controller.last_void_approval is not None and controller.last_void_approval.action == "void_line"
     approver = controller.last_void_approval.approved_by
     assert [line.voided_by for line in lines] == [approver, None]  # only the supervised void names one
+    labels = dict(reasons_for("void_line"))
+    assert lines[0].void_reason.startswith(labels[controller.last_void_approval.reason_code])
+    # QA #4: voided lines are struck through and greyed, amount 0
+    model = view.model
+    for col in range(model.columnCount()):
+        assert model.data(model.index(0, col), Qt.ItemDataRole.FontRole).strikeOut()
+        assert model.data(model.index(0, col), Qt.ItemDataRole.ForegroundRole) is not None
+    assert model.data(model.index(0, 4)) == "¥0.00"

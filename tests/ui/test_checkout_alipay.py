@@ -60,6 +60,11 @@ def test_redemption_sale(qtbot: Any, terminal: Any, monkeypatch: Any) -> None:
     assert ctl.prompt.edit.text() == "200"                  # the most that may be redeemed, pre-filled
     qtbot.keyClick(ctl.prompt.edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: terminal.window.checkout_view.payable.text() == "¥8.00")
+    # QA #3: the member panel shows the balance left (240 - 200) and no longer offers the old 200 points
+    view = terminal.window.checkout_view
+    assert "Can redeem now" not in view.member_redeem.text()
+    assert "200" in view.member_redeem.text() and "¥2.00" in view.member_redeem.text()
+    assert "Points: 40" in view.member_detail.text()
     _start_payment(qtbot, terminal)
     scan(terminal, _code(terminal, "success"), "CODE128")
     qtbot.waitUntil(lambda: ctl.payment_dialog is None, timeout=10_000)

@@ -45,6 +45,11 @@ def test_refund_with_supervisor_approval(qtbot: Any, terminal: Any) -> None:
     assert dialog.outcome.state == "done"
     assert dialog.outcome.amount_fen == committed.snapshot.totals.payable_fen
     assert dialog.outcome.method == "cash"
+    # QA #2: the dialog reloads the sale after the refund: nothing refundable left, no ticked line
+    assert dialog.detail.refundable_fen == 0
+    assert dialog.lines.count() == 0
+    assert not dialog.go.isEnabled()
+    assert "¥0.00" in dialog.summary.text()
 
 
 def test_expired_dynamic_member_code(qtbot: Any, terminal: Any) -> None:

@@ -72,7 +72,7 @@ def test_dynamic_labels_in_chinese() -> None:
     assert figure_label("Sale R00000009 (王小明, approved Sup Li)", tr) == "交易 R00000009（王小明，Sup Li 授权）"
     assert figure_label("#7 card.update ****1214 tries 3", tr) == "#7 card.update ****1214 已尝试 3 次"
     assert figure_label("refund R1 by Sup Li for 王小明 [customer_return]", tr) == \
-        "退款 R1，Sup Li 为 王小明 授权 [customer_return]"
+        "退款 R1，Sup Li 为 王小明 授权 [顾客退货]"  # QA #5: the reason label, not the code
     assert section_label("count cash", tr) == "清点：现金" and section_label("tender alipay", tr) == "支付方式：支付宝"
 
 
