@@ -265,6 +265,7 @@ class WedgeDecoder(Generic[T]):
         self.config = config or WedgeConfig()
         self._held: list[tuple[str, float, T]] = []
         self._prefixed = False
+        self._prefix_token: T | None = None
 
     @property
     def holding(self) -> bool:
@@ -297,6 +298,7 @@ class WedgeDecoder(Generic[T]):
             out.release.extend(self._release())
             self._prefixed = True
             self._prefix_at = t
+            self._prefix_token = token
             out.consume = True
             return out
         self._held.append((text, t, token))
@@ -319,6 +321,24 @@ class WedgeDecoder(Generic[T]):
             return out
         if self._held and t - self._held[-1][1] > self.config.max_gap:
             self._close(out)
+        out.release.extend(self._release())
+        return out
+
+    def interrupt(self, t: float) -> WedgeDecision[T]:
+        """Something a scanner never sends inside a burst (a click, a touch, a focus change) at ``t``.
+
+        The burst, if any, ends here: held keys that already form a scan by their timing are the
+        scan; anything else is typing and every held token is released, in order (after a prefix
+        key, the prefix key's own token comes first).
+        """
+        out: WedgeDecision[T] = WedgeDecision()
+        if not self._prefixed and self._held and self._qualifies():
+            out.scan = self._take_text()
+            return out
+        if self._prefixed and self._prefix_token is not None:
+            out.release.append(self._prefix_token)
+        self._prefixed = False
+        self._prefix_token = None
         out.release.extend(self._release())
         return out
 
@@ -355,6 +375,7 @@ class WedgeDecoder(Generic[T]):
         text = "".join(h[0] for h in self._held)
         self._held.clear()
         self._prefixed = False
+        self._prefix_token = None
         return text
 
     def _release(self) -> list[T]:

@@ -3,8 +3,13 @@
 Printable keys are held for a moment while they may be a scanner burst; a burst that turns out
 to be a scan is swallowed (it never reaches the focused widget) and delivered to the
 WedgeScanner; anything else is replayed, in order, to the widget it was meant for. Keys with
-Ctrl/Alt/Meta, function keys and input-method events are never held. If the filter itself
-raises, it logs, removes itself and marks the scanner FAILED (typing keeps working).
+Ctrl/Alt/Meta, function keys and input-method events are never held, and release whatever is
+held before they are processed; so do a mouse press, a touch and a focus or window-activation
+change (a scanner never sends those inside a burst): the held keys are sent, synchronously and in
+order, to the widget that had focus when they were typed, before the interrupting event is
+processed. Bare modifier presses (Shift before an upper-case letter) neither hold nor release.
+If the filter itself raises, it logs, removes itself and marks the scanner FAILED (typing keeps
+working).
 """
 
 from __future__ import annotations
@@ -28,6 +33,20 @@ logger = logging.getLogger(__name__)
 _Token = tuple[Any, int, Any, str]  # (receiver, key, modifiers, text)
 _MODS_ALLOWED = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
 _TERMINATORS = {Qt.Key.Key_Return: "\r", Qt.Key.Key_Enter: "\r", Qt.Key.Key_Tab: "\t"}
+_MODIFIER_KEYS = frozenset({
+    Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Meta, Qt.Key.Key_Alt, Qt.Key.Key_AltGr,
+    Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock, Qt.Key.Key_Super_L, Qt.Key.Key_Super_R,
+    Qt.Key.Key_Hyper_L, Qt.Key.Key_Hyper_R,
+})
+_T = QEvent.Type
+# events that end a burst: whatever is held is released before the event is processed
+_INTERRUPTS = frozenset({
+    _T.MouseButtonPress, _T.MouseButtonDblClick, _T.MouseButtonRelease,
+    _T.NonClientAreaMouseButtonPress, _T.NonClientAreaMouseButtonDblClick,
+    _T.TouchBegin, _T.TabletPress,
+    _T.FocusAboutToChange, _T.FocusOut, _T.FocusIn,
+    _T.WindowActivate, _T.WindowDeactivate, _T.ActivationChange, _T.WindowBlocked,
+})
 
 
 class WedgeFilter(QObject):
@@ -61,10 +80,18 @@ class WedgeFilter(QObject):
     # -- the filter -----------------------------------------------------------------------
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if self._replaying:
+            return False
         etype = event.type()
-        if etype not in (QEvent.Type.KeyPress, QEvent.Type.InputMethod) or self._replaying:
+        if etype in _INTERRUPTS:
+            if not self._decoder.holding:
+                return False
+        elif etype not in (_T.KeyPress, _T.InputMethod, _T.ShortcutOverride):
             return False
         try:
+            if etype in _INTERRUPTS:
+                self._interrupt()
+                return False
             return self._filter(obj, event)
         except Exception as exc:  # noqa: BLE001 - never break the keyboard (qutebrowser eventfilter style)
             logger.exception("keyboard-wedge filter failed; disabling it")
@@ -73,8 +100,23 @@ class WedgeFilter(QObject):
             self.scanner.fail(f"keyboard-wedge filter disabled after an error: {exc!r}")
             return False
 
+    def _interrupt(self) -> None:
+        """A click, touch or focus change: the burst (if any) is over, before that event is processed."""
+        self._apply(self._decoder.interrupt(self._clock()))
+        self._arm()
+
     def _filter(self, obj: QObject, event: QEvent) -> bool:
         if not self.scanner.active:
+            if self._decoder.holding:  # stopped mid-burst: the held keys are the user's typing
+                self._interrupt()
+            return False
+        if event.type() == _T.ShortcutOverride:
+            # sent to the focus object before a key press; a matching shortcut then fires
+            # instead of the key press, so a key that cannot be part of a scan releases here
+            assert isinstance(event, QKeyEvent)
+            if not _scannable(event):
+                self._apply(self._decoder.other_key(self._clock()))
+                self._arm()
             return False
         # a key event visits the window, then the focus widget, then (if ignored) its parents:
         # decide once, at the focus object (or at the window when nothing has focus)
@@ -92,10 +134,13 @@ class WedgeFilter(QObject):
         key = event.key()
         mods = event.modifiers()
         text = event.text()
+        if key in _MODIFIER_KEYS:
+            return False
         if key in _TERMINATORS and not (mods & ~_MODS_ALLOWED):
             text = _TERMINATORS[Qt.Key(key)]
-        elif len(text) != 1 or not text.isprintable() or (mods & ~_MODS_ALLOWED) or event.isAutoRepeat():
+        elif not _scannable(event):
             self._apply(self._decoder.other_key(now))
+            self._arm()
             return False
         d = self._decoder.key(text, now, (obj, key, mods, event.text()))
         self._apply(d)
@@ -133,6 +178,18 @@ class WedgeFilter(QObject):
                 QCoreApplication.sendEvent(target, QKeyEvent(QEvent.Type.KeyRelease, key, mods, text))
         finally:
             self._replaying = False
+
+
+def _scannable(event: QKeyEvent) -> bool:
+    """Could this key be part of a scanner burst (a printable character or a terminator)?"""
+    key, mods, text = event.key(), event.modifiers(), event.text()
+    if key in _MODIFIER_KEYS:
+        return True  # a bare modifier press neither holds nor releases
+    if mods & ~_MODS_ALLOWED or event.isAutoRepeat():
+        return False
+    if key in _TERMINATORS:
+        return True
+    return len(text) == 1 and text.isprintable()
 
 
 def install_wedge(app: QCoreApplication, scanner: WedgeScanner) -> WedgeFilter:

@@ -6,9 +6,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from drivers import open_scanner
 from drivers.base import ScanEvent, ScannerState
@@ -23,8 +24,10 @@ class Rig:
         lay = QVBoxLayout(self.window)
         self.edit = QLineEdit()
         self.other = QLineEdit()
+        self.ok = QPushButton("OK")
         lay.addWidget(self.edit)
         lay.addWidget(self.other)
+        lay.addWidget(self.ok)
         qtbot.addWidget(self.window)
         self.window.show()
         qtbot.waitExposed(self.window)
@@ -134,7 +137,7 @@ def test_scan_wherever_focus_is(rig: Rig) -> None:
 def test_prefix_key(qtbot) -> None:
     r = Rig(qtbot, "wedge://?prefix=%7E")  # "~" as the configured prefix
     try:
-        r.type("~A1\r", 90)  # slow and short, but announced by the prefix
+        r.type("~A1\r", 60)  # slow and short (typing without the prefix), but announced by it
         assert [e.text for e in r.scans] == ["A1"] and r.edit.text() == ""
     finally:
         r.close()
@@ -150,3 +153,141 @@ def test_filter_disables_itself_on_error(rig: Rig, caplog) -> None:
     rig.type("q", 20)
     assert rig.edit.text() == "zq"
     assert rig.states[-1] is ScannerState.FAILED
+
+
+# --- a click, a touch or a focus change releases held keys first (QA: PIN "9999" read as "999") ---
+
+
+def _type_then(rig: Rig, text: str, gaps_ms: list[int], then_ms: int) -> None:
+    """Type ``text`` into rig.edit with the given inter-key gaps, then wait ``then_ms``."""
+    for i, ch in enumerate(text):
+        if i:
+            rig.qtbot.wait(gaps_ms[(i - 1) % len(gaps_ms)])
+        rig.qtbot.keyClicks(rig.edit, ch)
+    rig.qtbot.wait(then_ms)
+
+
+def _read_and_clear_on_ok(rig: Rig) -> list[str]:
+    seen: list[str] = []
+
+    def on_ok() -> None:  # like the supervisor PIN dialog: check the field, then clear it
+        seen.append(rig.edit.text())
+        rig.edit.clear()
+
+    rig.ok.clicked.connect(on_ok)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("pin", "gaps_ms"),
+    [
+        ("9999", [60, 70, 80]),
+        ("9999", [80, 60, 70]),
+        ("999999", [60, 70, 80]),  # digits 5-6 are held at the click (the old code read "9999")
+        ("9999", [45, 50, 45]),  # a fast keypad: all four held at the click
+    ],
+)
+def test_pin_then_click_reads_every_digit(rig: Rig, pin: str, gaps_ms: list[int]) -> None:
+    seen = _read_and_clear_on_ok(rig)
+    _type_then(rig, pin, gaps_ms, 10)
+    rig.qtbot.mouseClick(rig.ok, Qt.MouseButton.LeftButton)
+    assert seen == [pin]
+    rig.qtbot.wait(150)  # past the hold window: no late digit shows up in the cleared field
+    assert rig.edit.text() == "" and rig.scans == []
+
+
+def test_reason_then_click_reads_whole_text(rig: Rig) -> None:
+    seen = _read_and_clear_on_ok(rig)
+    _type_then(rig, "float topup", [60, 75, 80, 65], 10)
+    rig.qtbot.mouseClick(rig.ok, Qt.MouseButton.LeftButton)
+    assert seen == ["float topup"]
+    rig.qtbot.wait(150)
+    assert rig.edit.text() == "" and rig.scans == []
+
+
+def test_double_click_releases_first(rig: Rig) -> None:
+    texts: list[str] = []
+    rig.edit.selectionChanged.connect(lambda: texts.append(rig.edit.text()))
+    _type_then(rig, "abc", [70], 10)
+    rig.qtbot.mouseDClick(rig.edit, Qt.MouseButton.LeftButton)
+    assert rig.edit.text() == "abc" and rig.edit.selectedText() == "abc"
+    assert texts and all(t == "abc" for t in texts)
+
+
+def test_touch_releases_first(rig: Rig) -> None:
+    seen: list[str] = []
+    rig.ok.pressed.connect(lambda: seen.append(rig.edit.text()))
+    device = QTest.createTouchDevice()
+    _type_then(rig, "12", [70], 10)
+    centre = rig.ok.rect().center()
+    QTest.touchEvent(rig.ok, device).press(0, centre, rig.ok).commit()
+    QTest.touchEvent(rig.ok, device).release(0, centre, rig.ok).commit()
+    rig.qtbot.waitUntil(lambda: rig.edit.text() == "12", timeout=1000)
+    assert seen in ([], ["12"])  # a touch may or may not synthesise a press; never a partial read
+    assert rig.scans == []
+
+
+def test_tab_after_typing_keeps_text_in_first_field(rig: Rig) -> None:
+    _type_then(rig, "float topup", [60, 80, 70], 10)
+    rig.qtbot.keyClick(rig.edit, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is rig.other
+    assert rig.edit.text() == "float topup" and rig.other.text() == ""
+    rig.type("42", 70, rig.other)
+    rig.qtbot.waitUntil(lambda: rig.other.text() == "42", timeout=1000)
+    assert rig.edit.text() == "float topup" and rig.scans == []
+
+
+def test_backtab_after_typing_keeps_text_in_its_field(rig: Rig) -> None:
+    rig.other.setFocus()
+    rig.qtbot.waitUntil(lambda: QApplication.focusWidget() is rig.other)
+    for ch in "777":
+        rig.qtbot.keyClicks(rig.other, ch)
+        rig.qtbot.wait(70)
+    rig.qtbot.keyClick(rig.other, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is rig.edit
+    assert rig.other.text() == "777" and rig.edit.text() == ""
+
+
+def test_programmatic_focus_change_releases_before_focus_moves(rig: Rig) -> None:
+    at_change: list[str] = []
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.focusChanged.connect(lambda _old, _new: at_change.append(rig.edit.text()))
+    try:
+        _type_then(rig, "ab", [70], 5)
+        rig.other.setFocus()
+        assert at_change[:1] == ["ab"] and rig.edit.text() == "ab" and rig.other.text() == ""
+    finally:
+        app.focusChanged.disconnect()
+
+
+def test_shortcut_with_modifier_releases_before_it_fires(rig: Rig) -> None:
+    from PySide6.QtGui import QKeySequence, QShortcut
+
+    seen: list[str] = []
+    sc = QShortcut(QKeySequence("Ctrl+S"), rig.window)
+    sc.activated.connect(lambda: seen.append(rig.edit.text()))
+    _type_then(rig, "99", [70], 5)
+    rig.qtbot.keyClick(rig.edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert seen == ["99"]
+
+
+def test_shift_presses_inside_a_burst_keep_the_scan(rig: Rig) -> None:
+    """A real wedge sends a bare Shift press before each upper-case letter: it must not split the scan."""
+    for ch in "R0010000004217\r":
+        if ch.isupper():
+            QTest.keyPress(rig.edit, Qt.Key.Key_Shift)
+        if ch == "\r":
+            rig.qtbot.keyClick(rig.edit, Qt.Key.Key_Return)
+        else:
+            rig.qtbot.keyClicks(rig.edit, ch)
+        if ch.isupper():
+            QTest.keyRelease(rig.edit, Qt.Key.Key_Shift)
+        rig.qtbot.wait(4)
+    assert [e.text for e in rig.scans] == ["R0010000004217"] and rig.edit.text() == ""
+
+
+def test_click_right_after_a_complete_scan_delivers_the_scan(rig: Rig) -> None:
+    rig.type("6901234567892", 4)  # no terminator: would end on silence
+    rig.qtbot.mouseClick(rig.ok, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
+    assert [e.text for e in rig.scans] == ["6901234567892"] and rig.edit.text() == ""
