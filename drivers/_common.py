@@ -101,6 +101,20 @@ class ReaderBase:
     def state(self) -> ScannerState:
         return self._state
 
+    def start(
+        self,
+        on_scan: ScanCallback,
+        on_state: StateCallback | None = None,
+        on_notice: NoticeCallback | None = None,
+    ) -> None:
+        """A passive reader (fed from outside, no thread of its own) is open as soon as it is bound."""
+        self._bind(on_scan, on_state, on_notice)
+        self._set_state(ScannerState.OPEN)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._set_state(ScannerState.CLOSED)
+        self._unbind()
+
     def _bind(self, on_scan: ScanCallback, on_state: StateCallback | None, on_notice: NoticeCallback | None) -> None:
         if self._on_scan is not None:
             raise ScannerError(f"{self.url}: already started")

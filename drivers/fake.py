@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from drivers._common import ReaderBase
-from drivers.base import NoticeCallback, ScanCallback, ScanEvent, ScannerState, StateCallback
+from drivers.base import ScanEvent, ScannerState
 
 __all__ = ["FakeScanner"]
 
@@ -25,19 +25,6 @@ class FakeScanner(ReaderBase):
         super().__init__(url)
         self._clock = clock
         self.dropped: list[str] = []
-
-    def start(
-        self,
-        on_scan: ScanCallback,
-        on_state: StateCallback | None = None,
-        on_notice: NoticeCallback | None = None,
-    ) -> None:
-        self._bind(on_scan, on_state, on_notice)
-        self._set_state(ScannerState.OPEN)
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._set_state(ScannerState.CLOSED)
-        self._unbind()
 
     def feed(self, text: str, symbology: str = "") -> ScanEvent:
         """Deliver one scan of ``text``; returns the event (emitted only while started)."""

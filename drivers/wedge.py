@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from drivers._common import ReaderBase
-from drivers.base import NoticeCallback, ScanCallback, ScanEvent, ScannerState, StateCallback
+from drivers.base import ScanEvent, ScannerState
 from drivers.framing import WedgeConfig
 
 __all__ = ["WedgeScanner"]
@@ -32,19 +32,6 @@ class WedgeScanner(ReaderBase):
     @property
     def active(self) -> bool:
         return self._state is ScannerState.OPEN
-
-    def start(
-        self,
-        on_scan: ScanCallback,
-        on_state: StateCallback | None = None,
-        on_notice: NoticeCallback | None = None,
-    ) -> None:
-        self._bind(on_scan, on_state, on_notice)
-        self._set_state(ScannerState.OPEN)
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._set_state(ScannerState.CLOSED)
-        self._unbind()
 
     def deliver(self, raw: str, at: float | None = None) -> None:
         """A burst the filter judged to be a scan."""

@@ -1,52 +1,18 @@
-"""Workarounds for the installed PySide6; every signal emitted from Python goes through ``emit``.
+"""The one place signals are emitted from Python code in the UI.
 
-WORKAROUND for PySide6 6.12.0: ``SignalInstance.emit()`` returns ``True`` without taking a reference,
-so each emit from Python drops one reference to ``True``; after a few hundred emits the interpreter
-aborts with "Fatal Python error: bool_dealloc". ``emit`` detects the fault once and gives the
-reference back (an extra reference to a bool is harmless; a missing one is fatal).
+PySide6 6.12.0 dropped a reference to ``True`` on every ``SignalInstance.emit()`` and aborted the
+process after a few hundred emits ("Fatal Python error: bool_dealloc"). pyproject.toml pins PySide6
+below 6.12 and tests/ui/test_qt_emit.py fails if an installed PySide6 has the fault again; keeping every
+emit behind this function leaves one place to change if a later PySide6 needs a workaround.
 """
 
 from __future__ import annotations
 
-import ctypes
-import sys
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-
-__all__ = ["emit", "emit_leaks_bool"]
-
-_incref = ctypes.pythonapi.Py_IncRef
-_incref.argtypes = [ctypes.py_object]
-_incref.restype = None
-_state: dict[str, bool] = {}
-_lock = threading.Lock()
-
-
-class _Probe(QObject):
-    ping = Signal()
-
-
-def emit_leaks_bool() -> bool:
-    """True when this PySide6 drops a reference to the bool emit() returns (measured once)."""
-    with _lock:
-        if "leaks" not in _state:
-            probe = _Probe()
-            before = sys.getrefcount(True)
-            for _ in range(8):
-                result = probe.ping.emit()  # type: ignore[func-returns-value]
-                del result
-            after = sys.getrefcount(True)
-            leaks = after < before
-            for _ in range(8 if leaks else 0):
-                _incref(True)
-            _state["leaks"] = leaks
-        return _state["leaks"]
+__all__ = ["emit"]
 
 
 def emit(signal: Any, *args: Any) -> None:
-    """``signal.emit(*args)``, repairing the reference count of the returned bool where needed."""
-    result: object = signal.emit(*args)
-    if isinstance(result, bool) and emit_leaks_bool():
-        _incref(result)
+    """``signal.emit(*args)``."""
+    signal.emit(*args)
