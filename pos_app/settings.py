@@ -21,6 +21,7 @@ __all__ = [
     "PrinterSettings",
     "SyncSettings",
     "ShiftSettings",
+    "ReconcileSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -105,6 +106,13 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReconcileSettings:
+    auto: bool = True                   # reconcile yesterday's Alipay bill automatically each morning
+    run_after: str = "10:00"            # Beijing time; Alipay's bills are ready after ~09:00 (T+1)
+    partner_id: str = ""                # the merchant's 2088… PID; a bill of another account is refused
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configurable, validated. Built once in app.py / the CLI and passed down."""
 
@@ -118,6 +126,7 @@ class Settings:
     printer: PrinterSettings = PrinterSettings()
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -137,6 +146,7 @@ _SECTIONS: dict[str, type] = {
     "printer": PrinterSettings,
     "sync": SyncSettings,
     "shift": ShiftSettings,
+    "reconcile": ReconcileSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
@@ -260,6 +270,10 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
                         f"({', '.join(s + '://' for s in _PRINTER_SCHEMES)})")
     if not 1 <= s.sync.max_in_flight <= 64:
         problems.append(f"{where}sync.max_in_flight: must be between 1 and 64")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", s.reconcile.run_after):
+        problems.append(f"{where}reconcile.run_after: {s.reconcile.run_after!r} must be HH:MM (Beijing time)")
+    if s.reconcile.partner_id and not re.fullmatch(r"2088\d{12}", s.reconcile.partner_id):
+        problems.append(f"{where}reconcile.partner_id: {s.reconcile.partner_id!r} must be the 16-digit 2088… PID")
     if s.shift.close_difference_threshold_fen < 0:
         problems.append(f"{where}shift.close_difference_threshold_fen: must not be negative")
 

@@ -34,6 +34,14 @@ def _trade(s: SandboxServer, q: Mapping[str, str], b: Mapping[str, Any], m: re.M
     return 404, {"error": f"no trade {key}"}
 
 
+def _make_trade(s: SandboxServer, q: Mapping[str, str], b: Mapping[str, Any], m: re.Match[str]) -> tuple[int, Any]:
+    if not isinstance(b.get("amount"), str):
+        return 400, {"error": 'amount is required, as a string in yuan ("12.50")'}
+    return 200, s.make_trade(str(b["amount"]), out_trade_no=b.get("out_trade_no"),
+                             subject=str(b.get("subject") or "admin trade"), store_id=b.get("store_id"),
+                             terminal_id=b.get("terminal_id"))
+
+
 def _cards(s: SandboxServer, q: Mapping[str, str], b: Mapping[str, Any], m: re.Match[str]) -> tuple[int, Any]:
     return 200, s.cards()
 
@@ -130,6 +138,7 @@ def _redeliver(s: SandboxServer, q: Mapping[str, str], b: Mapping[str, Any], m: 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"", _info),
     ("GET", r"/trades", _trades),
+    ("POST", r"/trades", _make_trade),
     ("GET", r"/trades/([^/]+)", _trade),
     ("GET", r"/cards", _cards),
     ("POST", r"/cards", _issue),

@@ -34,6 +34,7 @@ METHODS = (
     "alipay.marketing.card.consume.sync",
     "alipay.marketing.card.open",
     "alipay.marketing.card.template.create",
+    "alipay.data.dataservice.bill.downloadurl.query",
 )
 _REQUIRED = (("app_id", "isv.missing-app-id"), ("method", "isv.missing-method"),
              ("sign_type", "isv.missing-signature-type"), ("sign", "isv.missing-signature"),
@@ -152,6 +153,8 @@ class GatewayCore:
                     return s.consume_sync(app_id, biz)
                 if method == "alipay.marketing.card.open":
                     return s.card_open(app_id, biz, auth_token=params.get("auth_token"))
+                if method == "alipay.data.dataservice.bill.downloadurl.query":
+                    return s.bill_download_url(app_id, biz)
                 return s.template_create(app_id, biz)
             finally:
                 s.flush()

@@ -22,6 +22,7 @@ from pos_app.alipay.keys import (
 )
 
 from .admin import handle_admin
+from .bills import partner_id_for
 from .faults import FaultBook
 from .gateway import App, GatewayCore
 from .notify import Notifier
@@ -80,6 +81,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if split.path == "/gateway.do" and verb in ("GET", "POST"):
             self._gateway(verb, split.query, body)
+            return
+        if split.path == "/downloadBillFile.resource" and verb == "GET":
+            token = dict(urllib.parse.parse_qsl(split.query)).get("token", "")
+            status, data, ctype = sandbox.state.bill_file(token)
+            self._send(status, data, ctype)
             return
         if split.path == "/admin" or split.path.startswith("/admin/"):
             try:
@@ -185,6 +191,7 @@ class SandboxServer:
         httpd.sandbox = self
         self._httpd = httpd
         self.port = int(httpd.server_address[1])
+        self.state.base_url = self.base_url
         self.stopping.clear()
         self._notifier = Notifier(self._gateway_key)
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
@@ -233,6 +240,7 @@ class SandboxServer:
             "gateway_url": self.gateway_url,
             "admin_url": self.admin_url,
             "app_id": self.app_id,
+            "partner_id": partner_id_for(self.app_id),
             "app_private_key": str(self.app_private_key_path),
             "app_public_key": str(self.app_public_key_path),
             "alipay_public_key": str(self.alipay_public_key_path),
@@ -280,6 +288,26 @@ class SandboxServer:
 
     def seed_demo(self) -> int:
         return self.state.seed_demo(self._members_path)
+
+    def make_trade(self, amount: str, *, out_trade_no: str | None = None, subject: str = "admin trade",
+                   store_id: str | None = None, terminal_id: str | None = None) -> dict[str, Any]:
+        """A paid trade made behind the terminal's back (another device using the same app)."""
+        import secrets
+
+        out = out_trade_no or f"ADMIN{secrets.token_hex(8).upper()}"
+        auth_code = "28" + "".join(str(secrets.randbelow(10)) for _ in range(16))
+        biz = {"out_trade_no": out, "scene": "bar_code", "auth_code": auth_code, "subject": subject,
+               "total_amount": amount, "store_id": store_id, "terminal_id": terminal_id}
+        with self.state.lock:
+            try:
+                reply = self.state.pay(self.app_id, {k: v for k, v in biz.items() if v is not None})
+            finally:
+                self.state.flush()
+        if reply.get("code") != "10000":
+            raise ValueError(f"trade not made: {reply.get('sub_code')} {reply.get('sub_msg')}")
+        trade = self.trade(out)
+        assert trade is not None
+        return trade
 
     def trades(self) -> list[dict[str, Any]]:
         return self.state.trade_list()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import AUTH_CODE_RE, BEHAVIOURS, MEMBER_CODE_TTL_S, Reply, SandboxError, fail, ok
+from .bills import BillRules
 from .cards import CardRules
 from .trades import TradeRules
 
@@ -27,7 +28,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class SandboxState(TradeRules, CardRules):
+class SandboxState(TradeRules, CardRules, BillRules):
     """All sandbox state behind one lock. Every public method takes the lock and persists its changes."""
 
     # --- demo seeding ----------------------------------------------------------------------

@@ -72,8 +72,8 @@ def test_cli_sandbox_subprocess_and_gateway_call(tmp_path) -> None:
     try:
         line = proc.stdout.readline()
         info = json.loads(line)
-        assert set(info) == {"gateway_url", "admin_url", "app_id", "app_private_key", "app_public_key",
-                             "alipay_public_key"}
+        assert set(info) == {"gateway_url", "admin_url", "app_id", "partner_id", "app_private_key",
+                             "app_public_key", "alipay_public_key"}
         base = [sys.executable, "-m", "pos_app", "gateway", "call", "--gateway-url", info["gateway_url"],
                 "--app-id", info["app_id"], "--app-private-key", info["app_private_key"]]
 
