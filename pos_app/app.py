@@ -137,6 +137,7 @@ class Terminal:
     sync: Any = None
     wallet: Any = None
     wedge_filter: Any = None
+    reconcile: Any = None  # card: the morning Alipay reconciliation thread
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def fake_scanner(self) -> Any:
@@ -162,6 +163,8 @@ class Terminal:
             self.window.tasks.wait_idle(int(SHUTDOWN_TIMEOUT_S * 1000))
         if self.sync is not None:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.reconcile is not None:
+            self.reconcile.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.printer is not None:
             self.printer.close()
         if self.gateway is not None:
@@ -346,6 +349,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal.sync = _start_sync(settings, conns, clock, gateway, window)
     ctx.sync = terminal.sync
     _start_recovery(terminal)
+    if not demo and gateway is not None and settings.reconcile.auto:
+        from pos_app.reconcile_runner import MorningReconcile
+
+        terminal.reconcile = MorningReconcile(settings, clock).start()
     if demo:
         window.try_login(DEMO_CASHIER[0], DEMO_CASHIER[1])
         if show_wallet and sandbox is not None:

@@ -224,17 +224,17 @@ def _detail(text: str, name: str, bill_date: dt.date, expected_account: str | No
         where = f"{name} line {n + 1}"
         if len(cells) != width:
             raise BillFormatError(f"{where}: {len(cells)} values where the header has {width}")
-        cells = [c.strip("\t ") for c in cells]
-        kind_text = cells[i_kind]
+        kind_text = cells[i_kind].strip("\t ")
         if kind_text == "交易":
             kind = EntryKind.TRADE
         elif kind_text == "退款":
             kind = EntryKind.REFUND
         else:
             raise BillFormatError(f"{where}: unknown 业务类型 {kind_text!r}")
-        amount = _fen(cells[i_amt], where)
-        received = _fen(cells[i_rcv], where)
-        if not cells[i_out] and not cells[i_trade]:
+        amount = _fen(cells[i_amt].strip("\t "), where)
+        received = _fen(cells[i_rcv].strip("\t "), where)
+        trade_no, out_trade_no = cells[i_trade].strip("\t "), cells[i_out].strip("\t ")
+        if not out_trade_no and not trade_no:
             raise BillFormatError(f"{where}: neither 支付宝交易号 nor 商户订单号")
         if kind is EntryKind.TRADE:
             t_n += 1
@@ -242,10 +242,11 @@ def _detail(text: str, name: str, bill_date: dt.date, expected_account: str | No
         else:
             r_n += 1
             r_fen += received
-        entries.append(AlipayEntry(kind, cells[i_trade], cells[i_out], cells[i_req] if kind is EntryKind.REFUND else "",
-                                   abs(amount), received, cells[i_fin],
-                                   cells[i_store] if i_store is not None else "",
-                                   cells[i_term] if i_term is not None else ""))
+        entries.append(AlipayEntry(kind, trade_no, out_trade_no,
+                                   cells[i_req].strip("\t ") if kind is EntryKind.REFUND else "",
+                                   abs(amount), received, cells[i_fin].strip("\t "),
+                                   cells[i_store].strip("\t ") if i_store is not None else "",
+                                   cells[i_term].strip("\t ") if i_term is not None else ""))
     tail = "\n".join(lines[end + 1:])
     tm, rm = _TRADE_TOTAL_RE.search(tail), _REFUND_TOTAL_RE.search(tail)
     if tm is None or rm is None:

@@ -16,17 +16,16 @@ from typing import Any
 
 from pos_app.domain.money import format_ui
 from pos_app.domain.reconcile import BillFormatError, BillUnavailable
+from pos_app.reconcile_runner import run_reconcile
 from pos_app.runtime import SystemClock
-from pos_app.services.ports import BEIJING, Clock
-from pos_app.services.reconcile import ReconcileOutcome, ReconcileService
-from pos_app.settings import Settings
-from pos_app.storage.db import connect, migrate
+from pos_app.services.ports import BEIJING
+from pos_app.storage.db import connect
 from pos_app.storage.errors import StorageUnavailable
 from pos_app.storage.reconcile import SqliteReconcileStore
 
 from .core import settings_or_exit
 
-__all__ = ["register", "run_reconcile", "EXIT_MATCHED", "EXIT_DIFFERENCES", "EXIT_BAD_BILL", "EXIT_NOT_READY"]
+__all__ = ["register", "EXIT_MATCHED", "EXIT_DIFFERENCES", "EXIT_BAD_BILL", "EXIT_NOT_READY"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,46 +55,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("--date", metavar="YYYY-MM-DD")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_cmd_show)
-
-
-def reconcile_dir(settings: Settings) -> Path:
-    return settings.data_dir / "reconcile"
-
-
-def run_reconcile(settings: Settings, day: dt.date, *, data: bytes | None = None,
-                  clock: Clock | None = None) -> ReconcileOutcome:
-    """One reconciliation with the configured gateway (or ``data``); the same path as the morning run.
-
-    Raises BillUnavailable / BillFormatError / KeyConfigError / StorageUnavailable.
-    """
-    from pos_app.alipay.bill import AlipayBillSource, parse_bill_zip
-    from pos_app.alipay.client import AlipayClient
-    from pos_app.gateway_setup import gateway_config
-
-    the_clock = clock or SystemClock()
-    conn = connect(settings.db_path)
-    try:
-        migrate(conn)
-        service = ReconcileService(lambda: SqliteReconcileStore(conn), the_clock, reconcile_dir(settings),
-                                   partner_id=settings.reconcile.partner_id)
-
-        def parse(raw: bytes, d: dt.date, account: str | None) -> Any:
-            return parse_bill_zip(raw, d, expected_account=account)
-
-        if data is not None:
-            return service.run(day, parse, data=data)
-        service.check_date(day)
-        cfg = gateway_config(settings)
-        if cfg is None:
-            return service.run(day, parse, source=None)
-        with AlipayClient(cfg, clock=the_clock) as client:
-            source = AlipayBillSource(client)
-            try:
-                return service.run(day, parse, source=source)
-            finally:
-                source.close()
-    finally:
-        conn.close()
 
 
 def _parse_day(text: str | None) -> dt.date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 
 from .errors import DomainError
@@ -147,13 +148,13 @@ class Reconciliation:
     alipay_trade_fen: int
     alipay_refund_fen: int
 
-    @property
+    @functools.cached_property
     def matched(self) -> int:
-        return sum(1 for f in self.findings if f.matched)
+        return sum(1 for f in self.findings if f.kind is FindingKind.MATCHED)
 
-    @property
+    @functools.cached_property
     def problems(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if not f.matched)
+        return tuple(f for f in self.findings if f.kind is not FindingKind.MATCHED)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -15,9 +15,8 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from pos_app.domain.money import format_gateway
 from pos_app.domain.reconcile import (
     BEIJING,
     AlipayBill,
@@ -57,7 +56,8 @@ BillParser = Callable[[bytes, dt.date, "str | None"], AlipayBill]
 
 
 class ReconcileStore(Protocol):
-    def terminal_records(self, start: dt.datetime, end: dt.datetime, out_trade_nos: Iterable[str]
+    def terminal_records(self, start: dt.datetime, end: dt.datetime, out_trade_nos: Iterable[str],
+                         refund_keys: Iterable[tuple[str, str]]
                          ) -> tuple[dict[str, TerminalPayment], dict[tuple[str, str], TerminalRefund]]: ...
 
     def save(self, rec: Reconciliation, *, account: str, run_at: dt.datetime, csv_path: str) -> int: ...
@@ -84,7 +84,8 @@ def beijing_today(clock: Clock) -> dt.date:
 def _amount(fen: int | None) -> str:
     if fen is None:
         return ""
-    return ("-" if fen < 0 else "") + format_gateway(abs(fen))
+    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -150,7 +151,8 @@ class ReconcileService:
             raise
         start, end = day_window(day)
         keys = {e.out_trade_no for e in bill.entries}
-        payments, refunds = store.terminal_records(start, end, keys)
+        refund_keys = {(e.out_trade_no, e.out_request_no) for e in bill.entries if e.out_request_no}
+        payments, refunds = store.terminal_records(start, end, keys, refund_keys)
         rec = match(day, bill.entries, payments, refunds)
         run_at = self._clock.now()
         stamp = run_at.astimezone(BEIJING).strftime("%Y%m%dT%H%M%S")
@@ -173,13 +175,13 @@ class AutoReconcile:
         self._run_after = run_after
         self._lookback = lookback_days
 
-    def due(self, now: dt.datetime, done: set[dt.date], failed_today: dict[dt.date, Any]) -> dt.date | None:
-        """The oldest recent day (yesterday back to ``lookback_days``) not reconciled yet, once it is time."""
+    def due(self, now: dt.datetime, skip: set[dt.date]) -> dt.date | None:
+        """The oldest recent day (yesterday back to ``lookback_days``) not in ``skip``, once it is time."""
         local = now.astimezone(BEIJING)
         if local.time() < self._run_after:
             return None
         for back in range(self._lookback, 0, -1):
             day = local.date() - dt.timedelta(days=back)
-            if day not in done and day not in failed_today:
+            if day not in skip:
                 return day
         return None

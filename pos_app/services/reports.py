@@ -204,6 +204,13 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
         rows.append(("approvals", f"{a['action']} {a['subject']} by {a['approved_by']}"
                      + (f" for {a['requested_by']}" if a["requested_by"] else "") + f" [{a['reason_code']}]"
                      + (f" {a['note']}" if a["note"] else ""), _local(a["at"])[11:], ""))
+    for r in fig.get("reconciliation") or []:
+        rec = "reconcile"
+        add(rec, f"Alipay bill {r['bill_date']}", f"{r['alipay_trades']} trades, {r['alipay_refunds']} refunds")
+        add(rec, f"{r['bill_date']} matched", r["matched"])
+        add(rec, f"{r['bill_date']} differences", r["problems"])
+        for kind, n in sorted(r["differences"].items()):
+            add(rec, f"{r['bill_date']} {kind}", n)
     last = fig.get("last_receipt")
     add("receipts", "Last receipt", last["receipt_no"] if last else "-")
     add("receipts", "Last receipt hash", (last["hash"] or "-") if last else "-")
@@ -212,7 +219,8 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
 
 _SECTION_TITLE = {"header": "", "sales": "SALES", "cash": "CASH DRAWER", "movements": "CASH MOVEMENTS",
                   "voids": "VOIDS / LINE DELETIONS", "members": "MEMBERS", "sync": "LOYALTY SYNC QUEUE",
-                  "alipay": "ALIPAY NOT SETTLED", "approvals": "APPROVALS", "receipts": "RECEIPTS"}
+                  "alipay": "ALIPAY NOT SETTLED", "approvals": "APPROVALS",
+                  "reconcile": "ALIPAY RECONCILIATION", "receipts": "RECEIPTS"}
 
 
 def _line(label: str, value: str, width: int) -> list[str]:

@@ -12,7 +12,7 @@ from pos_app.domain.reconcile import BEIJING, Reconciliation, TerminalPayment, T
 
 from .db import transaction
 
-__all__ = ["SqliteReconcileStore"]
+__all__ = ["SqliteReconcileStore", "reconciliations_for_report", "mark_reported"]
 
 _CHUNK = 500
 
@@ -53,9 +53,10 @@ class SqliteReconcileStore:
                 " r.out_request_no, r.amount_fen, r.state, r.completed_at, r.created_at FROM refunds r"
                 " WHERE r.method = 'alipay' AND ")
 
-    def terminal_records(self, start: dt.datetime, end: dt.datetime, out_trade_nos: Iterable[str]
+    def terminal_records(self, start: dt.datetime, end: dt.datetime, out_trade_nos: Iterable[str],
+                         refund_keys: Iterable[tuple[str, str]] = ()
                          ) -> tuple[dict[str, TerminalPayment], dict[tuple[str, str], TerminalRefund]]:
-        """Every Alipay payment and refund touched around ``[start, end)`` plus those named by the bill."""
+        """Every Alipay payment and refund touched around ``[start, end)`` plus those the bill names."""
         lo = (start - dt.timedelta(days=1)).astimezone(dt.UTC).isoformat()
         hi = (end + dt.timedelta(days=1)).astimezone(dt.UTC).isoformat()
         payments: dict[str, TerminalPayment] = {}
@@ -80,13 +81,10 @@ class SqliteReconcileStore:
 
         add(self._conn.execute(self._REF_SQL + "((r.completed_at >= ? AND r.completed_at < ?)"
                                " OR (r.created_at >= ? AND r.created_at < ?))", (lo, hi, lo, hi)))
-        named = sorted(set(out_trade_nos))
-        for i in range(0, len(named), _CHUNK):
-            chunk = named[i:i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            add(self._conn.execute(
-                self._REF_SQL + "r.sale_id IN (SELECT t.sale_id FROM tenders t JOIN payment_attempts pa"
-                f" ON pa.id = t.attempt_id WHERE t.kind = 'alipay' AND pa.out_trade_no IN ({marks}))", chunk))
+        wanted = sorted({req for key in refund_keys if key not in refunds for req in key[1:]})
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i:i + _CHUNK]
+            add(self._conn.execute(self._REF_SQL + f"r.out_request_no IN ({','.join('?' * len(chunk))})", chunk))
         return payments, refunds
 
     # --- results ------------------------------------------------------------------------------------
@@ -151,3 +149,25 @@ class SqliteReconcileStore:
         ids = [int(r[0]) for r in self._conn.execute(
             "SELECT id FROM reconciliations WHERE reported_in_z IS NULL ORDER BY id")]
         return [run for run in (self.run(i) for i in ids) if run is not None]
+
+
+def reconciliations_for_report(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The newest run of each bill date not yet shown on a Z report (for the X/Z figures)."""
+    rows = conn.execute(
+        "SELECT r.id, r.bill_date, r.alipay_trades, r.alipay_refunds, r.matched, r.problems, r.counts_json"
+        " FROM reconciliations r WHERE r.reported_in_z IS NULL AND r.id = (SELECT max(r2.id) FROM reconciliations r2"
+        " WHERE r2.bill_date = r.bill_date) ORDER BY r.bill_date").fetchall()
+    return [{"id": int(r[0]), "bill_date": r[1], "alipay_trades": int(r[2]), "alipay_refunds": int(r[3]),
+             "matched": int(r[4]), "problems": int(r[5]),
+             "differences": {k: v for k, v in json.loads(r[6]).items() if k != "matched"}} for r in rows]
+
+
+def mark_reported(conn: sqlite3.Connection, z_id: int, figures_json: str) -> None:
+    """Mark the runs listed in a stored Z's figures (and older runs of the same dates) as reported."""
+    try:
+        listed = json.loads(figures_json).get("reconciliation") or []
+    except (ValueError, AttributeError):
+        return
+    for run in listed:
+        conn.execute("UPDATE reconciliations SET reported_in_z = ? WHERE reported_in_z IS NULL AND bill_date = ?"
+                     " AND id <= ?", (z_id, run["bill_date"], int(run["id"])))

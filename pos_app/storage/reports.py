@@ -176,6 +176,11 @@ class SqliteReportRepository:
             hours[int(h)] = {"hour": int(h), "count": int(sales_n), "cash_fen": int(cash_fen),
                              "alipay_fen": int(alipay_fen)}
         fig["hours"] = list(hours.values())
+        from .reconcile import reconciliations_for_report  # card: Alipay bills not yet on a Z report
+
+        recon = reconciliations_for_report(self._conn)
+        if recon:
+            fig["reconciliation"] = recon
         return fig
 
     def _cashiers(self, shift_id: int) -> list[dict[str, Any]]:
@@ -246,6 +251,9 @@ class SqliteReportRepository:
             "INSERT INTO z_reports (terminal_id, number, shift_id, created_at, figures_json, text, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)", (terminal_id, number, shift_id, _iso(created_at), figures_json, text,
                                                hash))
+        from .reconcile import mark_reported  # card: the reconciliations this Z showed
+
+        mark_reported(self._conn, int(cur.lastrowid or 0), figures_json)
         found = self._conn.execute("SELECT id, terminal_id, number, shift_id, created_at, figures_json, text, hash"
                                    " FROM z_reports WHERE id = ?", (cur.lastrowid,)).fetchone()
         return _z(found)

@@ -143,3 +143,27 @@ def test_a_bad_bill_changes_nothing(day_of_trading: SandboxServer, client: Alipa
     assert conn.execute("SELECT COUNT(*) FROM reconciliations").fetchone()[0] == 1
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(
         [good.csv_path.name, "alipay-bill-2026-11-25.csv.zip"])
+
+
+def test_the_next_z_report_shows_the_reconciliation_once(day_of_trading: SandboxServer, client: AlipayClient,
+                                                         db: Path, clock: FixedClock, tmp_path: Path) -> None:
+    from pos_app.services.reports import canonical_json, render_text
+    from pos_app.storage.reports import SqliteReportRepository
+
+    sandbox = day_of_trading
+    sandbox.set_clock(dt.datetime(2026, 11, 25, 18, 30, 0))
+    sandbox.make_trade("88.80", out_trade_no="BEHIND-1")
+    sandbox.set_clock(dt.datetime(2026, 11, 26, 10, 0, 0))
+    _reconcile(db, clock, client, tmp_path / "rec")
+    conn = connect(db)
+    reports = SqliteReportRepository(conn)
+    fig = reports.figures(1, now=clock.now())
+    (shown,) = fig["reconciliation"]
+    assert (shown["bill_date"], shown["matched"], shown["problems"]) == ("2026-11-25", 4, 1)
+    assert shown["differences"] == {"alipay_only_trade": 1}
+    text = render_text({**fig, "kind": "Z"})
+    assert "ALIPAY RECONCILIATION" in text and "2026-11-25 alipay_only_trade" in text
+    conn.execute("UPDATE shifts SET state = 'closed', closed_at = ? WHERE id = 1", (clock.now().isoformat(),))
+    reports.add_z_report(terminal_id="T1", shift_id=1, created_at=clock.now(), figures_json=canonical_json(fig),
+                         text=text, hash="h", number=1)
+    assert "reconciliation" not in reports.figures(1, now=clock.now())  # shown once, on that Z
