@@ -22,6 +22,7 @@ __all__ = [
     "SyncSettings",
     "ShiftSettings",
     "ReconcileSettings",
+    "CardSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -113,6 +114,11 @@ class ReconcileSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CardSettings:
+    template_id: str = ""               # the shop's membership-card template (pos-app card template create)
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configurable, validated. Built once in app.py / the CLI and passed down."""
 
@@ -127,6 +133,7 @@ class Settings:
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    card: CardSettings = CardSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -147,6 +154,7 @@ _SECTIONS: dict[str, type] = {
     "sync": SyncSettings,
     "shift": ShiftSettings,
     "reconcile": ReconcileSettings,
+    "card": CardSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)

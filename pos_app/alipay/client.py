@@ -155,8 +155,13 @@ class AlipayClient:
 
     # --- generic -------------------------------------------------------------------------
 
-    def call(self, method: str, biz: Mapping[str, Any] | None, *, extra: Mapping[str, str | None] | None = None) -> GatewayResult:
-        """One signed call; the verified ``*_response`` object is mapped to a typed result."""
+    def call(self, method: str, biz: Mapping[str, Any] | None, *, extra: Mapping[str, str | None] | None = None,
+             files: Mapping[str, tuple[str, bytes, str]] | None = None) -> GatewayResult:
+        """One signed call; the verified ``*_response`` object is mapped to a typed result.
+
+        ``files`` (name -> (file name, bytes, content type)) sends a multipart body, as the SDKs do for
+        uploads: the text params are signed, the file parts are not.
+        """
         cfg = self._config
         extras: dict[str, str | None] = {"notify_url": cfg.notify_url} if method == "alipay.trade.pay" else {}
         extras.update(extra or {})
@@ -168,15 +173,19 @@ class AlipayClient:
             # encoded here (not by httpx) so that non-UTF-8 charsets send the bytes that were signed
             query = urllib.parse.urlencode(req.query, encoding=cfg.charset)
             url = cfg.gateway_url + ("&" if "?" in cfg.gateway_url else "?") + query
-            resp = self._http.post(
-                url,
-                content=urllib.parse.urlencode(req.body, encoding=cfg.charset).encode("ascii"),
-                headers={
-                    "Content-Type": f"application/x-www-form-urlencoded;charset={cfg.charset}",
-                    "Accept": "application/json",
-                },
-                timeout=self._timeout,
-            )
+            if files:
+                resp = self._http.post(url, data=dict(req.body), files=dict(files),
+                                       headers={"Accept": "application/json"}, timeout=self._timeout)
+            else:
+                resp = self._http.post(
+                    url,
+                    content=urllib.parse.urlencode(req.body, encoding=cfg.charset).encode("ascii"),
+                    headers={
+                        "Content-Type": f"application/x-www-form-urlencoded;charset={cfg.charset}",
+                        "Accept": "application/json",
+                    },
+                    timeout=self._timeout,
+                )
         except httpx.TimeoutException as exc:
             logger.warning("%s: timeout (%s)", method, type(exc).__name__)
             return GatewayUnknown(f"timeout: {type(exc).__name__}", "timeout")

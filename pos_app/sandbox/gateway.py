@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,12 +17,14 @@ from pos_app.alipay.envelope import response_node
 from pos_app.alipay.signing import sign_content, sign_string, verify_content
 from pos_app.services.ports import BEIJING
 
+from .card_issuing import CARD_ISSUING_METHODS
 from .faults import Fault, FaultBook
 from .state import Reply, SandboxState, fail
 
 __all__ = ["GatewayReply", "GatewayCore", "METHODS"]
 
 logger = logging.getLogger(__name__)
+_CALL = threading.local()
 
 METHODS = (
     "alipay.trade.pay",
@@ -35,6 +38,7 @@ METHODS = (
     "alipay.marketing.card.open",
     "alipay.marketing.card.template.create",
     "alipay.data.dataservice.bill.downloadurl.query",
+    *CARD_ISSUING_METHODS,
 )
 _REQUIRED = (("app_id", "isv.missing-app-id"), ("method", "isv.missing-method"),
              ("sign_type", "isv.missing-signature-type"), ("sign", "isv.missing-signature"),
@@ -155,14 +159,18 @@ class GatewayCore:
                     return s.card_open(app_id, biz, auth_token=params.get("auth_token"))
                 if method == "alipay.data.dataservice.bill.downloadurl.query":
                     return s.bill_download_url(app_id, biz)
-                return s.template_create(app_id, biz)
+                if method in CARD_ISSUING_METHODS:
+                    return s.card_issuing(method, app_id, biz, params, getattr(_CALL, "files", {}))
+                return s.template_create_checked(app_id, biz)
             finally:
                 s.flush()
 
     # --- the endpoint ------------------------------------------------------------------------
 
-    def handle(self, params: Mapping[str, str], http_method: str) -> GatewayReply:
+    def handle(self, params: Mapping[str, str], http_method: str, *,
+               files: Mapping[str, tuple[str, bytes]] | None = None) -> GatewayReply:
         """Process one gateway request (GET or POST, query merged with body, already form-decoded)."""
+        _CALL.files = dict(files or {})  # per request thread (the core is shared by the server's threads)
         reply = self._handle(params, http_method)
         charset = _CHARSETS.get(params.get("charset", "utf-8").lower(), "utf-8")
         if reply.content_type.startswith("application/json"):

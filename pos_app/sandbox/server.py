@@ -53,6 +53,31 @@ def decode_gateway_params(query: str, body: bytes) -> dict[str, str]:
     return params
 
 
+def decode_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """(text fields, file fields as (file name, bytes)) of a multipart/form-data body (stdlib email parser)."""
+    import email.parser
+    import email.policy
+
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    if not msg.is_multipart():
+        return fields, files
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, data)
+        else:
+            fields[name] = data.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return fields, files
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -104,7 +129,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gateway(self, verb: str, query: str, body: bytes) -> None:
         sandbox = self.server.sandbox
-        reply = sandbox.core.handle(decode_gateway_params(query, body), verb)
+        ctype = self.headers.get("Content-Type") or ""
+        if ctype.lower().startswith("multipart/form-data"):
+            form, files = decode_multipart(ctype, body)
+            params = decode_gateway_params(query, b"")
+            params.update(form)
+            reply = sandbox.core.handle(params, verb, files=files)
+        else:
+            reply = sandbox.core.handle(decode_gateway_params(query, body), verb)
         sandbox.dispatch_notifications()
         if reply.drop:
             self.close_connection = True

@@ -11,7 +11,7 @@ from typing import Any
 
 from .base import AUTH_CODE_RE, BEHAVIOURS, MEMBER_CODE_TTL_S, Reply, SandboxError, fail, ok
 from .bills import BillRules
-from .cards import CardRules
+from .card_issuing import CardIssuingRules
 from .trades import TradeRules
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class SandboxState(TradeRules, CardRules, BillRules):
+class SandboxState(TradeRules, CardIssuingRules, BillRules):
     """All sandbox state behind one lock. Every public method takes the lock and persists its changes."""
 
     # --- demo seeding ----------------------------------------------------------------------

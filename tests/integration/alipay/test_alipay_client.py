@@ -91,8 +91,17 @@ def test_invalid_auth_code_pattern(client) -> None:
 
 
 def test_card_calls(client, sandbox) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    up = client.call("alipay.offline.material.image.upload", None, extra={"image_type": "png", "image_name": "l"},
+                     files={"image_content": ("l.png", png, "image/png")})
+    assert isinstance(up, GatewaySuccess)
     t = client.template_create({"request_id": "tpl-1", "card_type": "OUT_MEMBER_CARD", "biz_no_prefix": "PX",
-                                "biz_no_suffix_len": 12, "write_off_type": "dbarcode"})
+                                "biz_no_suffix_len": 12, "write_off_type": "dbarcode",
+                                "template_style_info": {"card_show_name": "PX", "logo_id": up.body["image_id"],
+                                                        "background_id": up.body["image_id"],
+                                                        "bg_color": "rgb(0,0,0)"},
+                                "field_rule_list": [{"field_name": "Point", "rule_name": "ASSIGN_FROM_REQUEST",
+                                                     "rule_value": "Point"}]})
     assert isinstance(t, GatewaySuccess)
     tid = t.body["template_id"]
     assert client.template_create({"request_id": "tpl-1"}).body["template_id"] == tid

@@ -1,0 +1,234 @@
+"""``pos-app card template create|modify|show`` and ``pos-app card form set``: the shop's card template.
+
+Exit codes: 0 done, 2 bad spec or image (nothing sent), 3 Alipay refused or did not answer, 4 gateway setup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pos_app.domain.card_template import (
+    CardIssuingError,
+    SpecError,
+    TemplateSpec,
+    form_fields,
+    parse_spec,
+    template_biz,
+)
+from pos_app.settings import Settings
+
+from .core import settings_or_exit
+
+__all__ = ["register", "save_setting"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_SPEC = 2
+EXIT_ALIPAY = 3
+EXIT_GATEWAY = 4
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="settings file (TOML); default $POS_CONFIG")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory; default $POS_DATA_DIR or the user data dir")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    card = sub.add_parser("card", help="the membership-card template and its open-card form at Alipay")
+    csub = card.add_subparsers(dest="card_command", metavar="WHAT", required=True)
+    tpl = csub.add_parser("template", help="create, change or show the card template")
+    tsub = tpl.add_subparsers(dest="template_action", metavar="ACTION", required=True)
+    for action, text in (("create", "upload the images and create the template; its id goes into the settings"),
+                         ("modify", "upload the images and change the template named in the settings"),
+                         ("show", "the template as Alipay holds it")):
+        p = tsub.add_parser(action, help=text)
+        _add_config(p)
+        if action != "show":
+            p.add_argument("--spec", metavar="FILE.toml", required=True, help="the template spec")
+        p.add_argument("--template-id", metavar="ID", help="default: card.template_id of the settings")
+        p.set_defaults(func=_cmd_template)
+    form = csub.add_parser("form", help="the fields a customer fills in to open a card")
+    fsub = form.add_subparsers(dest="form_action", metavar="ACTION", required=True)
+    fset = fsub.add_parser("set", help="alipay.marketing.card.formtemplate.set from the spec's [form]")
+    _add_config(fset)
+    fset.add_argument("--spec", metavar="FILE.toml", required=True)
+    fset.add_argument("--template-id", metavar="ID", help="default: card.template_id of the settings")
+    fset.set_defaults(func=_cmd_form)
+
+
+def load_spec(path: Path) -> TemplateSpec:
+    """Read and check a spec file (raises SpecError with every problem)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([f"{path}: cannot read it ({exc})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError([f"{path}: not valid TOML ({exc})"]) from None
+    return parse_spec(raw, source=str(path))
+
+
+def _read_images(spec: TemplateSpec, base: Path) -> dict[str, tuple[str, bytes]]:
+    from pos_app.domain.card_template import IMAGE_MAX_BYTES, image_kind
+
+    problems: list[str] = []
+    out: dict[str, tuple[str, bytes]] = {}
+    for key, name in (("logo", spec.logo), ("background", spec.background)):
+        path = (base / name) if not Path(name).is_absolute() else Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"style.{key}: cannot read {path} ({exc.strerror or exc})")
+            continue
+        if len(data) > IMAGE_MAX_BYTES:
+            problems.append(f"style.{key}: {path} is {len(data) / 1024 / 1024:.1f} MB, more than the "
+                            f"{IMAGE_MAX_BYTES // 1024 // 1024} MB allowed")
+        elif image_kind(data) is None:
+            problems.append(f"style.{key}: {path} is not an image (JPEG, PNG, GIF or BMP)")
+        out[key] = (path.name, data)
+    if problems:
+        raise SpecError(problems)
+    return out
+
+
+def save_setting(path: Path, section: str, key: str, value: str) -> None:
+    """Set ``[section] key = "value"`` in a TOML settings file by a small text edit (comments kept)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = f'{key} = {json.dumps(value, ensure_ascii=False)}'
+    lines = text.splitlines()
+    header = next((i for i, ln in enumerate(lines) if ln.strip() == f"[{section}]"), None)
+    if header is None:
+        lines += ["", f"[{section}]", line]
+    else:
+        end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
+        found = next((i for i in range(header + 1, end) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), None)
+        if found is None:
+            lines.insert(header + 1, line)
+        else:
+            lines[found] = line
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _issuer(settings: Settings) -> Any:
+    from pos_app.alipay.card_issuing import CardIssuer
+    from pos_app.alipay.client import AlipayClient
+    from pos_app.gateway_setup import gateway_config
+    from pos_app.runtime import SystemClock
+
+    cfg = gateway_config(settings)
+    if cfg is None:
+        raise SystemExit("card: no gateway configured (gateway.url); the template lives at Alipay")
+    client = AlipayClient(cfg, clock=SystemClock())
+    return client, CardIssuer(client)
+
+
+def _template_id(args: argparse.Namespace, settings: Settings) -> str | None:
+    return str(args.template_id or settings.card.template_id or "") or None
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    action = args.template_action
+    tid = _template_id(args, settings)
+    if action in ("modify", "show") and not tid:
+        print("card: no template yet: run `pos-app card template create --spec FILE` (or give --template-id)",
+              file=sys.stderr)
+        return EXIT_SPEC
+    spec: TemplateSpec | None = None
+    images: dict[str, tuple[str, bytes]] = {}
+    if action != "show":
+        spec_path = Path(args.spec)
+        try:
+            spec = load_spec(spec_path)
+            images = _read_images(spec, spec_path.parent)
+        except SpecError as exc:
+            for problem in exc.problems:
+                print(f"card: {problem}", file=sys.stderr)
+            logger.warning("card template spec refused: %d problem(s)", len(exc.problems))
+            return EXIT_SPEC
+    try:
+        client, issuer = _issuer(settings)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_GATEWAY
+    except Exception as exc:  # noqa: BLE001 - key problems: one line
+        print(f"card: gateway configuration problem: {exc}", file=sys.stderr)
+        return EXIT_GATEWAY
+    try:
+        if action == "show":
+            assert tid is not None
+            print(json.dumps(issuer.query_template(tid), ensure_ascii=False, indent=2))
+            return EXIT_OK
+        assert spec is not None
+        logo_id = issuer.upload_image(images["logo"][1], images["logo"][0])
+        background_id = issuer.upload_image(images["background"][1], images["background"][0])
+        digest = hashlib.sha256(images["logo"][1] + images["background"][1]).hexdigest()
+        biz = template_biz(spec, logo_id=logo_id, background_id=background_id, app_id=client.config.app_id,
+                           image_digest=digest)
+        if action == "create":
+            tid = issuer.create_template(biz)
+        else:
+            assert tid is not None
+            issuer.modify_template(tid, biz)
+    except CardIssuingError as exc:
+        print(f"card: {exc}", file=sys.stderr)
+        return EXIT_ALIPAY
+    finally:
+        client.close()
+    print(f"template_id = {tid}  (open mode: {spec.open_mode})")
+    if action == "create":
+        if settings.config_file is not None and tid != settings.card.template_id:
+            save_setting(settings.config_file, "card", "template_id", str(tid))
+            print(f"saved as card.template_id in {settings.config_file}")
+        elif settings.config_file is None:
+            print(f'add to the settings:  [card] template_id = "{tid}"')
+    return EXIT_OK
+
+
+def _cmd_form(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    tid = _template_id(args, settings)
+    if not tid:
+        print("card: no template yet: run `pos-app card template create --spec FILE` (or give --template-id)",
+              file=sys.stderr)
+        return EXIT_SPEC
+    try:
+        spec = load_spec(Path(args.spec))
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"card: {problem}", file=sys.stderr)
+        return EXIT_SPEC
+    try:
+        client, issuer = _issuer(settings)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_GATEWAY
+    except Exception as exc:  # noqa: BLE001
+        print(f"card: gateway configuration problem: {exc}", file=sys.stderr)
+        return EXIT_GATEWAY
+    fields = form_fields(spec)
+    try:
+        issuer.set_form(tid, fields)
+    except CardIssuingError as exc:
+        print(f"card: {exc}", file=sys.stderr)
+        return EXIT_ALIPAY
+    finally:
+        client.close()
+    print(f"open-card form of {tid}: required {', '.join(fields['required']['common_fields'])}"
+          + (f"; optional {', '.join(fields['optional']['common_fields'])}" if "optional" in fields else ""))
+    return EXIT_OK
