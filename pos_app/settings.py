@@ -116,6 +116,7 @@ class ReconcileSettings:
 @dataclasses.dataclass(frozen=True)
 class CardSettings:
     template_id: str = ""               # the shop's membership-card template (pos-app card template create)
+    join_url: str = ""                  # the activation URL behind the join QR (pos-app card join-qr)
 
 
 @dataclasses.dataclass(frozen=True)

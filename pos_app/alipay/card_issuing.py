@@ -86,3 +86,23 @@ class CardIssuer:
         _success(self._client.call("alipay.marketing.card.formtemplate.set",
                                    {"template_id": template_id, "fields": fields}),
                  f"the open-card form of {template_id}")
+
+    def activate_url(self, template_id: str, *, callback: str | None = None, out_string: str | None = None) -> str:
+        """alipay.marketing.card.activateurl.apply: the URL for the shop's join QR (URL-decoded)."""
+        import urllib.parse
+
+        answer = _success(self._client.call("alipay.marketing.card.activateurl.apply",
+                                            {"template_id": template_id, "callback": callback,
+                                             "out_string": out_string}),
+                          f"the activation URL of {template_id}")
+        raw = answer.get("apply_card_url")
+        if not isinstance(raw, str) or not raw:
+            raise CardIssuingError("Alipay's answer has no apply_card_url")
+        url = urllib.parse.unquote(raw) if "%3A" in raw[:12].upper() else raw
+        if not url.startswith(("http://", "https://", "alipays://")):
+            raise CardIssuingError(f"Alipay's apply_card_url is not a URL: {url[:60]!r}")
+        named = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("template_id")
+        if named and named[0] != template_id:
+            raise CardIssuingError(f"Alipay's activation URL is for template {named[0]}, not {template_id}; "
+                                   "not believed")
+        return url

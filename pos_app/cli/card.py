@@ -57,6 +57,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             p.add_argument("--spec", metavar="FILE.toml", required=True, help="the template spec")
         p.add_argument("--template-id", metavar="ID", help="default: card.template_id of the settings")
         p.set_defaults(func=_cmd_template)
+    join = csub.add_parser("join-qr", help="the in-store join QR: apply for the activation URL, write an A5 poster")
+    _add_config(join)
+    join.add_argument("--out", metavar="FILE.pdf", default="join-poster.pdf", help="default join-poster.pdf")
+    join.add_argument("--callback", metavar="URL", help="historical mode: where the customer's browser returns")
+    join.add_argument("--template-id", metavar="ID", help="default: card.template_id of the settings")
+    join.set_defaults(func=_cmd_join_qr)
     form = csub.add_parser("form", help="the fields a customer fills in to open a card")
     fsub = form.add_subparsers(dest="form_action", metavar="ACTION", required=True)
     fset = fsub.add_parser("set", help="alipay.marketing.card.formtemplate.set from the spec's [form]")
@@ -231,4 +237,55 @@ def _cmd_form(args: argparse.Namespace) -> int:
         client.close()
     print(f"open-card form of {tid}: required {', '.join(fields['required']['common_fields'])}"
           + (f"; optional {', '.join(fields['optional']['common_fields'])}" if "optional" in fields else ""))
+    return EXIT_OK
+
+
+def qr_matrix(text: str) -> list[list[bool]]:
+    """The QR code's modules (medium error correction, no quiet zone: the poster draws its own)."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    qr.add_data(text)
+    qr.make(fit=True)
+    return [[bool(v) for v in row] for row in qr.get_matrix()]
+
+
+def _cmd_join_qr(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args)
+    tid = _template_id(args, settings)
+    if not tid:
+        print("card: no template yet: run `pos-app card template create --spec FILE` (or give --template-id)",
+              file=sys.stderr)
+        return EXIT_SPEC
+    callback = args.callback
+    if callback and (not re.match(r"^https?://[^\s/?#]+", callback) or "?" in callback):
+        print(f"card: --callback {callback!r} must be an http(s) URL without a query string", file=sys.stderr)
+        return EXIT_SPEC
+    try:
+        client, issuer = _issuer(settings)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_GATEWAY
+    except Exception as exc:  # noqa: BLE001
+        print(f"card: gateway configuration problem: {exc}", file=sys.stderr)
+        return EXIT_GATEWAY
+    try:
+        url = issuer.activate_url(tid, callback=callback, out_string=settings.store.store_id)
+    except CardIssuingError as exc:
+        print(f"card: {exc}", file=sys.stderr)
+        return EXIT_ALIPAY
+    finally:
+        client.close()
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from pos_app.ui.poster_pdf import write_join_poster
+
+    out = write_join_poster(args.out, qr_matrix(url), settings.store.name)
+    print(f"written {out}")
+    print(f"join URL: {url}")
+    if settings.config_file is not None and url != settings.card.join_url:
+        save_setting(settings.config_file, "card", "join_url", url)
+        print(f"saved as card.join_url in {settings.config_file} (receipts of non-members and the customer "
+              "display show it)")
     return EXIT_OK

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ CARD_ISSUING_METHODS = (
     "alipay.marketing.card.template.modify",
     "alipay.marketing.card.template.query",
     "alipay.marketing.card.formtemplate.set",
+    "alipay.marketing.card.activateurl.apply",
 )
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 FORM_FIELDS = ("OPEN_FORM_FIELD_MOBILE", "OPEN_FORM_FIELD_GENDER", "OPEN_FORM_FIELD_NAME", "OPEN_FORM_FIELD_BIRTHDAY",
@@ -51,6 +53,8 @@ class CardIssuingRules(CardRules):
             return self.template_modify(app_id, biz)
         if method == "alipay.marketing.card.template.query":
             return self.template_query(app_id, biz)
+        if method == "alipay.marketing.card.activateurl.apply":
+            return self.activateurl_apply(app_id, biz)
         return self.formtemplate_set(app_id, biz)
 
     # --- images ---------------------------------------------------------------------------------
@@ -233,3 +237,22 @@ class CardIssuingRules(CardRules):
         tpl["form_fields"] = json.loads(json.dumps(fields))
         self._dirty("template", tpl["template_id"], tpl)
         return ok()
+
+    # --- activation URL -------------------------------------------------------------------------
+
+    def activateurl_apply(self, app_id: str, biz: Mapping[str, Any]) -> Reply:
+        """alipay.marketing.card.activateurl.apply: the URL behind the shop's join QR (URL-encoded, as Alipay's)."""
+        tpl, err = self._own_template(app_id, {"template_id": biz.get("template_id")})
+        if err is not None or tpl is None:
+            return err or fail("TEMPLATE_NOT_EXIST", "模板不存在")
+        callback = biz.get("callback")
+        if callback is not None and (not isinstance(callback, str) or not re.match(r"^https?://", callback)
+                                     or "?" in callback):
+            return _bad("callback 为不带参数的 http(s) 地址")
+        if tpl.get("open_card_conf") and not callback:
+            callback = tpl["open_card_conf"].get("open_card_url")
+        query = {"template_id": tpl["template_id"], "app_id": app_id, "callback": callback or "",
+                 "out_string": str(biz.get("out_string") or "")}
+        base = getattr(self, "base_url", "http://127.0.0.1")
+        url = f"{base}/card/apply?" + urllib.parse.urlencode({k: v for k, v in query.items() if v})
+        return ok(apply_card_url=urllib.parse.quote(url, safe=""))

@@ -151,3 +151,30 @@ def test_sandbox_checks_like_alipay(client: AlipayClient) -> None:
     assert isinstance(res, GatewayBusinessFailure) and res.sub_code == "TEMPLATE_NOT_EXIST"
     res = client.call("alipay.marketing.card.formtemplate.set", {"template_id": "999", "fields": {}})
     assert isinstance(res, GatewayBusinessFailure) and res.sub_code == "TEMPLATE_NOT_EXIST"
+
+
+def test_join_qr_poster_carries_the_activation_url(tmp_path: Path, sandbox: SandboxServer,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+
+    import zxingcpp
+    from PIL import Image
+
+    spec, cfg = _setup(tmp_path, sandbox)
+    assert main(["card", "join-qr", "--config", cfg]) == 2  # no template yet
+    assert "no template yet" in capsys.readouterr().err
+    assert main(["card", "template", "create", "--spec", spec, "--config", cfg]) == 0
+    poster = tmp_path / "poster.pdf"
+    assert main(["card", "join-qr", "--out", str(poster), "--config", cfg]) == 0
+    settings = tomllib.loads(Path(cfg).read_text("utf-8"))["card"]
+    url = settings["join_url"]
+    assert url.startswith(sandbox.base_url + "/card/apply?") and f"template_id={settings['template_id']}" in url
+    assert "callback=https%3A%2F%2Fshop.example.com%2Fcard%2Fopen" in url  # the template's callback mode
+    text = subprocess.run(["pdftotext", str(poster), "-"], capture_output=True, text=True, check=True).stdout
+    assert "扫码领取会员卡" in text
+    info = subprocess.run(["pdfinfo", str(poster)], capture_output=True, text=True, check=True).stdout
+    assert "(A5)" in info
+    subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(poster), str(tmp_path / "p")], check=True)
+    (found,) = zxingcpp.read_barcodes(Image.open(tmp_path / "p.png"))
+    assert found.text == url
+    assert main(["card", "join-qr", "--callback", "https://x.cn/a?b=1", "--config", cfg]) == 2
