@@ -117,6 +117,11 @@ class ReconcileSettings:
 class CardSettings:
     template_id: str = ""               # the shop's membership-card template (pos-app card template create)
     join_url: str = ""                  # the activation URL behind the join QR (pos-app card join-qr)
+    number_prefix: str = "8800"         # card numbers the opening endpoint gives (match scanners.member_pattern)
+    number_length: int = 16
+    opening_points: int = 0             # points a new card starts with
+    opening_level: str = ""             # level a new card starts with
+    callback_path: str = "/card/open"   # historical mode: the path of the template's callback URL
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,6 +288,12 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
         problems.append(f"{where}reconcile.run_after: {s.reconcile.run_after!r} must be HH:MM (Beijing time)")
     if s.reconcile.partner_id and not re.fullmatch(r"2088\d{12}", s.reconcile.partner_id):
         problems.append(f"{where}reconcile.partner_id: {s.reconcile.partner_id!r} must be the 16-digit 2088… PID")
+    if not re.fullmatch(r"\d{1,10}", s.card.number_prefix) or not len(s.card.number_prefix) + 4 <= \
+            s.card.number_length <= 32:
+        problems.append(f"{where}card.number_prefix/number_length: digits, at least 4 more digits after the prefix, "
+                        "32 at most")
+    if s.card.opening_points < 0:
+        problems.append(f"{where}card.opening_points: must not be negative")
     if s.shift.close_difference_threshold_fen < 0:
         problems.append(f"{where}shift.close_difference_threshold_fen: must not be negative")
 

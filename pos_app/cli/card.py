@@ -63,6 +63,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     join.add_argument("--callback", metavar="URL", help="historical mode: where the customer's browser returns")
     join.add_argument("--template-id", metavar="ID", help="default: card.template_id of the settings")
     join.set_defaults(func=_cmd_join_qr)
+    ep = csub.add_parser("endpoint", help="serve the card-opening endpoint Alipay calls (behind the HTTPS proxy)")
+    _add_config(ep)
+    ep.add_argument("--host", default="127.0.0.1")
+    ep.add_argument("--port", type=int, default=8090)
+    ep.add_argument("--threads", type=int, default=8)
+    ep.set_defaults(func=_cmd_endpoint)
     form = csub.add_parser("form", help="the fields a customer fills in to open a card")
     fsub = form.add_subparsers(dest="form_action", metavar="ACTION", required=True)
     fset = fsub.add_parser("set", help="alipay.marketing.card.formtemplate.set from the spec's [form]")
@@ -288,4 +294,38 @@ def _cmd_join_qr(args: argparse.Namespace) -> int:
         save_setting(settings.config_file, "card", "join_url", url)
         print(f"saved as card.join_url in {settings.config_file} (receipts of non-members and the customer "
               "display show it)")
+    return EXIT_OK
+
+
+def _cmd_endpoint(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    settings = settings_or_exit(args)
+    from pos_app.card_endpoint import build_app, serve
+
+    try:
+        app = build_app(settings)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_GATEWAY
+    except Exception as exc:  # noqa: BLE001 - key problems: one line
+        print(f"card endpoint: gateway configuration problem: {exc}", file=sys.stderr)
+        return EXIT_GATEWAY
+    server = serve(app, args.host, args.port, threads=args.threads)
+    port = server.effective_port
+    print(json.dumps({"express": f"http://{args.host}:{port}/spi",
+                      "callback": f"http://{args.host}:{port}{settings.card.callback_path}"}), flush=True)
+
+    def _stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.close, daemon=True).start()
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    except OSError:
+        pass  # closed by the signal handler
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return EXIT_OK

@@ -28,6 +28,8 @@ __all__ = [
     "image_kind",
     "template_biz",
     "form_fields",
+    "OpenedCard",
+    "OpeningError",
 ]
 
 IMAGE_MAX_BYTES = 2 * 1024 * 1024   # the terminal's own limit, below the gateway's
@@ -48,6 +50,10 @@ class SpecError(DomainError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class OpeningError(DomainError):
+    """A request that must not open a card (unknown template, no user, refused by Alipay, ...)."""
 
 
 class CardIssuingError(DomainError):
@@ -277,3 +283,15 @@ def form_fields(spec: TemplateSpec) -> dict[str, Any]:
     if spec.form_optional:
         out["optional"] = {"common_fields": [FORM_FIELDS[f] for f in spec.form_optional]}
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenedCard:
+    """A member created for a card opened in Alipay."""
+
+    card_no: str
+    level: str
+    points: int
+    open_date: str
+    valid_date: str
+    created: bool          # False: the same request (or customer) had a card already

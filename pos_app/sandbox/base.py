@@ -40,7 +40,8 @@ DEFAULT_TIMEOUT_EXPRESS_S = 3 * 3600
 MEMBER_CODE_TTL_S = 120.0
 DEFAULT_CONFIG: dict[str, Any] = {"timestamp_window_s": 900, "cancel_window_s": 86400, "refund_deadline_s": None,
                                   "single_use_codes": False,
-                                  "bill_ready_hour": 9, "empty_bill": "file", "bill_not_exist_code": "isp.bill_not_exist"}
+                                  "bill_ready_hour": 9, "empty_bill": "file", "bill_not_exist_code": "isp.bill_not_exist",
+                                  "spi_endpoint_url": None}
 
 Reply = dict[str, Any]
 """The business part of a ``*_response`` object (code, msg, sub_code, fields)."""

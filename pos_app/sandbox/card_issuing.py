@@ -15,7 +15,7 @@ from typing import Any
 
 from pos_app.domain.card_template import WRITE_OFF_TYPES, image_kind
 
-from .base import Reply, fail, ok
+from .base import Reply, SandboxError, fail, ok
 from .cards import CardRules
 
 __all__ = ["CARD_ISSUING_METHODS", "CardIssuingRules", "IMAGE_MAX_BYTES", "image_kind"]
@@ -26,6 +26,8 @@ CARD_ISSUING_METHODS = (
     "alipay.marketing.card.template.query",
     "alipay.marketing.card.formtemplate.set",
     "alipay.marketing.card.activateurl.apply",
+    "alipay.system.oauth.token",
+    "alipay.marketing.card.activateform.query",
 )
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 FORM_FIELDS = ("OPEN_FORM_FIELD_MOBILE", "OPEN_FORM_FIELD_GENDER", "OPEN_FORM_FIELD_NAME", "OPEN_FORM_FIELD_BIRTHDAY",
@@ -55,6 +57,10 @@ class CardIssuingRules(CardRules):
             return self.template_query(app_id, biz)
         if method == "alipay.marketing.card.activateurl.apply":
             return self.activateurl_apply(app_id, biz)
+        if method == "alipay.system.oauth.token":
+            return self.oauth_token(app_id, params)
+        if method == "alipay.marketing.card.activateform.query":
+            return self.activateform_query(app_id, biz, params.get("auth_token"))
         return self.formtemplate_set(app_id, biz)
 
     # --- images ---------------------------------------------------------------------------------
@@ -256,3 +262,52 @@ class CardIssuingRules(CardRules):
         base = getattr(self, "base_url", "http://127.0.0.1")
         url = f"{base}/card/apply?" + urllib.parse.urlencode({k: v for k, v in query.items() if v})
         return ok(apply_card_url=urllib.parse.quote(url, safe=""))
+
+    # --- the customer's side of joining (the activation page) and the historical mode's calls ----
+
+    def join_session(self, app_id: str, template_id: str, *, mobile: str, name: str, user_id: str = "",
+                     out_string: str = "") -> dict[str, Any]:
+        """The customer filled Alipay's form on the activation page: a session with an auth code."""
+        with self.lock:
+            tpl = self.templates.get(template_id)
+            if tpl is None or tpl.get("app_id") not in (app_id, "sandbox"):
+                raise SandboxError(f"no template {template_id!r} of this app")
+            if not user_id:
+                user_id = "2088" + str(int.from_bytes(mobile.encode(), "big") % 10**12).rjust(12, "0")
+            session = {"app_id": app_id, "template_id": template_id, "user_id": user_id,
+                       "request_id": "REQ" + secrets.token_hex(10), "auth_code": secrets.token_hex(16),
+                       "access_token": "", "used": False, "out_string": out_string,
+                       "form": [{"OPEN_FORM_FIELD_MOBILE": mobile}, *([{"OPEN_FORM_FIELD_NAME": name}] if name else [])],
+                       "express": bool(tpl.get("spi_app_id")),
+                       "callback": (tpl.get("open_card_conf") or {}).get("open_card_url", "")}
+            sessions = dict(self.meta.get("join_sessions", {}))
+            sessions[session["auth_code"]] = session
+            self._meta("join_sessions", sessions)
+            self.flush()
+            return dict(session)
+
+    def _session_by(self, key: str, value: str) -> dict[str, Any] | None:
+        return next((s for s in self.meta.get("join_sessions", {}).values() if value and s.get(key) == value), None)
+
+    def oauth_token(self, app_id: str, params: Mapping[str, str]) -> Reply:
+        if params.get("grant_type") != "authorization_code":
+            return fail("isv.grant-type-invalid", "不支持的grant_type", code="40002")
+        session = self._session_by("auth_code", params.get("code", ""))
+        if session is None or session["app_id"] != app_id or session["used"]:
+            return fail("isv.code-invalid", "授权码code无效", code="40002")
+        sessions = dict(self.meta["join_sessions"])
+        session = {**session, "used": True, "access_token": "authusr" + secrets.token_hex(16)}
+        sessions[session["auth_code"]] = session
+        self._meta("join_sessions", sessions)
+        return ok(access_token=session["access_token"], user_id=session["user_id"], expires_in=1296000,
+                  re_expires_in=2592000, refresh_token="refresh" + secrets.token_hex(8))
+
+    def activateform_query(self, app_id: str, biz: Mapping[str, Any], auth_token: str | None) -> Reply:
+        session = self._session_by("access_token", auth_token or "")
+        if session is None or session["app_id"] != app_id:
+            return fail("isv.invalid-auth-token", "无效的访问令牌", code="40002")
+        if biz.get("biz_type") != "MEMBER_CARD":
+            return _bad("biz_type 必须是 MEMBER_CARD")
+        if biz.get("template_id") != session["template_id"] or biz.get("request_id") != session["request_id"]:
+            return fail("FORM_NOT_EXIST", "开卡表单不存在")
+        return ok(infos=json.dumps(session["form"], ensure_ascii=False))

@@ -107,6 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
         if split.path == "/gateway.do" and verb in ("GET", "POST"):
             self._gateway(verb, split.query, body)
             return
+        if split.path == "/card/apply" and verb == "GET":
+            status, headers, data = sandbox.join(dict(urllib.parse.parse_qsl(split.query)))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            return
         if split.path == "/downloadBillFile.resource" and verb == "GET":
             token = dict(urllib.parse.parse_qsl(split.query)).get("token", "")
             status, data, ctype = sandbox.state.bill_file(token)
@@ -340,6 +350,82 @@ class SandboxServer:
         trade = self.trade(out)
         assert trade is not None
         return trade
+
+    def join(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """The activation page as the customer's phone sees it: ``mobile``/``name`` are what the customer
+        fills in. Express template: the sandbox calls the shop's SPI endpoint (``spi_endpoint_url``) and
+        issues the card; callback template: a 302 to the shop's callback with a fresh auth code."""
+        from .state import SandboxError
+
+        def js(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+            return status, {"Content-Type": "application/json;charset=utf-8"}, json.dumps(
+                body, ensure_ascii=False).encode()
+
+        app_id = query.get("app_id") or self.app_id
+        try:
+            session = self.state.join_session(app_id, query.get("template_id", ""),
+                                              mobile=query.get("mobile") or "13800000000",
+                                              name=query.get("name", ""), user_id=query.get("user_id", ""),
+                                              out_string=query.get("out_string", ""))
+        except SandboxError as exc:
+            return js(404, {"error": str(exc)})
+        if session["express"]:
+            return self._express_open(session)
+        callback = query.get("callback") or session["callback"]
+        if not callback:
+            return js(400, {"error": "the template has no callback URL and the activation URL named none"})
+        location = callback + "?" + urllib.parse.urlencode(
+            {"app_id": app_id, "auth_code": session["auth_code"], "request_id": session["request_id"],
+             "template_id": session["template_id"], "scope": "auth_user", "state": "",
+             "out_string": session["out_string"]})
+        return 302, {"Location": location}, b""
+
+    def _express_open(self, session: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        import httpx
+
+        from pos_app.alipay.signing import sign_content, sign_string, verify_content
+
+        def js(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+            return status, {"Content-Type": "application/json;charset=utf-8"}, json.dumps(
+                body, ensure_ascii=False).encode()
+
+        url = self.state.config.get("spi_endpoint_url")
+        if not url:
+            return js(409, {"error": "express template: set spi_endpoint_url first (POST /admin/config)"})
+        form: dict[str, str] = {}
+        for item in session["form"]:
+            form.update(item)
+        biz = {"template_id": session["template_id"], "request_id": session["request_id"],
+               "user_id": session["user_id"], "form_info": form, "out_string": session["out_string"]}
+        params = {"app_id": session["app_id"], "method": "spi.alipay.user.opencard.get", "charset": "utf-8",
+                  "sign_type": "RSA2", "timestamp": self.state.now_text(), "version": "1.0",
+                  "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":"))}
+        params["sign"] = sign_content(sign_string(params), self._gateway_key, "RSA2")
+        try:
+            resp = httpx.post(str(url), data=params, timeout=5.0, trust_env=False)
+        except httpx.HTTPError as exc:
+            return js(502, {"error": f"the shop's endpoint did not answer: {type(exc).__name__}"})
+        text = resp.text
+        head, tail = '{"response":', ',"sign":"'
+        if not text.startswith(head) or tail not in text or not text.endswith('"}'):
+            return js(502, {"error": "the shop's answer is not {response, sign}"})
+        content = text[len(head):text.rindex(tail)]
+        sign = text[text.rindex(tail) + len(tail):-2]
+        app = self.core.apps.get(session["app_id"])
+        if app is None or not verify_content(content, sign, app.public_key, "RSA2", "utf-8"):
+            return js(502, {"error": "the shop's answer is not signed with the app's key"})
+        answer = json.loads(content)
+        if answer.get("code") != "10000" or not isinstance(answer.get("card_info"), dict):
+            return js(502, {"error": "the shop refused", "answer": answer})
+        with self.state.lock:
+            tpl = self.state.templates[session["template_id"]]
+            card = self.state._issue(tpl, answer["card_info"], user_id=session["user_id"],
+                                     name=form.get("OPEN_FORM_FIELD_NAME", ""),
+                                     phone=form.get("OPEN_FORM_FIELD_MOBILE", ""),
+                                     out_serial_no=session["request_id"])
+            self.state.flush()
+        return js(200, {"mode": "express", "biz_card_no": card["biz_card_no"],
+                        "external_card_no": card["external_card_no"], "point": card["point"]})
 
     def trades(self) -> list[dict[str, Any]]:
         return self.state.trade_list()

@@ -55,6 +55,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (20, _sql_file("schema_v20.sql")),  # data (issue 12): full catalogue record, barcodes, price history
     (40, _sql_file("schema_v40.sql")),  # counter (issue 14): promotions, special prices, per-level member prices
     (50, _sql_file("schema_50_reconcile.sql")),  # card: daily Alipay reconciliation
+    (51, _sql_file("schema_51_card_openings.sql")),  # card: cards opened by the opening endpoint
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 
