@@ -22,21 +22,20 @@ from pos_app.domain.money import format_ui, parse_gateway_amount
 
 from .errors import PaymentError, PaymentsBlocked
 from .gateway_trust import TrustedTradeGateway
-from .ports import (
-    CheckoutUnitOfWork,
-    Clock,
+from .ports.clock import Clock, IdSource
+from .ports.gateway import (
     GatewayBusinessFailure,
     GatewayInProgress,
     GatewaySuccess,
     GatewayUnknown,
-    IdSource,
-    PaymentAttempt,
     PayResult,
     QueryResult,
     RefundQueryResult,
     RefundResult,
     TradeGateway,
 )
+from .ports.payments import PaymentAttempt
+from .ports.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from .checkout import CheckoutService, CommittedSale
@@ -215,7 +214,7 @@ class PaymentService:
         checkout: used by :meth:`resolve_orphan` to complete a sale from its stored basket.
     """
 
-    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], gateway: TradeGateway, clock: Clock,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], gateway: TradeGateway, clock: Clock,
                  ids: IdSource, config: PaymentConfig, sleep: Callable[[float], None] | None = None,
                  *, checkout: CheckoutService | None = None) -> None:
         self._uow = uow_factory

@@ -13,18 +13,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pos_app.services.ports import (
+from pos_app.domain.codes import mask_code
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import (
     CardGateway,
-    Clock,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
     GatewayUnknown,
-    OutboxOutcome,
-    OutboxRow,
-    SyncApprover,
-    SyncStore,
 )
+from pos_app.services.ports.outbox import OutboxOutcome, OutboxRow, SyncApprover, SyncStore
 
 __all__ = [
     "SyncConfig",
@@ -143,9 +141,7 @@ def classify(result: GatewayResult) -> Verdict:
     return Verdict("permanent", what)
 
 
-def mask_card(card_no: str) -> str:
-    """All but the last 4 characters masked."""
-    return ("*" * max(0, len(card_no) - 4)) + card_no[-4:]
+mask_card = mask_code  # the one masking function (pos_app.domain.codes)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

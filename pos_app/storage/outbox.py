@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from pos_app.domain.codes import mask_code
 from pos_app.services.ports import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover
 
 from .audit import append_audit
@@ -77,9 +78,7 @@ def row_from_sql(r: sqlite3.Row | tuple[Any, ...]) -> OutboxRow:
                      created_at=str(r[11]), done_at=r[12], sale_id=r[13], refund_id=r[14])
 
 
-def mask_card(card_no: str) -> str:
-    """All but the last 4 characters masked (card numbers never appear whole in logs or audit)."""
-    return ("*" * max(0, len(card_no) - 4)) + card_no[-4:]
+mask_card = mask_code  # the one masking function (pos_app.domain.codes): card numbers never whole in logs
 
 
 _LONG_DIGITS = re.compile(r"\d{8,}")
