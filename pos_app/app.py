@@ -114,6 +114,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     from pos_app.printing import PrintAdapter, render_barcode_png
     from pos_app.services.receipts import build_receipt, receipt_text
     from pos_app.services.routing import ScanRouter
+    from pos_app.services.till import Till
     from pos_app.ui import dialogs_wiring
     from pos_app.ui.checkout_controller import Session
     from pos_app.ui.context import TerminalContext
@@ -153,13 +154,15 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         except Exception as exc:  # noqa: BLE001 - a bad reader must not stop the till: shown in the status bar
             logger.error("scanner %s cannot be opened: %s", url, exc)
     tr = Translator(settings.language)
+    recovery_done = threading.Event()  # set when start-up recovery has checked earlier payments
+    till = Till(services.checkout, services.payment, payments_ready=recovery_done)
     ctx = TerminalContext(
         tr=tr, store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,
         db_path=str(settings.db_path), router=router, checkout=services.checkout,
         payment=services.payment, members=services.members, refunds=services.refunds,
         users=services.users, shifts=services.shifts, reports=services.reports,
         printer=printer, barcode=render_barcode_png, scanners=scanners,
-        gateway_url=settings.gateway.url, demo=demo, drawer=settings.printer.drawer,
+        gateway_url=settings.gateway.url, demo=demo, drawer=settings.printer.drawer, till=till,
     )
     ctx.extras["receipt_text"] = receipt_text
     ctx.extras["build_receipt"] = build_receipt
@@ -193,7 +196,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     window = MainWindow(ctx, login, demo_hint)
     dialogs_wiring.install(ctx, window)  # the dialogs the checkout screen opens for F4/F8/F9/F10/F11 and approvals
     terminal = Terminal(settings=settings, demo=demo, container=container, services=services, ctx=ctx,
-                        window=window, scanners=scanners, printer=printer, sandbox=sandbox)
+                        window=window, scanners=scanners, printer=printer, sandbox=sandbox,
+                        recovery_done=recovery_done)
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     _start_recovery(terminal)
@@ -263,7 +267,6 @@ def _start_recovery(t: Terminal) -> None:
         if orphans and show is not None:
             show()
 
-    t.ctx.extras["recovery_done"] = t.recovery_done
     t.window.tasks.submit(recover, done)
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from drivers.base import Scanner
 from pos_app.services.routing import ScanRouter
+from pos_app.services.till import Till
 
 from .i18n import Translator
 
@@ -68,4 +69,5 @@ class TerminalContext:
     demo: bool = False
     drawer: bool = False
     wedge_filter: Any = None
+    till: Till | None = None
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
