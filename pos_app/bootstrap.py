@@ -39,7 +39,9 @@ from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.services.users import UserService
 from pos_app.settings import Settings
 from pos_app.storage.audit import AuditBreak, audit_entries, verify_chain
+from pos_app.storage.catalogue_import import apply_catalogue, read_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
+from pos_app.storage.errors import StorageError
 from pos_app.storage.outbox import SqliteSyncStore, outbox_stats
 from pos_app.storage.uow import SqliteUnitOfWork
 
@@ -51,6 +53,7 @@ __all__ = [
     "connect_database", "audit_verify", "audit_tail", "outbox_status", "sync_config", "build_sync_worker",
     "open_container", "seed_demo_data",
     "generate_private_key", "public_key_base64", "write_private_key", "write_public_key",
+    "open_database", "StorageError", "apply_catalogue", "read_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -210,6 +213,11 @@ def seed_demo_data(container: Container) -> tuple[int, int]:
 
 
 # --- the command line's door to storage -------------------------------------------------------
+
+
+def open_database(settings: Settings) -> sqlite3.Connection:
+    """The terminal's database, migrated, on a new connection (the caller closes it)."""
+    return Database(settings.db_path).open_and_migrate()
 
 
 def connect_database(settings: Settings, *, readonly: bool = False) -> sqlite3.Connection:
