@@ -133,7 +133,7 @@ class CheckoutService:
         keys = [scan.item_code] if scan.item_code else []
         if scan.text and scan.text not in keys:
             keys.append(scan.text)
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             for key in keys:
                 item = uow.catalogue.get(key)
                 if item is not None:
@@ -164,7 +164,7 @@ class CheckoutService:
 
     def search_catalogue(self, text: str, limit: int = 50) -> list[CatalogueItem]:
         """Items whose code starts with ``text`` or whose name contains it."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return list(uow.catalogue.search(text, limit))
 
     # --- commit -------------------------------------------------------------------------

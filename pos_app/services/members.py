@@ -107,7 +107,7 @@ class MemberService:
 
     def get(self, card_no: str, basket_fen: int = 0) -> MemberView | None:
         """A cached member by card number, with what can be redeemed on ``basket_fen``."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             rec = uow.members.get(card_no)
         return self._view(rec, basket_fen) if rec else None
 
@@ -160,7 +160,7 @@ class MemberService:
 
     def search(self, text: str, limit: int = 20) -> list[MemberView]:
         """Cached members by phone (full or last 4 digits) or card number."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             recs = uow.members.search(text, limit)
         return [self._view(r) for r in recs]
 

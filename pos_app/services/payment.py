@@ -229,12 +229,12 @@ class PaymentService:
 
     def pending(self) -> list[Attempt]:
         """Attempts whose outcome is not known yet (they block new payments)."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.payments.in_states(OPEN_STATES)
 
     def get(self, attempt_id: int) -> Attempt:
         """One attempt; :class:`PaymentError` if there is none."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             att = uow.payments.get(attempt_id)
         if att is None:
             raise PaymentError(f"payment attempt {attempt_id} does not exist")
@@ -321,12 +321,12 @@ class PaymentService:
 
     def unknown(self) -> list[Attempt]:
         """Attempts whose outcome could not be checked (state ``unknown``): a supervisor must look at them."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.payments.in_states((AttemptState.UNKNOWN,))
 
     def orphans(self) -> list[Attempt]:
         """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.payments.orphans()
 
     def resolve_orphan(self, attempt_id: int, decision: str, by_user_id: int, *,

@@ -122,7 +122,7 @@ class ShiftService:
         self._width = report_width
 
     def current_shift(self, terminal_id: str | None = None) -> ShiftRecord | None:
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.shifts.current(terminal_id or self.terminal_id)
 
     def _open(self, uow: UnitOfWork) -> ShiftRecord:
