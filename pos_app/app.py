@@ -112,7 +112,6 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
 
     from drivers import open_scanner
     from pos_app.printing import PrintAdapter, render_barcode_png
-    from pos_app.services.receipts import build_receipt, receipt_text
     from pos_app.services.routing import ScanRouter
     from pos_app.services.till import Till
     from pos_app.ui import dialogs_wiring
@@ -163,10 +162,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         users=services.users, shifts=services.shifts, reports=services.reports,
         printer=printer, barcode=render_barcode_png, scanners=scanners,
         gateway_url=settings.gateway.url, demo=demo, drawer=settings.printer.drawer, till=till,
+        store_name=settings.store.name, store_address=settings.store.address,
     )
-    ctx.extras["receipt_text"] = receipt_text
-    ctx.extras["build_receipt"] = build_receipt
-    ctx.extras["store"] = settings.store
     window: MainWindow | None = None
 
     def open_shift(user: Any) -> Any:
@@ -263,7 +260,7 @@ def _start_recovery(t: Terminal) -> None:
         except Exception:  # noqa: BLE001 - the banner and F12 still offer it
             logger.exception("listing orphaned payments failed")
             return
-        show = t.ctx.extras.get("show_orphans")
+        show = t.ctx.nav.show_orphans
         if orphans and show is not None:
             show()
 

@@ -77,6 +77,13 @@ class CheckoutController(QObject):
         self.last_committed: Any = None
         self.prompt: Any = None  # the small prompt currently open (void reason, search, price, points)
         self.last_void_approval: Any = None
+        #: the intents this screen handles itself (names from checkout_view.ACTIONS); others open via ctx.nav
+        self._intents: dict[str, Callable[[], None]] = {
+            "void_line": self.do_void_line, "remove_member": self.do_remove_member,
+            "open_price": self.do_open_price, "redeem": self.do_redeem,
+            "catalogue_search": self.do_catalogue_search, "member_search": self.do_member_search,
+            "cash": self.do_cash, "alipay": self.do_alipay,
+        }
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
         view.quantity_step.connect(self.step_quantity)
@@ -209,15 +216,15 @@ class CheckoutController(QObject):
 
     # --- intents ------------------------------------------------------------------------
     def on_intent(self, name: str) -> None:
-        handler = getattr(self, f"do_{name}", None)
-        if handler is None:
-            extra = self.ctx.extras.get(f"intent:{name}")
-            if extra is not None:
-                extra(self)
-                return
-            self.view.show_notice(self.t("Not available on this terminal yet"))
+        handler = self._intents.get(name)
+        if handler is not None:
+            handler()
             return
-        handler()
+        opener = self.ctx.nav.intents.get(name)
+        if opener is not None:
+            opener(self)
+            return
+        self.view.show_notice(self.t("Not available on this terminal yet"))
 
     def step_quantity(self, step: int) -> None:
         row = self.view.selected_row()
@@ -246,7 +253,7 @@ class CheckoutController(QObject):
         self.prompt = None
         reason = reason.strip()
         if field(self.snapshot(), "total_shown", default=False):
-            ask = self.ctx.extras.get("ask_approval")
+            ask = self.ctx.nav.ask_approval
             if ask is None:
                 self.view.show_notice(self.t("A supervisor approval is needed"))
                 return
@@ -266,11 +273,10 @@ class CheckoutController(QObject):
         self._guard(lambda: self.till.void_line(line.line_id, reason, approved_by=approved_by))
 
     def supervisor_approves(self, action: str, subject: str, reasons: list[str]) -> bool:
-        approve = self.ctx.extras.get("approve")
-        if approve is None:
+        if self.ctx.nav.ask_approval is None:
             self.view.show_notice(self.t("A supervisor approval is needed"))
             return False
-        return bool(approve(self.view, action, subject, reasons))
+        return self.ctx.nav.approve(self.view, action, subject, reasons)
 
     def do_remove_member(self) -> None:
         if field(self.snapshot(), "member") is None:
@@ -386,7 +392,7 @@ class CheckoutController(QObject):
         self.finish_sale(committed, self.t("Change {amount}", amount=format_ui(tendered - payable)))
 
     def do_alipay(self) -> None:
-        opener = self.ctx.extras.get("alipay_dialog")
+        opener = self.ctx.nav.alipay
         if opener is None or not self.till.alipay_available:
             self.view.show_notice(self.t("Alipay is not configured on this terminal"))
             return

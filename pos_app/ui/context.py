@@ -11,16 +11,9 @@ from pos_app.services.routing import ScanRouter
 from pos_app.services.till import Till
 
 from .i18n import Translator
+from .navigator import Navigator
 
-__all__ = ["TerminalContext", "ReceiptPrinter", "BarcodeRenderer", "PrintResult"]
-
-
-@dataclasses.dataclass(frozen=True)
-class PrintResult:
-    """How a print job ended: ok, or a message a cashier can act on (offline, out of paper)."""
-
-    ok: bool
-    message: str = ""
+__all__ = ["TerminalContext", "ReceiptPrinter", "BarcodeRenderer"]
 
 
 class ReceiptPrinter(Protocol):
@@ -70,4 +63,9 @@ class TerminalContext:
     drawer: bool = False
     wedge_filter: Any = None
     till: Till | None = None
+    store_name: str = ""
+    store_address: str = ""
+    nav: Navigator = dataclasses.field(default_factory=Navigator)
+    # Deprecated: the string-keyed bag the navigator replaced. Nothing on main reads it; kept only so that
+    # branches written against it still import and run until they move to ``nav`` (then remove it).
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Fallback for the action keys when the window is not active (shortcuts need an active window)."""
         combo = QKeySequence(event.keyCombination()).toString()
-        receipts = self.ctx.extras.get("receipts")
+        receipts = self.ctx.nav.receipts
         if combo == "Ctrl+P" and receipts is not None:
             receipts.show_last()
             return

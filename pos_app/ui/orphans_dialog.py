@@ -145,7 +145,7 @@ class OrphansDialog(QDialog):
         if decision == "complete":
             receipt = getattr(result, "receipt_no", "")
             self.status.setText(self._t("Sale completed: receipt {no}", no=receipt))
-            receipts = self.ctx.extras.get("receipts")
+            receipts = self.ctx.nav.receipts
             if receipts is not None:
                 receipts.after_commit(result)
         else:
