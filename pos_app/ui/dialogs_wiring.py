@@ -24,6 +24,8 @@ class SyncDialog(QDialog):
 
         self.setObjectName("syncDialog")
         self.setWindowTitle(ctx.tr("Sync queue"))
+        if ctx.sync is None:
+            raise ValueError("the sync queue screen needs the sync worker")
         self.view = SyncView(ctx.sync, approve, self)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
