@@ -15,8 +15,8 @@ from pos_app.services.reports import ReportService
 from pos_app.services.routing import ScanRouter
 from pos_app.services.shifts import ShiftService
 from pos_app.services.sync import SyncWorker
-from pos_app.services.users import UserService
 from pos_app.services.till import Till
+from pos_app.services.users import UserService
 
 from .i18n import Translator
 from .navigator import Navigator
