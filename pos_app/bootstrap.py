@@ -42,7 +42,7 @@ from pos_app.storage.audit import AuditBreak, audit_entries, verify_chain
 from pos_app.storage.catalogue_import import apply_catalogue, read_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
 from pos_app.storage.errors import StorageError
-from pos_app.storage.outbox import SqliteSyncStore, outbox_stats
+from pos_app.storage.outbox import SqliteOutboxQueue, outbox_stats
 from pos_app.storage.uow import SqliteUnitOfWork
 
 __all__ = [
@@ -305,4 +305,4 @@ def build_sync_worker(settings: Settings, clock: Clock | None = None,
     def gateway() -> CardGateway:
         return AlipayClient(cfg, clock=the_clock)
 
-    return SyncWorker(lambda: SqliteSyncStore.open(db_path), gateway, the_clock, sync_config(settings))
+    return SyncWorker(lambda: SqliteOutboxQueue.open(db_path), gateway, the_clock, sync_config(settings))

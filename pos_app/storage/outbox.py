@@ -26,6 +26,7 @@ __all__ = [
     "row_from_sql",
     "mask_card",
     "OutboxRepository",
+    "SqliteOutboxQueue",
     "SqliteSyncStore",
 ]
 
@@ -148,15 +149,15 @@ class _WorkerLock:
             self._fh = None
 
 
-class SqliteSyncStore:
-    """The SyncStore port on one SQLite connection owned by one thread (the worker's, never the GUI's)."""
+class SqliteOutboxQueue:
+    """The OutboxQueue port on one SQLite connection owned by one thread (the worker's, never the GUI's)."""
 
     def __init__(self, conn: sqlite3.Connection, *, lock_path: Path | None = None) -> None:
         self.conn = conn
         self._lock = _WorkerLock(lock_path) if lock_path is not None else None
 
     @classmethod
-    def open(cls, db_path: Path | str) -> SqliteSyncStore:
+    def open(cls, db_path: Path | str) -> SqliteOutboxQueue:
         """A store on a new connection to ``db_path`` (call from the thread that will use it)."""
         path = Path(db_path)
         return cls(connect(path), lock_path=path.with_name(path.name + ".sync.lock"))
@@ -330,3 +331,7 @@ class SqliteSyncStore:
 
 class _Retry(Exception):
     """Internal: a concurrent change; the caller sends the head row unchanged."""
+
+
+SqliteSyncStore = SqliteOutboxQueue
+"""The old name ("store" means the shop); kept for branches written against it."""

@@ -32,7 +32,7 @@ from .gateway import (
 )
 from .journal import AuditPort, JournalPort
 from .members import MemberRecord, MemberRepository
-from .outbox import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover, SyncStore
+from .outbox import OutboxOutcome, OutboxQueue, OutboxRow, OutboxStats, SyncApprover, SyncStore
 from .payments import PaymentAttempt, PaymentAttemptRepository
 from .reports import ReportRepository, ZReportRecord
 from .sales import RefundRecord, SaleLineRecord, SaleRecord, SalesRepository, TenderRecord
@@ -71,6 +71,7 @@ __all__ = [
     "OutboxStats",
     "SyncApprover",
     "SyncStore",
+    "OutboxQueue",
     "PaymentAttempt",
     "PaymentAttemptRepository",
     "ZReportRecord",

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Protocol
 
-__all__ = ["OutboxRow", "OutboxOutcome", "OutboxStats", "SyncApprover", "SyncStore"]
+__all__ = ["OutboxRow", "OutboxOutcome", "OutboxStats", "SyncApprover", "OutboxQueue", "SyncStore"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class SyncApprover:
     name: str
 
 
-class SyncStore(Protocol):
+class OutboxQueue(Protocol):
     """The worker's view of the outbox, on a connection of its own (never the GUI's).
 
     Every write is one short transaction; nothing here is called while a request is in flight.
@@ -110,3 +110,6 @@ class SyncStore(Protocol):
 
     def close(self) -> None: ...
 
+
+SyncStore = OutboxQueue
+"""The old name ("store" means the shop); kept for branches written against it."""
