@@ -43,6 +43,8 @@ from pos_app.storage.catalogue_import import apply_catalogue, read_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
 from pos_app.storage.errors import StorageError
 from pos_app.storage.outbox import SqliteOutboxQueue, outbox_stats
+from pos_app.storage.pricing import SqlitePriceItems
+from pos_app.storage.promotions import apply_price_book, export_price_book, load_price_book
 from pos_app.storage.uow import SqliteUnitOfWork
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "open_container", "seed_demo_data",
     "generate_private_key", "public_key_base64", "write_private_key", "write_public_key",
     "open_database", "StorageError", "apply_catalogue", "read_records",
+    "SqlitePriceItems", "apply_price_book", "export_price_book", "load_price_book",
 ]
 
 logger = logging.getLogger(__name__)
