@@ -201,10 +201,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     _start_recovery(terminal)
-    if not demo and gateway is not None and settings.reconcile.auto:
+    if not demo and container.gateway is not None and settings.reconcile.auto:
         from pos_app.reconcile_runner import MorningReconcile
 
-        terminal.reconcile = MorningReconcile(settings, clock).start()
+        terminal.reconcile = MorningReconcile(settings, container.clock).start()
     if demo:
         window.try_login(DEMO_CASHIER[0], DEMO_CASHIER[1])
         if show_wallet and sandbox is not None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from pos_app.domain.reconcile import BillFormatError, BillUnavailable
 from pos_app.runtime import SystemClock
@@ -16,7 +18,7 @@ from pos_app.storage.db import connect, migrate
 from pos_app.storage.errors import StorageError
 from pos_app.storage.reconcile import SqliteReconcileStore
 
-__all__ = ["reconcile_dir", "run_reconcile", "MorningReconcile"]
+__all__ = ["reconcile_dir", "run_reconcile", "MorningReconcile", "stored_run", "latest_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,3 +132,25 @@ class MorningReconcile:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+def stored_run(settings: Settings, run_id: int) -> dict[str, Any] | None:
+    """One stored reconciliation with its differences (read-only)."""
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        return SqliteReconcileStore(conn).run(run_id)
+    finally:
+        conn.close()
+
+
+def latest_run(settings: Settings, day: dt.date | None = None) -> dict[str, Any] | None:
+    """The newest stored reconciliation (of ``day``), or None (also for a database without the tables)."""
+    if not settings.db_path.exists():
+        return None
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        return SqliteReconcileStore(conn).latest(day)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()

@@ -107,6 +107,10 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "settings": ("pos_app.", "drivers", *QT),
     "runtime": ("pos_app.", "drivers", *QT),
     "logs": ("pos_app.", "drivers", *QT),
+    # card (issue 15): composition for the reconciliation, the card template and the opening endpoint
+    "reconcile_runner": SHELL_ONLY,
+    "card_setup": SHELL_ONLY,
+    "card_endpoint": SHELL_ONLY,
 }
 CLI_FORBIDDEN = (*ADAPTERS, "pos_app.demo", *QT)   # the command line: storage and Alipay only via the bootstrap
 

@@ -137,16 +137,9 @@ def save_setting(path: Path, section: str, key: str, value: str) -> None:
 
 
 def _issuer(settings: Settings) -> Any:
-    from pos_app.alipay.card_issuing import CardIssuer
-    from pos_app.alipay.client import AlipayClient
-    from pos_app.gateway_setup import gateway_config
-    from pos_app.runtime import SystemClock
+    from pos_app.card_setup import open_issuer
 
-    cfg = gateway_config(settings)
-    if cfg is None:
-        raise SystemExit("card: no gateway configured (gateway.url); the template lives at Alipay")
-    client = AlipayClient(cfg, clock=SystemClock())
-    return client, CardIssuer(client)
+    return open_issuer(settings)
 
 
 def _template_id(args: argparse.Namespace, settings: Settings) -> str | None:

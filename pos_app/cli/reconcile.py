@@ -16,12 +16,9 @@ from typing import Any
 
 from pos_app.domain.money import format_ui
 from pos_app.domain.reconcile import BillFormatError, BillUnavailable
-from pos_app.reconcile_runner import run_reconcile
+from pos_app.reconcile_runner import latest_run, run_reconcile, stored_run
 from pos_app.runtime import SystemClock
 from pos_app.services.ports import BEIJING
-from pos_app.storage.db import connect
-from pos_app.storage.errors import StorageUnavailable
-from pos_app.storage.reconcile import SqliteReconcileStore
 
 from .core import settings_or_exit
 
@@ -104,21 +101,16 @@ def _cmd_alipay(args: argparse.Namespace) -> int:
     except BillUnavailable as exc:
         print(f"reconcile: {exc}", file=sys.stderr)
         return EXIT_NOT_READY if exc.retry_later else EXIT_BAD_BILL
-    except StorageUnavailable as exc:
-        print(f"database: {exc}", file=sys.stderr)
-        return EXIT_NOT_READY
-    except Exception as exc:  # noqa: BLE001 - key/config problems: one line, not a traceback
-        from pos_app.alipay.errors import KeyConfigError
-
-        if isinstance(exc, KeyConfigError):
+    except Exception as exc:  # noqa: BLE001 - key or database problems: one line, not a traceback
+        kind = type(exc).__name__
+        if kind == "KeyConfigError":
             print(f"reconcile: gateway configuration problem: {exc}", file=sys.stderr)
             return EXIT_GATEWAY
+        if kind.startswith(("Storage", "Database")) or kind in ("ReadOnly",):
+            print(f"database: {exc}", file=sys.stderr)
+            return EXIT_NOT_READY
         raise
-    conn = connect(settings.db_path, readonly=True)
-    try:
-        run = SqliteReconcileStore(conn).run(outcome.run_id)
-    finally:
-        conn.close()
+    run = stored_run(settings, outcome.run_id)
     assert run is not None
     if args.json:
         print(json.dumps(run, ensure_ascii=False))
@@ -136,18 +128,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"reconcile: --date {args.date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
             return EXIT_BAD_BILL
-    if not settings.db_path.exists():
-        print(f"reconcile: database {settings.db_path} does not exist yet", file=sys.stderr)
-        return EXIT_NOT_READY
-    conn = connect(settings.db_path, readonly=True)
-    try:
-        try:
-            run = SqliteReconcileStore(conn).latest(day)
-        except Exception as exc:  # noqa: BLE001 - an old database without the tables
-            print(f"reconcile: no reconciliation stored ({exc})", file=sys.stderr)
-            return EXIT_NOT_READY
-    finally:
-        conn.close()
+    run = latest_run(settings, day)
     if run is None:
         print("reconcile: no reconciliation stored" + (f" for {day}" if day else ""), file=sys.stderr)
         return EXIT_NOT_READY
