@@ -60,6 +60,7 @@ class Terminal:
     wallet: Any = None
     wedge_filter: Any = None
     reconcile: Any = None  # card: the morning Alipay reconciliation thread
+    customer_display: Any = None  # card: the customer window and pole display
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     @property
@@ -95,6 +96,11 @@ class Terminal:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.reconcile is not None:
             self.reconcile.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.customer_display is not None:
+            if self.customer_display.pole is not None:
+                self.customer_display.pole.close()
+            if self.customer_display.window is not None:
+                self.customer_display.window.close()
         if self.printer is not None:
             self.printer.close()
         if self.container.gateway is not None:
@@ -201,6 +207,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     _start_recovery(terminal)
+    terminal.customer_display = _start_customer_display(settings, window)
     if not demo and container.gateway is not None and settings.reconcile.auto:
         from pos_app.reconcile_runner import MorningReconcile
 
@@ -322,3 +329,36 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
         return int(app.exec())
     finally:
         terminal.shutdown()
+
+
+def _qr_matrix(text: str) -> list[list[bool]]:
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    qr.add_data(text)
+    qr.make(fit=True)
+    return [[bool(v) for v in row] for row in qr.get_matrix()]
+
+
+def _start_customer_display(settings: Settings, window: Any) -> Any:
+    """The customer window (second screen) and the pole display, fed from the till (card, issue 15)."""
+    from pos_app.ui.customer_display import CustomerDisplay, CustomerWindow, target_screen_geometry
+
+    geometry = target_screen_geometry(settings.display.window)
+    customer_window = None
+    if geometry is not None:
+        customer_window = CustomerWindow(qr_matrix=_qr_matrix)
+        customer_window.setGeometry(geometry)
+        customer_window.showFullScreen()
+    pole = None
+    if not settings.display.pole_url.startswith("none://"):
+        from drivers.pole_display import open_pole_display
+
+        try:
+            pole = open_pole_display(settings.display.pole_url)
+        except Exception as exc:  # noqa: BLE001 - a missing pole display must not stop the till
+            logger.warning("pole display %s not opened: %s", settings.display.pole_url, exc)
+    if customer_window is None and pole is None:
+        return None
+    return CustomerDisplay(window.controller, window=customer_window, pole=pole, join_url=settings.card.join_url)

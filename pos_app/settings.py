@@ -23,6 +23,7 @@ __all__ = [
     "ShiftSettings",
     "ReconcileSettings",
     "CardSettings",
+    "DisplaySettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -125,6 +126,12 @@ class CardSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class DisplaySettings:
+    window: str = "auto"                # customer window: auto (second screen if any), off, or a screen number
+    pole_url: str = "none://"           # serial:///dev/ttyUSB0?baud=9600&charset=ascii|gb18030, fake://, none://
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configurable, validated. Built once in app.py / the CLI and passed down."""
 
@@ -140,6 +147,7 @@ class Settings:
     shift: ShiftSettings = ShiftSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     card: CardSettings = CardSettings()
+    display: DisplaySettings = DisplaySettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -161,6 +169,7 @@ _SECTIONS: dict[str, type] = {
     "shift": ShiftSettings,
     "reconcile": ReconcileSettings,
     "card": CardSettings,
+    "display": DisplaySettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
@@ -292,6 +301,11 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
             s.card.number_length <= 32:
         problems.append(f"{where}card.number_prefix/number_length: digits, at least 4 more digits after the prefix, "
                         "32 at most")
+    if not re.fullmatch(r"auto|off|\d", s.display.window):
+        problems.append(f"{where}display.window: {s.display.window!r} must be auto, off or a screen number")
+    if s.display.pole_url.split("://", 1)[0] not in ("serial", "fake", "none") or "://" not in s.display.pole_url:
+        problems.append(f"{where}display.pole_url: {s.display.pole_url!r} is not a pole display URL "
+                        "(serial://, fake://, none://)")
     if s.card.opening_points < 0:
         problems.append(f"{where}card.opening_points: must not be negative")
     if s.shift.close_difference_threshold_fen < 0:
