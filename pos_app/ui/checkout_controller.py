@@ -21,6 +21,7 @@ from pos_app.services.till import Till, TillSession, TillSnapshot
 from .cash_dialog import CashDialog
 from .checkout_view import CheckoutView
 from .context import TerminalContext
+from .messages import error_text
 from .prompt_dialog import ask_text, choose
 from .qtcompat import emit
 from .snapshot_view import field, member_view, totals_view
@@ -150,7 +151,7 @@ class CheckoutController(QObject):
         try:
             result = action()
         except (DomainError, ServiceError, ServiceUnavailable) as exc:
-            self.view.show_notice(self.t(_error_text(exc)))
+            self.view.show_notice(error_text(self.t, exc))
             self.refresh()
             return None
         except Exception as exc:  # noqa: BLE001 - nothing escapes a Qt slot: logged, shown, the basket kept

@@ -15,11 +15,13 @@ from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError, ServiceUnavailable
+from pos_app.services.payment import PaymentProgress
+from pos_app.services.reasons import Reason
 from pos_app.services.routing import Route
 from pos_app.services.till import AlipayResult, PaidNotSaved, Till
 
 from .context import TerminalContext
-from .i18n import translate_payment_message
+from .messages import error_text, format_reason
 from .qtcompat import emit
 from .snapshot_view import totals_view
 
@@ -140,7 +142,7 @@ class PaymentDialog(QDialog):
             return
         self.ctx.router.set_handler(Route.PAYMENT, None)
         self.code.setEnabled(False)
-        self.status.setText(translate_payment_message(tr, "sending the payment to Alipay…"))
+        self.status.setText(format_reason(tr, Reason("payment.sending")))
         self._started_at = time.monotonic()
         thread = QThread(self)
         thread.setObjectName("payment")
@@ -155,9 +157,9 @@ class PaymentDialog(QDialog):
         thread.start()
 
     # --- progress out ---------------------------------------------------------------------
-    def _progress(self, progress: Any) -> None:
+    def _progress(self, progress: PaymentProgress) -> None:
         self._stage = str(getattr(progress, "stage", ""))
-        self._message = translate_payment_message(self.ctx.tr, str(getattr(progress, "message", "")))
+        self._message = format_reason(self.ctx.tr, progress.reason)
         self._show_seconds()
 
     def _show_seconds(self) -> None:
@@ -186,7 +188,7 @@ class PaymentDialog(QDialog):
             emit(self.paid, outcome)
             self.accept()
             return
-        reason = translate_payment_message(tr, str(getattr(outcome, "message", "")))
+        reason = format_reason(tr, outcome.reason)
         self.status.setText(tr("Payment not completed: {reason}", reason=reason))
         self.give_up_button.setText(tr("Close (Esc)"))
         self.code.setEnabled(True)
@@ -202,7 +204,7 @@ class PaymentDialog(QDialog):
             self.accept()
             return
         if isinstance(exc, DomainError | ServiceError | ServiceUnavailable):  # nothing was sent: scan again
-            self.status.setText(tr(str(exc)))
+            self.status.setText(error_text(tr, exc))
             self.code.setEnabled(True)
             self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
             self.code.setFocus()
@@ -256,6 +258,6 @@ def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog,
         controller.refresh()
         outcome = dialog.outcome
         if outcome is not None:
-            controller.view.show_notice(translate_payment_message(ctx.tr, str(getattr(outcome, "message", ""))))
+            controller.view.show_notice(format_reason(ctx.tr, outcome.reason))
         return
     controller.finish_sale(result.committed, ctx.tr("Paid by Alipay {amount}", amount=format_ui(dialog.payable_fen)))
