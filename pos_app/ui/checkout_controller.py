@@ -15,6 +15,7 @@ from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.services.approvals import reasons_for
 from pos_app.services.errors import ServiceError, ServiceUnavailable
+from pos_app.services.members import MemberLookup
 from pos_app.services.routing import Route
 from pos_app.services.till import Till, TillSession, TillSnapshot
 
@@ -24,7 +25,7 @@ from .context import TerminalContext
 from .messages import error_text
 from .prompt_dialog import ask_text, choose
 from .qtcompat import emit
-from .snapshot_view import field, member_view, totals_view
+from .snapshot_view import member_view, totals_view
 from .workers import TaskRunner
 
 __all__ = ["CheckoutController", "Session"]
@@ -197,15 +198,15 @@ class CheckoutController(QObject):
         self.till.expect_member()
         self.tasks.submit(lambda: members.resolve(code), self._member_resolved, self._member_failed)
 
-    def _member_resolved(self, lookup: Any) -> None:
-        member = field(lookup, "member", default=None)
+    def _member_resolved(self, lookup: MemberLookup) -> None:
+        member = lookup.member
         if member is None:
             self.till.member_lookup_ended()
-            reason = field(lookup, "message", "reason", default="") or "member not found"
+            reason = lookup.message or "member not found"
             self.view.show_notice(self.t(str(reason)))
             return
         if self._guard(lambda: self.till.attach_member(member)) is not None:
-            note = field(lookup, "message", "note", default="")
+            note = lookup.message
             if note:
                 self.view.show_notice(self.t(str(note)), error=False)
             else:
@@ -243,7 +244,7 @@ class CheckoutController(QObject):
         line = self.view.model.line_at(row)
         if line is None or line.voided:
             return
-        if field(self.snapshot(), "total_shown", default=False):
+        if self.snapshot().total_shown:
             # QA #6: the supervisor's approval dialog asks for the reason; no free-text prompt first
             self._void_with_reason(line, "")
             return
@@ -253,7 +254,7 @@ class CheckoutController(QObject):
     def _void_with_reason(self, line: Any, reason: str) -> None:
         self.prompt = None
         reason = reason.strip()
-        if field(self.snapshot(), "total_shown", default=False):
+        if self.snapshot().total_shown:
             ask = self.ctx.nav.ask_approval
             if ask is None:
                 self.view.show_notice(self.t("A supervisor approval is needed"))
@@ -280,7 +281,7 @@ class CheckoutController(QObject):
         return self.ctx.nav.approve(self.view, action, subject, reasons)
 
     def do_remove_member(self) -> None:
-        if field(self.snapshot(), "member") is None:
+        if self.snapshot().member is None:
             return
         self._guard(self.till.remove_member)
 
@@ -298,11 +299,11 @@ class CheckoutController(QObject):
 
     def do_redeem(self) -> None:
         snap = self.snapshot()
-        if field(snap, "member") is None:
+        if snap.member is None:
             self.view.show_notice(self.t("Scan the membership card first"))
             return
         option = self._guard(self.till.redeem_option)
-        points = int(field(option, "max_points", "points", default=0) or 0)
+        points = option.max_points if option is not None else 0
         if points <= 0:
             self.view.show_notice(self.t("Nothing to redeem now"))
             return
@@ -354,12 +355,11 @@ class CheckoutController(QObject):
             self.prompt = None
             self.view.show_notice(self.t("No member matches {text}", text=text))
             return
-        labels = [f"{field(m, 'name_masked', 'masked_name', default='')}  {field(m, 'level', default='')}  "
-                  f"****{str(field(m, 'card_no', default=''))[-4:]}" for m in found]
+        labels = [f"{m.name_masked}  {m.level}  ****{m.card_no[-4:]}" for m in found]
 
         def chosen(index: int) -> None:
             self.prompt = None
-            self._member_resolved(type("Lookup", (), {"member": found[index], "message": ""})())
+            self._member_resolved(MemberLookup("found", found[index], ""))
 
         self.prompt = choose(self.view, self.t("Member"), self.t("Choose a member:"), labels, chosen)
 
