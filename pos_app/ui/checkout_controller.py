@@ -8,16 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
-from pos_app.services.approvals import reasons_for
+from pos_app.domain.sale import SaleSnapshot
+from pos_app.services.approvals import Approval, reasons_for
+from pos_app.services.checkout import CommittedSale
 from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.members import MemberLookup
+from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.routing import Route
 from pos_app.services.till import Till, TillSession, TillSnapshot
+from pos_app.services.users import User
 
 from .cash_dialog import CashDialog
 from .checkout_view import CheckoutView
@@ -25,7 +29,7 @@ from .context import TerminalContext
 from .messages import error_text
 from .prompt_dialog import ask_text, choose
 from .qtcompat import emit
-from .snapshot_view import member_view, totals_view
+from .snapshot_view import LineView, member_view, totals_view
 from .workers import TaskRunner
 
 __all__ = ["CheckoutController", "Session"]
@@ -42,8 +46,8 @@ class Session:
     role: str
     shift_id: int
     shift_no: str = ""
-    user: Any = None
-    shift: Any = None
+    user: User | None = None
+    shift: ShiftRecord | None = None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -64,7 +68,7 @@ class CheckoutController(QObject):
     basket_changed = Signal()
 
     def __init__(self, ctx: TerminalContext, view: CheckoutView, tasks: TaskRunner,
-                 on_receipt: Callable[[Any], None] | None = None) -> None:
+                 on_receipt: Callable[[CommittedSale], None] | None = None) -> None:
         super().__init__(view)
         self.ctx = ctx
         self.view = view
@@ -73,12 +77,12 @@ class CheckoutController(QObject):
         self.till: Till = ctx.till if ctx.till is not None else Till(ctx.checkout, ctx.payment)
         self._session: Session | None = None
         self._on_receipt = on_receipt
-        self.payment_dialog: Any = None
+        self.payment_dialog: QDialog | None = None
         self.cash_dialog: CashDialog | None = None
-        self.refund_dialog: Any = None
-        self.last_committed: Any = None
-        self.prompt: Any = None  # the small prompt currently open (void reason, search, price, points)
-        self.last_void_approval: Any = None
+        self.refund_dialog: QDialog | None = None
+        self.last_committed: CommittedSale | None = None
+        self.prompt: QDialog | None = None  # the small prompt currently open (void reason, search, price, points)
+        self.last_void_approval: Approval | None = None
         #: the intents this screen handles itself (names from checkout_view.ACTIONS); others open via ctx.nav
         self._intents: dict[str, Callable[[], None]] = {
             "void_line": self.do_void_line, "remove_member": self.do_remove_member,
@@ -103,7 +107,7 @@ class CheckoutController(QObject):
                                         shift_id=session.shift_id))
 
     @property
-    def sale(self) -> Any:
+    def sale(self) -> SaleSnapshot:
         """The current sale as shown (a frozen SaleSnapshot; the till owns the sale itself)."""
         return self.till.snapshot().sale
 
@@ -124,7 +128,7 @@ class CheckoutController(QObject):
     def widget(self) -> QWidget:
         return self.view
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> SaleSnapshot:
         return self.till.snapshot().sale
 
     def refresh(self, till: TillSnapshot | None = None) -> None:
@@ -251,7 +255,7 @@ class CheckoutController(QObject):
         self.prompt = ask_text(self.view, self.t("Void line"), self.t("Reason for voiding {name}:", name=line.name),
                                lambda reason: self._void_with_reason(line, reason))
 
-    def _void_with_reason(self, line: Any, reason: str) -> None:
+    def _void_with_reason(self, line: LineView, reason: str) -> None:
         self.prompt = None
         reason = reason.strip()
         if self.snapshot().total_shown:
@@ -401,7 +405,7 @@ class CheckoutController(QObject):
             return
         opener(self)
 
-    def finish_sale(self, committed: Any, message: str) -> None:
+    def finish_sale(self, committed: CommittedSale, message: str) -> None:
         self.last_committed = committed
         emit(self.sale_committed, committed)
         sync = getattr(self.ctx, "sync", None)

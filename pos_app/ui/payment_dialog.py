@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
@@ -15,7 +15,7 @@ from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError, ServiceUnavailable
-from pos_app.services.payment import PaymentProgress
+from pos_app.services.payment import PaymentOutcome, PaymentProgress
 from pos_app.services.reasons import Reason
 from pos_app.services.routing import Route
 from pos_app.services.till import AlipayResult, PaidNotSaved, Till
@@ -24,6 +24,9 @@ from .context import TerminalContext
 from .messages import error_text, format_reason
 from .qtcompat import emit
 from .snapshot_view import totals_view
+
+if TYPE_CHECKING:
+    from .checkout_controller import CheckoutController
 
 __all__ = ["PaymentDialog", "PaymentWorker", "open_alipay_payment"]
 
@@ -70,7 +73,7 @@ class PaymentDialog(QDialog):
 
     paid = Signal(object)
 
-    def __init__(self, ctx: TerminalContext, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: TerminalContext, controller: CheckoutController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         tr = ctx.tr
         self.ctx = ctx
@@ -79,7 +82,7 @@ class PaymentDialog(QDialog):
         self.setWindowTitle(tr("Alipay payment"))
         self.till: Till = controller.till
         self.payable_fen = totals_view(controller.snapshot()).payable_fen
-        self.outcome: Any = None
+        self.outcome: PaymentOutcome | None = None
         self.alipay_result: AlipayResult | None = None
         self.error: BaseException | None = None
         self._give_up = threading.Event()
@@ -228,7 +231,7 @@ class PaymentDialog(QDialog):
         super().done(result)
 
 
-def open_alipay_payment(ctx: TerminalContext, controller: Any) -> PaymentDialog:
+def open_alipay_payment(ctx: TerminalContext, controller: CheckoutController) -> PaymentDialog:
     """F4: the sale is awaiting payment; on paid commit it, else return the sale to the basket."""
     dialog = PaymentDialog(ctx, controller, controller.view)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -245,7 +248,7 @@ def open_alipay_payment(ctx: TerminalContext, controller: Any) -> PaymentDialog:
     return dialog
 
 
-def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog, accepted: bool) -> None:
+def _after_payment(ctx: TerminalContext, controller: CheckoutController, dialog: PaymentDialog, accepted: bool) -> None:
     """Render the end of the payment: the committed sale, or the basket back with the reason."""
     if isinstance(dialog.error, PaidNotSaved):
         controller.refresh()
