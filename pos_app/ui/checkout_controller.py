@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
@@ -33,6 +33,8 @@ from .snapshot_view import LineView, member_view, totals_view
 from .workers import TaskRunner
 
 __all__ = ["CheckoutController", "Session"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ class CheckoutController(QObject):
             self.view.show_member(panel)
         emit(self.basket_changed)
 
-    def _guard(self, action: Callable[[], Any]) -> Any:
+    def _guard(self, action: Callable[[], T]) -> T | None:
         """Call a till intent; a refusal becomes a notice (the basket is kept), never an escaped exception."""
         try:
             result = action()
