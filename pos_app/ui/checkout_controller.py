@@ -361,7 +361,7 @@ class CheckoutController(QObject):
             self.prompt = None
             self.view.show_notice(self.t("No member matches {text}", text=text))
             return
-        labels = [f"{m.name_masked}  {m.level}  ****{m.card_no[-4:]}" for m in found]
+        labels = [f"{m.name_masked}  {self.t(m.level)}  ****{m.card_no[-4:]}" for m in found]
 
         def chosen(index: int) -> None:
             self.prompt = None

@@ -63,3 +63,14 @@ def test_approval_dialog_and_report_reasons_in_chinese_qa5(qtbot: Any, terminal:
     assert tr("No sale") != "No sale"
     assert not _ENGLISH_WORD.search(tr("the count differs from what was expected by more than the allowed "
                                        "amount: a supervisor must approve with a reason"))
+
+
+def test_member_levels_are_translated(qtbot: Any) -> None:
+    from pos_app.ui.checkout_view import CheckoutView
+    from pos_app.ui.snapshot_view import MemberPanelView
+
+    view = CheckoutView(Translator("zh_CN"))
+    qtbot.addWidget(view)
+    for level, zh in (("GOLD", "金卡"), ("SILVER", "银卡"), ("PLATINUM", "白金卡")):
+        view.show_member(MemberPanelView("张*明", level, "****5130", 100, 0, 0, 0, ""))
+        assert view.member_name.text().endswith(zh)
