@@ -33,12 +33,22 @@ def alipay_calls(settings: Settings) -> CardCalls:
         raise StoreError("the card worker needs a gateway: set [gateway] url, app_id and the keys")
     local = threading.local()
     clock = SystemClock()
+    made: list[AlipayClient] = []
+    lock = threading.Lock()
 
     def client() -> AlipayClient:
         c = getattr(local, "client", None)
         if c is None:
             c = local.client = AlipayClient(cfg, clock=clock)
+            with lock:
+                made.append(c)
         return c
+
+    def close() -> None:
+        with lock:
+            for c in made:
+                c.close()
+            made.clear()
 
     def build_update(member: Mapping[str, Any], points: int, changed: int, at: dt.datetime) -> dict[str, Any]:
         return card_update_body(card_no=str(member["member_id"]), biz_card_no=member.get("biz_card_no"),
@@ -51,7 +61,7 @@ def alipay_calls(settings: Settings) -> CardCalls:
         v = classify(result)
         return Outcome("ok" if v.kind == "ok" else ("permanent" if v.kind == "permanent" else "retry"), v.reason)
 
-    return CardCalls(build_update=build_update, send=send)
+    return CardCalls(build_update=build_update, send=send, close=close)
 
 
 def run_card_worker(settings: Settings, dsn: str, *, once: bool = False) -> int:

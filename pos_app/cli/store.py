@@ -234,9 +234,13 @@ def _cmd_lane_sync(args: argparse.Namespace) -> int:
             try:
                 journal.enable()
                 up = Uplink(journal, UplinkConfig(cfg.conninfo, deadline_s=cfg.deadline_s))
-                pushed = up.push()
-                pulled = Pull(journal, cfg.conninfo, deadline_s=cfg.deadline_s).step()
-                up.drop()
+                pull = Pull(journal, cfg.conninfo, deadline_s=cfg.deadline_s)
+                try:
+                    pushed = up.push()
+                    pulled = pull.step()
+                finally:
+                    up.drop()
+                    pull.drop()
                 print(f"pushed {pushed} events, pulled {pulled} rows; {status_line(journal.state())}")
             finally:
                 journal.close()

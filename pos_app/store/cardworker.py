@@ -42,6 +42,7 @@ class CardCalls:
     """(member row {member_id, biz_card_no, level}, points_after, changed_point, occur_time) -> body"""
     send: Callable[[str, Mapping[str, Any]], Outcome]
     """(kind 'update'|'consume_sync', body) -> outcome; called from worker threads"""
+    close: Callable[[], None] = lambda: None
 
 
 def _mask(card: str) -> str:
@@ -75,6 +76,7 @@ class CardWorker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._calls.close()
         for c in (self._conn, self._lock_conn):
             if c is not None:
                 c.close()

@@ -32,6 +32,18 @@ class LinkConfig:
     heartbeat_s: float = 30.0
 
 
+def status_parts(st: LaneStatePort) -> tuple[str, dict[str, object]]:
+    """The status as a translatable template and its values (the UI translates the template)."""
+    if st.offline_since:
+        at = dt.datetime.fromisoformat(st.offline_since).astimezone(STORE_TZ)
+        return "Store offline since {time}, {n} events waiting", {"time": f"{at:%H:%M}", "n": st.backlog}
+    if st.backlog:
+        return "Store server online, {n} events waiting", {"n": st.backlog}
+    if st.last_ok_at:
+        return "Store server online", {}
+    return "Store server: connecting", {}
+
+
 def status_line(st: LaneStatePort) -> str:
     """"Store offline since HH:MM, N events waiting" (store time), or how far behind the uplink is."""
     if st.offline_since:
@@ -52,6 +64,11 @@ class StoreLink:
         self._threads: list[threading.Thread] = []
         self.uplink: Uplink | None = None
         self.pull: Pull | None = None
+        self._status: tuple[str, dict[str, object]] = ("Store server: connecting", {})
+
+    def status(self) -> tuple[str, dict[str, object]]:
+        """The last status the uplink thread saw (no I/O: safe on the GUI thread)."""
+        return self._status
 
     def start(self) -> None:
         self._stop.clear()
@@ -71,7 +88,11 @@ class StoreLink:
         try:
             self.uplink = Uplink(journal, UplinkConfig(self._cfg.conninfo, deadline_s=self._cfg.deadline_s,
                                                        poll_s=self._cfg.poll_s, heartbeat_s=self._cfg.heartbeat_s))
-            self.uplink.run(self._stop)
+
+            def note() -> None:
+                self._status = status_parts(journal.state())
+
+            self.uplink.run(self._stop, on_round=note)
         except Exception:  # a bug here must not take the till down; it is logged and the lane keeps selling
             logger.exception("store uplink stopped")
         finally:

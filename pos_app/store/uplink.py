@@ -127,8 +127,9 @@ class Uplink:
             self._journal.set_acked(acked, self._clock())
 
     # -- the loop --------------------------------------------------------------------------------
-    def run(self, stop: threading.Event, extra: Callable[[], None] | None = None) -> None:
-        """Until ``stop``: push, then ``extra`` (the pull); back off on failure, poll when idle."""
+    def run(self, stop: threading.Event, extra: Callable[[], None] | None = None,
+            on_round: Callable[[], None] | None = None) -> None:
+        """Until ``stop``: push, then ``extra``; back off on failure, poll when idle; ``on_round`` after each."""
         delay = 0.0
         while not stop.is_set():
             try:
@@ -143,5 +144,7 @@ class Uplink:
                 base = min(self._cfg.backoff_cap_s, self._cfg.backoff_base_s * (2 ** min(self.failures - 1, 8)))
                 delay = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
                 logger.info("store unreachable (%s); retry in %.1f s", exc, delay)
+            if on_round is not None:
+                on_round()
             stop.wait(delay)
         self.drop()

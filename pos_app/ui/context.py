@@ -60,6 +60,7 @@ class TerminalContext:
     shifts: Any = None
     reports: Any = None
     sync: Any = None
+    store_link: Any = None          # store mode: has status() -> (template, values); None for a standalone lane
     printer: ReceiptPrinter | None = None
     barcode: BarcodeRenderer | None = None
     scanners: list[Scanner] = dataclasses.field(default_factory=list)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from pos_app.store import schema
+from tests.integration.sandbox.sandbox_support import sandbox, sandbox_keys  # noqa: F401
 from tests.pgserver import PgServer, PgServerError
 
 _counter = itertools.count(1)

@@ -119,6 +119,7 @@ BEGIN
     END LOOP;
     UPDATE pos.lane_epoch
        SET acked_seq = GREATEST(acked_seq, v_expect - 1), last_seen_at = now(),
+           backlog = GREATEST(0, backlog - GREATEST(0, v_expect - 1 - acked_seq)),
            lane_clock_skew_ms = (extract(epoch FROM (p_lane_clock - now())) * 1000)::bigint,
            resends = resends + v_resent
      WHERE lane_id = v_lane AND lane_epoch = p_epoch;
