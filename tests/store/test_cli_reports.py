@@ -8,6 +8,7 @@ import random
 import stat
 
 from pos_app.__main__ import main
+from pos_app.services.errors import ServiceError
 from tests.reliability.harness.env import CASHIER, SUPERVISOR, build_services, init_db
 from tests.store.lanekit import server
 
@@ -45,7 +46,7 @@ def _sell_and_maybe_close(db, n, close, seed):
         if close:
             try:
                 svc.shifts.close_shift({}, cashier)
-            except Exception as exc:
+            except ServiceError as exc:
                 assert type(exc).__name__ == "DifferenceNeedsApproval"
                 approval = svc.users.approve("close_difference", "close", SUPERVISOR[0], SUPERVISOR[1], "count",
                                              requested_by=cashier)
