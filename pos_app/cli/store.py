@@ -273,3 +273,28 @@ def _cmd_card_worker(args: argparse.Namespace) -> int:
         return run_card_worker(settings_or_exit(args), dsn, once=args.once)
     except (StoreError, psycopg.Error) as exc:
         return _fail(exc)
+
+
+def import_catalogue_to_store(args: argparse.Namespace, records: list[Any], *, source: str, sha256: str,
+                              by_user: str) -> int:
+    """``catalogue import`` in store mode: the validated records go to the store server (lanes pull them)."""
+    from pos_app.store.catalogue import import_items
+
+    dsn = getattr(args, "store_dsn", None) or os.environ.get("POS_STORE_ADMIN_DSN", "")
+    if not dsn:
+        print("catalogue: this lane is in store mode: the catalogue is loaded into the store server; give its "
+              "administrator connection with --store-dsn or $POS_STORE_ADMIN_DSN; nothing was written",
+              file=sys.stderr)
+        return 2
+    try:
+        with open_connection(dsn, statement_timeout_ms=600_000) as conn:
+            summary = import_items(conn, records, full=args.full, by_user=by_user, source=source, sha256=sha256,
+                                   dry_run=args.dry_run)
+    except (StoreError, psycopg.Error) as exc:
+        print(f"store server: {exc}; nothing was written", file=sys.stderr)
+        logger.warning("catalogue import into the store refused: %s", exc)
+        return 3
+    prefix = "dry run, nothing written: would have " if args.dry_run else ""
+    print(prefix + summary.line() + ("" if args.dry_run else "; the lanes pull it within seconds"))
+    logger.info("catalogue import of %s into the store (%s): %s", source, masked_dsn(dsn), summary.line())
+    return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .db import connect, transaction
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LaneState", "SqliteLaneJournal", "STORE_BALANCE_REASON", "business_date"]
 
@@ -167,20 +170,14 @@ class SqliteLaneJournal:
     # -- pulled reference data -------------------------------------------------------------------
     def apply_page(self, table: str, rows: Sequence[Mapping[str, Any]], cursor: tuple[int, int],
                    acked_at_read: int | None = None, at: dt.datetime | None = None) -> None:
-        """Apply one pulled page and move that table's cursor, in one transaction."""
+        """Apply one pulled page and move that table's cursor, in one transaction. Items go through the
+        catalogue importer (barcodes, price history, audit) in its own transaction first: a crash before
+        the cursor moves re-applies the same page, which changes nothing."""
         now = (at or dt.datetime.now(dt.UTC)).isoformat()
+        if table == "item":
+            self._apply_items(rows, at or dt.datetime.now(dt.UTC))
         with transaction(self._conn):
-            if table == "item":
-                self._conn.executemany(
-                    "INSERT INTO catalogue_items (code, sku, name_zh, name_en, price_fen, unit, category, "
-                    "points_excluded, active) VALUES (:code, :sku, :name_zh, :name_en, :price_fen, :unit, :category, "
-                    ":points_excluded, :live) ON CONFLICT (code) DO UPDATE SET sku = excluded.sku, "
-                    "name_zh = excluded.name_zh, name_en = excluded.name_en, price_fen = excluded.price_fen, "
-                    "unit = excluded.unit, category = excluded.category, "
-                    "points_excluded = excluded.points_excluded, active = excluded.active",
-                    [{**r, "points_excluded": int(bool(r["points_excluded"])),
-                      "live": int(bool(r["active"]) and not r["deleted"])} for r in rows])
-            elif table == "member":
+            if table == "member":
                 for r in rows:
                     if r["deleted"]:
                         continue   # sales keep referring to the member; the store's tombstone stays there
@@ -203,6 +200,27 @@ class SqliteLaneJournal:
             st = json.loads(self._conn.execute("SELECT pull_cursor FROM lane_store_state WHERE id = 1").fetchone()[0])
             st[table] = list(cursor)
             self._conn.execute("UPDATE lane_store_state SET pull_cursor = ? WHERE id = 1", (json.dumps(st),))
+
+    def _apply_items(self, rows: Sequence[Mapping[str, Any]], at: dt.datetime) -> None:
+        from pos_app.domain.errors import CatalogueError
+        from pos_app.domain.items import ItemRecord
+
+        from .catalogue_import import apply_catalogue
+
+        records: list[ItemRecord] = []
+        for r in rows:
+            try:
+                records.append(ItemRecord(
+                    code=r["code"], name_zh=r["name_zh"], name_en=r["name_en"], price_fen=int(r["price_fen"]),
+                    barcodes=tuple(r["barcodes"] or ()), category=r["category"], unit_label=r["unit_label"],
+                    member_price_fen=None if r["member_price_fen"] is None else int(r["member_price_fen"]),
+                    tax_rate_bp=int(r["tax_rate_bp"]), weighed=r["unit"] == "kg",
+                    points_excluded=bool(r["points_excluded"]), active=bool(r["active"]) and not r["deleted"]))
+            except CatalogueError as exc:   # the store validated it; a lane of an older version may not know a value
+                logger.warning("store item %s not applied on this lane: %s", r.get("code"), exc)
+        if records:
+            apply_catalogue(self._conn, records, full=False, by_user="store", source="store server",
+                            sha256="", at=at)
 
     def pending_points(self, card_no: str, after_seq: int) -> int:
         """This lane's journaled point changes for a member that the store had not seen at after_seq."""

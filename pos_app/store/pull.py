@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 PAGE = 2000
 TABLES: dict[str, bytes] = {
     "member": b"member_id, biz_card_no, name, phone, level, user_id, deleted",
-    "item": b"code, sku, name_zh, name_en, price_fen, unit, category, points_excluded, active, deleted",
+    "item": b"code, name_zh, name_en, price_fen, unit, category, points_excluded, active, deleted, unit_label, "
+            b"member_price_fen, tax_rate_bp, barcodes",
     "member_points": b"member_id, balance",
 }
 

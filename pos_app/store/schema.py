@@ -31,6 +31,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (1, "0001_store.sql"),
     (2, "0002_functions.sql"),
     (3, "0003_close.sql"),
+    (4, "0004_catalogue.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
