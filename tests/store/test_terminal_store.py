@@ -3,9 +3,8 @@ whether the store is reachable and how many events wait; a standalone terminal s
 
 from __future__ import annotations
 
-from typing import Any
-
 import time
+from typing import Any
 
 from pos_app.app import build_terminal
 from pos_app.settings import load_settings
