@@ -110,62 +110,74 @@ class SqliteLaneJournal:
 
     # -- journal -> ingest rows -------------------------------------------------------------------
     def pending(self, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
-        """Journal rows with seq > after_seq, in order, as ``ingest_batch`` rows."""
+        """Journal rows with seq > after_seq, in order, as ``ingest_batch`` rows (one query per kind)."""
         rows = self._conn.execute("SELECT * FROM lane_journal WHERE seq > ? ORDER BY seq LIMIT ?",
                                   (after_seq, limit)).fetchall()
-        return [self._ingest_row(r) for r in rows]
+        refs: dict[str, list[int]] = {}
+        for r in rows:
+            refs.setdefault(r["kind"], []).append(int(r["ref_id"]))
+        bodies = {kind: self._bodies(kind, ids) for kind, ids in refs.items()}
+        out = []
+        for j in rows:
+            body, at = bodies[j["kind"]].get(int(j["ref_id"]), ({}, j["created_at"]))
+            if j["kind"] == "points":
+                body = {**body, "offline": bool(j["offline"])}
+            out.append({"event_id": j["event_id"], "seq": j["seq"], "kind": j["kind"],
+                        "business_date": business_date(at), "occurred_at": at, "body": body})
+        return out
 
-    def _ingest_row(self, j: sqlite3.Row) -> dict[str, Any]:
-        kind, ref = j["kind"], j["ref_id"]
-        c = self._conn
-        body: dict[str, Any]
+    def _q(self, sql: str, ids: list[int]) -> list[sqlite3.Row]:
+        marks = ",".join("?" * len(ids))
+        return self._conn.execute(sql.replace("(?)", f"({marks})"), ids).fetchall()
+
+    def _bodies(self, kind: str, ids: list[int]) -> dict[int, tuple[dict[str, Any], str]]:
+        """ref_id -> (body, occurred_at) for one kind of journal row."""
+        out: dict[int, tuple[dict[str, Any], str]] = {}
         if kind == "sale":
-            s = c.execute("SELECT s.*, sh.number AS shift_no, u.number AS cashier FROM sales s "
-                          "JOIN shifts sh ON sh.id = s.shift_id JOIN users u ON u.id = s.cashier_id "
-                          "WHERE s.id = ?", (ref,)).fetchone()
-            tenders = [{"kind": t["kind"], "amount_fen": t["amount_fen"], "trade_no": t["trade_no"]}
-                       for t in c.execute("SELECT * FROM tenders WHERE sale_id = ? ORDER BY id", (ref,))]
-            lines = [{"code": ln["code"], "quantity": ln["quantity"], "amount_fen": ln["amount_fen"],
-                      "voided": ln["voided"]}
-                     for ln in c.execute("SELECT * FROM sale_lines WHERE sale_id = ? ORDER BY line_no", (ref,))]
-            body = {"receipt_no": s["receipt_no"], "shift_no": s["shift_no"], "cashier": s["cashier"],
-                    "member_id": s["card_no"] or "", "gross_fen": s["gross_fen"], "discount_fen": s["discount_fen"],
-                    "total_fen": s["total_fen"], "points_earned": s["points_earned"],
-                    "points_redeemed": s["points_redeemed"], "tenders": tenders, "lines": lines}
-            at = s["committed_at"]
+            tenders: dict[int, list[dict[str, Any]]] = {}
+            for t in self._q("SELECT * FROM tenders WHERE sale_id IN (?) ORDER BY id", ids):
+                tenders.setdefault(t["sale_id"], []).append(
+                    {"kind": t["kind"], "amount_fen": t["amount_fen"], "trade_no": t["trade_no"]})
+            lines: dict[int, list[dict[str, Any]]] = {}
+            for ln in self._q("SELECT * FROM sale_lines WHERE sale_id IN (?) ORDER BY sale_id, line_no", ids):
+                lines.setdefault(ln["sale_id"], []).append(
+                    {"code": ln["code"], "quantity": ln["quantity"], "amount_fen": ln["amount_fen"],
+                     "voided": ln["voided"]})
+            for s in self._q("SELECT s.*, sh.number AS shift_no, u.number AS cashier FROM sales s "
+                             "JOIN shifts sh ON sh.id = s.shift_id JOIN users u ON u.id = s.cashier_id "
+                             "WHERE s.id IN (?)", ids):
+                out[s["id"]] = ({"receipt_no": s["receipt_no"], "shift_no": s["shift_no"], "cashier": s["cashier"],
+                                 "member_id": s["card_no"] or "", "gross_fen": s["gross_fen"],
+                                 "discount_fen": s["discount_fen"], "total_fen": s["total_fen"],
+                                 "points_earned": s["points_earned"], "points_redeemed": s["points_redeemed"],
+                                 "tenders": tenders.get(s["id"], []), "lines": lines.get(s["id"], [])},
+                                s["committed_at"])
         elif kind == "refund":
-            r = c.execute("SELECT r.*, s.receipt_no FROM refunds r JOIN sales s ON s.id = r.sale_id WHERE r.id = ?",
-                          (ref,)).fetchone()
-            body = {"receipt_no": r["receipt_no"], "method": r["method"], "amount_fen": r["amount_fen"],
-                    "out_request_no": r["out_request_no"]}
-            at = r["completed_at"] or r["created_at"]
+            for r in self._q("SELECT r.*, s.receipt_no FROM refunds r JOIN sales s ON s.id = r.sale_id "
+                             "WHERE r.id IN (?)", ids):
+                out[r["id"]] = ({"receipt_no": r["receipt_no"], "method": r["method"], "amount_fen": r["amount_fen"],
+                                 "out_request_no": r["out_request_no"]}, r["completed_at"] or r["created_at"])
         elif kind == "cash":
-            m = c.execute("SELECT * FROM cash_movements WHERE id = ?", (ref,)).fetchone()
-            body = {"kind": m["kind"], "amount_fen": m["amount_fen"]}
-            at = m["created_at"]
+            for m in self._q("SELECT * FROM cash_movements WHERE id IN (?)", ids):
+                out[m["id"]] = ({"kind": m["kind"], "amount_fen": m["amount_fen"]}, m["created_at"])
         elif kind in ("shift_open", "shift_close"):
-            sh = c.execute("SELECT * FROM shifts WHERE id = ?", (ref,)).fetchone()
-            body = {"shift_no": sh["number"]}
-            at = sh["opened_at"] if kind == "shift_open" else (sh["closed_at"] or sh["opened_at"])
+            for sh in self._q("SELECT * FROM shifts WHERE id IN (?)", ids):
+                at = sh["opened_at"] if kind == "shift_open" else (sh["closed_at"] or sh["opened_at"])
+                out[sh["id"]] = ({"shift_no": sh["number"]}, at)
         elif kind == "z":
-            z = c.execute("SELECT z.*, sh.number AS shift_no FROM z_reports z JOIN shifts sh ON sh.id = z.shift_id "
-                          "WHERE z.id = ?", (ref,)).fetchone()
-            body = {"shift_no": z["shift_no"], "z_number": z["number"], "hash": z["hash"]}
-            at = z["created_at"]
+            for z in self._q("SELECT z.*, sh.number AS shift_no FROM z_reports z JOIN shifts sh ON sh.id = z.shift_id "
+                             "WHERE z.id IN (?)", ids):
+                out[z["id"]] = ({"shift_no": z["shift_no"], "z_number": z["number"], "hash": z["hash"]},
+                                z["created_at"])
         elif kind == "points":
-            p = c.execute("SELECT * FROM points_ledger WHERE id = ?", (ref,)).fetchone()
-            body = {"member_id": p["card_no"], "delta": p["points"], "kind": p["kind"], "offline": bool(j["offline"])}
-            at = p["created_at"]
+            for p in self._q("SELECT * FROM points_ledger WHERE id IN (?)", ids):
+                out[p["id"]] = ({"member_id": p["card_no"], "delta": p["points"], "kind": p["kind"]}, p["created_at"])
         elif kind == "card_call":
-            o = c.execute("SELECT * FROM outbox WHERE id = ?", (ref,)).fetchone()
-            call = json.loads(o["body_json"])
-            body = {"kind": "consume_sync", "member_id": o["card_no"], "trade_no": str(call.get("trade_no", "")),
-                    "body": call}
-            at = o["created_at"]
-        else:
-            body, at = {}, j["created_at"]
-        return {"event_id": j["event_id"], "seq": j["seq"], "kind": kind, "business_date": business_date(at),
-                "occurred_at": at, "body": body}
+            for o in self._q("SELECT * FROM outbox WHERE id IN (?)", ids):
+                call = json.loads(o["body_json"])
+                out[o["id"]] = ({"kind": "consume_sync", "member_id": o["card_no"],
+                                 "trade_no": str(call.get("trade_no", "")), "body": call}, o["created_at"])
+        return out
 
     # -- pulled reference data -------------------------------------------------------------------
     def apply_page(self, table: str, rows: Sequence[Mapping[str, Any]], cursor: tuple[int, int],

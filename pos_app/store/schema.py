@@ -32,6 +32,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (2, "0002_functions.sql"),
     (3, "0003_close.sql"),
     (4, "0004_catalogue.sql"),
+    (5, "0005_ingest_set.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
