@@ -12,7 +12,7 @@ from pos_app.storage.lane_journal import SqliteLaneJournal
 from pos_app.store.connect import lane_conninfo, masked_dsn, read_password
 from pos_app.store.link import LinkConfig, StoreLink, status_line
 
-__all__ = ["link_config", "start_store_link", "store_status_text"]
+__all__ = ["link_config", "start_store_link", "store_status_text", "sync_once"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +54,37 @@ def store_status_text(settings: Settings) -> str:
         return status_line(journal.state())
     finally:
         journal.close()
+
+
+def sync_once(settings: Settings) -> str:
+    """``store lane-sync --once``: migrate, turn the journal on, push everything, pull once; a summary line."""
+    from pos_app.storage.db import Database
+    from pos_app.store.errors import StoreError
+    from pos_app.store.pull import Pull
+    from pos_app.store.uplink import Uplink, UplinkConfig
+
+    cfg = link_config(settings)
+    if cfg is None:
+        raise StoreError("this lane has no [store] dsn: it is not in store mode")
+    Database(settings.db_path).open_and_migrate().close()
+    journal = SqliteLaneJournal.open(settings.db_path)
+    try:
+        journal.enable()
+        up = Uplink(journal, UplinkConfig(cfg.conninfo, deadline_s=cfg.deadline_s))
+        pull = Pull(journal, cfg.conninfo, deadline_s=cfg.deadline_s)
+        try:
+            pushed = up.push()
+            pulled = pull.step()
+        finally:
+            up.drop()
+            pull.drop()
+        return f"pushed {pushed} events, pulled {pulled} rows; {status_line(journal.state())}"
+    finally:
+        journal.close()
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create/migrate the lane's database before the link starts (headless lane-sync)."""
+    from pos_app.storage.db import Database
+
+    Database(settings.db_path).open_and_migrate().close()

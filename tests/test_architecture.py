@@ -112,6 +112,9 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "settings": ("pos_app.", "drivers", *QT),
     "runtime": ("pos_app.", "drivers", *QT),
     "logs": ("pos_app.", "drivers", *QT),
+    # store mode's composition modules (issue 13): the lane's store link, the store's card worker
+    "store_wiring": SHELL_ONLY,
+    "store_card": (*SHELL_ONLY, "pos_app.storage"),
 }
 CLI_FORBIDDEN = (*ADAPTERS, "pos_app.demo", *QT)   # the command line: storage and Alipay only via the bootstrap
 

@@ -215,39 +215,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_lane_sync(args: argparse.Namespace) -> int:
-    from pos_app.store.link import status_line
-    from pos_app.store_wiring import link_config, start_store_link
+    from pos_app.store_wiring import prepare_database, start_store_link, sync_once
 
     settings = settings_or_exit(args)
     try:
         if args.once:
-            from pos_app.storage.db import Database
-            from pos_app.storage.lane_journal import SqliteLaneJournal
-            from pos_app.store.pull import Pull
-            from pos_app.store.uplink import Uplink, UplinkConfig
-
-            cfg = link_config(settings)
-            if cfg is None:
-                raise StoreError("this lane has no [store] dsn: it is not in store mode")
-            Database(settings.db_path).open_and_migrate().close()
-            journal = SqliteLaneJournal.open(settings.db_path)
-            try:
-                journal.enable()
-                up = Uplink(journal, UplinkConfig(cfg.conninfo, deadline_s=cfg.deadline_s))
-                pull = Pull(journal, cfg.conninfo, deadline_s=cfg.deadline_s)
-                try:
-                    pushed = up.push()
-                    pulled = pull.step()
-                finally:
-                    up.drop()
-                    pull.drop()
-                print(f"pushed {pushed} events, pulled {pulled} rows; {status_line(journal.state())}")
-            finally:
-                journal.close()
+            print(sync_once(settings))
             return EXIT_OK
-        from pos_app.storage.db import Database
-
-        Database(settings.db_path).open_and_migrate().close()
+        prepare_database(settings)
         link = start_store_link(settings, pull_interval_s=args.pull_interval)
         if link is None:
             raise StoreError("this lane has no [store] dsn: it is not in store mode")
