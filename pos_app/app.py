@@ -296,7 +296,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     scanners = []
     for url in urls:
         try:
-            scanners.append(open_scanner(url))
+            scanners.append(open_scanner(url, **settings.scanners.reader_defaults(url)))
         except Exception as exc:  # noqa: BLE001 - a bad reader must not stop the till: shown in the status bar
             logger.error("scanner %s cannot be opened: %s", url, exc)
     tr = Translator(settings.language)
