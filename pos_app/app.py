@@ -528,6 +528,19 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
         settings = load_settings(config, data_dir=data_dir)
     except SettingsError as exc:
         return _fatal("settings", exc.problems, EXIT_SETTINGS)
+    from pos_app.storage.runlock import RunLock
+
+    run_lock = RunLock.for_database(settings.db_path)  # `pos-app db restore` refuses while this is held
+    if not run_lock.acquire(shared=True):
+        return _fatal("database", [f"{settings.db_path} is being restored; start again when that is done"],
+                      EXIT_STORAGE)
+    try:
+        return _run_locked(settings, demo, screenshot)
+    finally:
+        run_lock.release()
+
+
+def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -551,7 +564,13 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
             terminal.window.grab().save(str(screenshot), "PNG")
             app.quit()
         QTimer.singleShot(500, grab)
+    from pos_app.housekeeping import Housekeeper
+
+    housekeeper = Housekeeper(settings)  # nightly backup, outbox and log pruning, off the GUI thread
+    if screenshot is None:
+        housekeeper.start()
     try:
         return int(app.exec())
     finally:
+        housekeeper.stop()
         terminal.shutdown()

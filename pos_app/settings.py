@@ -22,6 +22,8 @@ __all__ = [
     "PrinterSettings",
     "SyncSettings",
     "ShiftSettings",
+    "BackupSettings",
+    "HousekeepingSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -122,6 +124,22 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class BackupSettings:
+    enabled: bool = True                # the nightly automatic backup (pos-app db backup works regardless)
+    dir: str = ""                       # default: <data_dir>/backups
+    hour: int = ranged(2, 0, 23, " o'clock")  # the day's backup is made at the first check after this hour
+    keep_daily: int = ranged(7, 1, 366)
+    keep_weekly: int = ranged(4, 0, 520)
+
+
+@dataclasses.dataclass(frozen=True)
+class HousekeepingSettings:
+    outbox_keep_days: int = ranged(30, 1, 3650, " days")  # finished sync rows older than this are pruned
+    log_keep_days: int = ranged(90, 1, 3650, " days")     # log files older than this are deleted
+    interval_minutes: int = ranged(30, 1, 1440, " minutes")  # how often the terminal looks for work
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configurable, validated. Built once in app.py / the CLI and passed down."""
 
@@ -135,6 +153,8 @@ class Settings:
     printer: PrinterSettings = PrinterSettings()
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
+    backup: BackupSettings = BackupSettings()
+    housekeeping: HousekeepingSettings = HousekeepingSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -145,6 +165,10 @@ class Settings:
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup.dir).expanduser() if self.backup.dir else self.data_dir / "backups"
+
 
 _SECTIONS: dict[str, type] = {
     "store": StoreSettings,
@@ -154,6 +178,8 @@ _SECTIONS: dict[str, type] = {
     "printer": PrinterSettings,
     "sync": SyncSettings,
     "shift": ShiftSettings,
+    "backup": BackupSettings,
+    "housekeeping": HousekeepingSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
@@ -345,6 +371,20 @@ def _check_printer(s: Settings, report: Report) -> None:
         open_printer(url)
     except Exception as exc:  # noqa: BLE001 - any refusal of the URL is a settings problem
         report("printer.url", str(exc))
+
+
+@check
+def _check_backup(s: Settings, report: Report) -> None:
+    if s.backup.dir:
+        text = s.backup.dir
+        if any(ord(c) < 32 for c in text) or not Path(text).expanduser().is_absolute():
+            report("backup.dir", f"{text!r} must be an absolute folder path")
+            return
+        for parent in (Path(text).expanduser(), *Path(text).expanduser().parents):
+            if parent.exists():
+                if not parent.is_dir():
+                    report("backup.dir", f"{text!r}: {parent} is a file, not a folder")
+                break
 
 
 @check
