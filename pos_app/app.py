@@ -29,7 +29,7 @@ EXIT_STORAGE = 3
 DEMO_CASHIER = ("1001", "1234", "演示收银员 Demo Cashier")
 DEMO_SUPERVISOR = ("9001", "9999", "演示主管 Demo Supervisor")
 DEMO_FLOAT_FEN = 50_000
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+RESOURCES = Path(__file__).resolve().parent / "resources"  # a link to the repo's resources/, packaged in the wheel
 SHUTDOWN_TIMEOUT_S = 3.0
 DEMO_WALLET_CAMERA = "virtual://wallet?fps=15"
 """Added to the demo's readers: the wallet window seen by a virtual camera."""
