@@ -556,7 +556,15 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
         return _fatal("database", [str(exc)], EXIT_STORAGE)
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash
         return _fatal("settings", [f"gateway keys: {exc}"], EXIT_SETTINGS)
-    terminal.window.show()
+    if settings.kiosk.enabled:  # full screen, no frame; leaving asks a supervisor
+        from pos_app.ui.kiosk import enter_kiosk
+
+        approve = terminal.ctx.extras.get("approve")
+        terminal.ctx.extras["kiosk"] = enter_kiosk(terminal.window, lambda: bool(
+            approve and approve(terminal.window, "leave_kiosk", terminal.ctx.tr("Leave the till"),
+                                [terminal.ctx.tr("Leave kiosk mode")])))
+    else:
+        terminal.window.show()
     if terminal.wallet is not None:
         _place_beside(terminal.wallet, terminal.window)
     if screenshot is not None:

@@ -22,6 +22,7 @@ __all__ = [
     "PrinterSettings",
     "SyncSettings",
     "ShiftSettings",
+    "KioskSettings",
     "BackupSettings",
     "HousekeepingSettings",
     "Settings",
@@ -124,6 +125,11 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class KioskSettings:
+    enabled: bool = False               # full screen, no window frame; leaving the till asks a supervisor
+
+
+@dataclasses.dataclass(frozen=True)
 class BackupSettings:
     enabled: bool = True                # the nightly automatic backup (pos-app db backup works regardless)
     dir: str = ""                       # default: <data_dir>/backups
@@ -153,6 +159,7 @@ class Settings:
     printer: PrinterSettings = PrinterSettings()
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
+    kiosk: KioskSettings = KioskSettings()
     backup: BackupSettings = BackupSettings()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -178,6 +185,7 @@ _SECTIONS: dict[str, type] = {
     "printer": PrinterSettings,
     "sync": SyncSettings,
     "shift": ShiftSettings,
+    "kiosk": KioskSettings,
     "backup": BackupSettings,
     "housekeeping": HousekeepingSettings,
 }
