@@ -5,7 +5,6 @@ Each check gives one Finding: ``ok``, ``warn`` (worth knowing) or ``fail`` (need
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import email.utils
@@ -15,6 +14,7 @@ import shutil
 import socket
 import sqlite3
 import stat
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -303,15 +303,24 @@ def run_doctor(config: str | None, data_dir: str | None) -> list[Finding]:
     checks: list[Callable[[Settings], list[Finding]]] = [
         check_keys, check_files, check_gateway, check_scanners, check_printer, check_disk, check_backup,
         check_database, check_store]
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="doctor")
-    futures = [(fn.__name__, pool.submit(fn, s)) for fn in checks]
-    deadline = time.monotonic() + OVERALL_S
-    for name, fut in futures:
+    results: dict[str, list[Finding]] = {}
+
+    def run(fn: Callable[[Settings], list[Finding]]) -> None:
         try:
-            findings.extend(fut.result(timeout=max(0.0, deadline - time.monotonic())))
-        except concurrent.futures.TimeoutError:
-            findings.append(_fail(name.removeprefix("check_"), f"no answer within {OVERALL_S:.0f} s"))
+            results[fn.__name__] = fn(s)
         except Exception as exc:  # noqa: BLE001 - a broken check is a finding, not a crash
-            findings.append(_fail(name.removeprefix("check_"), f"check failed: {type(exc).__name__}: {exc}"))
-    pool.shutdown(wait=False, cancel_futures=True)
+            results[fn.__name__] = [_fail(fn.__name__.removeprefix("check_"),
+                                          f"check failed: {type(exc).__name__}: {exc}")]
+
+    # daemon threads: a check stuck in a slow DNS lookup must not keep the process alive after the report
+    threads = [threading.Thread(target=run, args=(fn,), name=f"doctor-{fn.__name__}", daemon=True) for fn in checks]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + OVERALL_S
+    for fn, t in zip(checks, threads, strict=True):
+        t.join(max(0.0, deadline - time.monotonic()))
+        found = results.get(fn.__name__)
+        if found is None:
+            found = [_fail(fn.__name__.removeprefix("check_"), f"no answer within {OVERALL_S:.0f} s")]
+        findings.extend(found)
     return findings
