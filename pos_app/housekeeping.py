@@ -103,6 +103,9 @@ class Housekeeper:
             return
 
         def loop() -> None:
+            from pos_app.storage.backup import lower_priority
+
+            lower_priority()  # chores yield the CPU to the cashier
             delay = first_delay_s
             while not self._stop.wait(delay):
                 try:

@@ -62,9 +62,10 @@ def backup_now(db_path: Path, folder: Path, *, keep_daily: int, keep_weekly: int
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
-    from pos_app.storage.backup import BackupError, online_backup
+    from pos_app.storage.backup import BackupError, lower_priority, online_backup
 
     s = settings_or_exit(args)
+    lower_priority()  # a terminal may be selling on this file
     try:
         if args.to:
             result = online_backup(s.db_path, Path(args.to))
