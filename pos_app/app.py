@@ -545,8 +545,13 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from pos_app.alipay.errors import KeyConfigError
+    from pos_app.storage.backup import BackupError, premigrate_backup
     from pos_app.storage.errors import StorageUnavailable
 
+    try:  # an upgrade migrates the file at start: keep a copy of it as the older version left it
+        premigrate_backup(settings.db_path, settings.backup_dir)
+    except BackupError as exc:
+        return _fatal("database", [f"not started: the backup before migrating failed: {exc}"], EXIT_STORAGE)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("pos-app")
