@@ -223,7 +223,7 @@ def check_disk(s: Settings) -> list[Finding]:
 
 
 def check_backup(s: Settings, now: dt.datetime | None = None) -> list[Finding]:
-    from pos_app.storage.backup import newest_backup
+    from pos_app.bootstrap import newest_backup
 
     now = now or dt.datetime.now()
     newest = newest_backup(s.backup_dir)
@@ -244,7 +244,7 @@ def check_backup(s: Settings, now: dt.datetime | None = None) -> list[Finding]:
 def check_database(s: Settings) -> list[Finding]:
     if not s.db_path.exists():
         return [_warn("database", f"{s.db_path} does not exist yet (pos-app db migrate)")]
-    from pos_app.storage.backup import integrity_problems
+    from pos_app.bootstrap import integrity_problems
 
     t0 = time.monotonic()
     problems = integrity_problems(s.db_path, quick=True)

@@ -66,9 +66,15 @@ class Housekeeper:
         self.last: ChoreReport | None = None
 
     def run_once(self, now: dt.datetime | None = None) -> ChoreReport:
-        from pos_app.storage.backup import BackupError, backup_name, newest_backup, online_backup, rotate
-        from pos_app.storage.db import connect
-        from pos_app.storage.housekeeping import prune_outbox
+        from pos_app.bootstrap import (
+            BackupError,
+            backup_name,
+            connect_database,
+            newest_backup,
+            online_backup,
+            prune_outbox,
+            rotate,
+        )
 
         s = self.settings
         now = now or self._now()
@@ -85,7 +91,7 @@ class Housekeeper:
                     logger.error("nightly backup failed: %s", exc)
         if s.db_path.is_file():
             try:
-                conn = connect(s.db_path)
+                conn = connect_database(s)
                 try:
                     cutoff = now.astimezone() - dt.timedelta(days=s.housekeeping.outbox_keep_days)
                     report.outbox_pruned = prune_outbox(conn, older_than=cutoff)
@@ -103,7 +109,7 @@ class Housekeeper:
             return
 
         def loop() -> None:
-            from pos_app.storage.backup import lower_priority
+            from pos_app.bootstrap import lower_priority
 
             lower_priority()  # chores yield the CPU to the cashier
             delay = first_delay_s

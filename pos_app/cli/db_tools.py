@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def backup_now(db_path: Path, folder: Path, *, keep_daily: int, keep_weekly: int,
                now: dt.datetime | None = None) -> Path:
     """One automatic backup into ``folder`` and a rotation; returns the new file."""
-    from pos_app.storage.backup import backup_name, online_backup, rotate
+    from pos_app.bootstrap import backup_name, online_backup, rotate
 
     now = now or dt.datetime.now()
     result = online_backup(db_path, folder / backup_name(now))
@@ -62,7 +62,7 @@ def backup_now(db_path: Path, folder: Path, *, keep_daily: int, keep_weekly: int
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
-    from pos_app.storage.backup import BackupError, lower_priority, online_backup
+    from pos_app.bootstrap import BackupError, lower_priority, online_backup
 
     s = settings_or_exit(args)
     lower_priority()  # a terminal may be selling on this file
@@ -82,7 +82,7 @@ def _cmd_backup(args: argparse.Namespace) -> int:
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    from pos_app.storage.backup import BackupError, newest_backup, restore
+    from pos_app.bootstrap import BackupError, newest_backup, restore
 
     s = settings_or_exit(args)
     if args.backup:
@@ -104,7 +104,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from pos_app.storage.backup import integrity_problems
+    from pos_app.bootstrap import integrity_problems
 
     s = settings_or_exit(args)
     path = Path(args.file) if args.file else s.db_path

@@ -21,7 +21,7 @@ def test_every_resource_file_is_package_data() -> None:
 
 
 def test_code_finds_resources_beside_the_package() -> None:
-    from pos_app.app import RESOURCES
+    from pos_app.bootstrap import RESOURCES
     from pos_app.ui.i18n import RESOURCES_DIR
 
     assert RESOURCES == RESOURCES_DIR == ROOT / "pos_app" / "resources"
