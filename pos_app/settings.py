@@ -56,6 +56,13 @@ class StoreSettings:
     name: str = "演示便利店 Demo Store"
     address: str = ""
     currency: str = "CNY"
+    # store mode (issue 13, docs/store-mode.md): empty dsn = a standalone lane, exactly as before
+    dsn: str = ""                       # libpq string or URL of the store's PostgreSQL, without the password
+    password_file: str = ""             # first line = the lane role's password (chmod 600)
+    password_env: str = ""              # or: the variable holding it
+    deadline_s: float = ranged(10.0, 0.5, 120, " s")  # client-side deadline per round trip to the store server
+    offline_redeem_cap: int = ranged(500, 0, 10_000_000)  # points per member per day a lane may redeem offline
+    offline_redeem_max_age_h: float = ranged(24.0, 0, 8760, " h")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,6 +320,13 @@ def _check_general(s: Settings, report: Report) -> None:
         report("store.store_id", f"{s.store.store_id!r} must be 1-32 letters, digits, _ or -")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", s.store.terminal_id):
         report("store.terminal_id", f"{s.store.terminal_id!r} must be 1-32 letters, digits, _ or -")
+    if s.store.dsn:
+        if "password=" in s.store.dsn or re.search(r"://[^/@]*:[^/@]*@", s.store.dsn):
+            report("store.dsn", "must not contain the password; use store.password_file or store.password_env")
+        if s.store.password_file and s.store.password_env:
+            report("store.password_file, store.password_env", "set one, not both")
+        if s.store.password_file and not Path(s.store.password_file).expanduser().is_file():
+            report("store.password_file", f"file not found: {s.store.password_file}")
     if s.store.currency != "CNY":
         report("store.currency", f"only CNY is supported, not {s.store.currency!r}")
     if s.sync.backoff_cap_s < s.sync.backoff_base_s:
