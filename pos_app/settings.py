@@ -167,8 +167,8 @@ class CardSettings:
     template_id: str = ""               # the shop's membership-card template (pos-app card template create)
     join_url: str = ""                  # the activation URL behind the join QR (pos-app card join-qr)
     number_prefix: str = "8800"         # card numbers the opening endpoint gives (match scanners.member_pattern)
-    number_length: int = 16
-    opening_points: int = 0             # points a new card starts with
+    number_length: int = ranged(16, 8, 32)
+    opening_points: int = ranged(0, 0, 1_000_000)   # points a new card starts with
     opening_level: str = ""             # level a new card starts with
     callback_path: str = "/card/open"   # historical mode: the path of the template's callback URL
 
@@ -438,8 +438,6 @@ def _check_card_display_reconcile(s: Settings, report: Report) -> None:
     if not re.fullmatch(r"\d{1,10}", s.card.number_prefix) or not len(s.card.number_prefix) + 4 <= \
             s.card.number_length <= 32:
         report("card.number_prefix", "digits, with at least 4 more digits after it in card.number_length (32 at most)")
-    if s.card.opening_points < 0:
-        report("card.opening_points", "must not be negative")
     if not re.fullmatch(r"auto|off|\d", s.display.window):
         report("display.window", f"{s.display.window!r} must be auto, off or a screen number")
     if s.display.pole_url.split("://", 1)[0] not in ("serial", "fake", "none") or "://" not in s.display.pole_url:
