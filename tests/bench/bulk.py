@@ -14,9 +14,10 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 __all__ = ["ShortInsert", "expect_rows", "bulk_items", "bulk_members", "bulk_outbox_backlog", "bulk_shift_sales",
-           "item_code", "data_line"]
+           "item_code", "data_line", "seed_sandbox_cards", "bulk_card_members"]
 
 
 class ShortInsert(AssertionError):
@@ -86,13 +87,13 @@ def bulk_members(conn: sqlite3.Connection, n: int, *, prefix: str = "8801", star
 
 def bulk_outbox_backlog(conn: sqlite3.Connection, *, cards: int, rows: int, trades: list[str],
                         biz: Mapping[str, str], base: dt.datetime, card_prefix: str = "88",
-                        add_members: bool = True) -> str:
+                        add_members: bool = True, event_prefix: str = "B") -> str:
     """A sync backlog of ``rows`` outbox rows over ``cards`` cards (alternating consume.sync / card.update,
     so nothing coalesces), in commit order interleaving the cards; with the members when ``add_members``."""
     from pos_app.services import card_sync
     from pos_app.storage.outbox import enqueue
 
-    per_card = max(1, rows // cards)
+    per_card = rows // cards if rows else 0
     total = per_card * cards
     card_nos = [f"{card_prefix}{i:014d}" for i in range(cards)]
 
@@ -111,20 +112,29 @@ def bulk_outbox_backlog(conn: sqlite3.Connection, *, cards: int, rows: int, trad
                         trade_time=at, trade_type="TRADE", trade_name="bench", trade_amount_fen=1000,
                         act_pay_amount_fen=1000, points_after=points, points_redeemed=0, discount_fen=0,
                         shop_code="S001")
-                    enqueue(conn, event_id=f"B{r}-{i}", kind="card.consume_sync", card_no=card, body=body,
+                    enqueue(conn, event_id=f"{event_prefix}{r}-{i}", kind="card.consume_sync", card_no=card, body=body,
                             created_at=at, points_after=points)
                 else:
                     body = card_sync.card_update_body(card_no=card, biz_card_no=biz[card], level="VIP1",
                                                       occur_time=at, points_after=points, changed_point=10)
-                    enqueue(conn, event_id=f"B{r}-{i}", kind="card.update", card_no=card, body=body, created_at=at,
+                    enqueue(conn, event_id=f"{event_prefix}{r}-{i}", kind="card.update", card_no=card, body=body, created_at=at,
                             points_after=points)
 
     if add_members:
         with expect_rows(conn, {"members": cards}):
             _in_transaction(conn, members)
+    if total == 0:
+        return f"{cards:,} card members"
     with expect_rows(conn, {"outbox": total}):
         _in_transaction(conn, backlog)
     return f"{total:,}-row sync backlog over {cards:,} cards"
+
+
+def bulk_card_members(conn: sqlite3.Connection, biz: Mapping[str, str], *, base: dt.datetime,
+                      card_prefix: str = "88") -> str:
+    """The members of the cards in ``biz`` (external card no -> biz card no), as the sync backlog needs them."""
+    cards = sum(1 for c in biz if c.startswith(card_prefix))
+    return bulk_outbox_backlog(conn, cards=cards, rows=0, trades=[], biz=biz, base=base, card_prefix=card_prefix)
 
 
 def bulk_shift_sales(conn: sqlite3.Connection, shift_id: int, n: int, *, base: dt.datetime,
@@ -168,6 +178,34 @@ def bulk_shift_sales(conn: sqlite3.Connection, shift_id: int, n: int, *, base: d
                             "refunds": len(refunds)}):
         _in_transaction(conn, insert)
     return f"{n:,}-sale shift"
+
+
+def seed_sandbox_cards(data: Path, cards: int, trade_pool: int = 500, card_prefix: str = "88") -> tuple[list[str], dict[str, str]]:
+    """Issue ``cards`` cards and ``trade_pool`` paid trades straight into a sandbox's state (set-up only);
+    returns (trade numbers, external card no -> biz card no). Raises ShortInsert if a card is missing."""
+    from pos_app.sandbox import SandboxServer
+
+    server = SandboxServer(data)
+    st = server.state
+    with st.lock:
+        st.template_create("sandbox", {"request_id": "bench-template", "biz_no_prefix": "BNCH",
+                                       "write_off_type": "barcode", "biz_no_suffix_len": 14})
+        tpl = next(t for t in st.templates.values() if t["request_id"] == "bench-template")
+        for i in range(cards):
+            st._issue(tpl, {"external_card_no": f"{card_prefix}{i:014d}", "level": "VIP1", "point": "0"},  # noqa: SLF001
+                      user_id="", name="", phone="", out_serial_no=f"bench-{i}")
+        trades = []
+        for i in range(trade_pool):
+            r = st.pay(server.app_id, {"out_trade_no": f"BENCH{i:06d}", "auth_code": f"28{i:016d}",
+                                       "subject": "bench", "total_amount": "10.00"})
+            trades.append(str(r["trade_no"]))
+        biz = {c["external_card_no"]: c["biz_card_no"] for c in st.cards.values()}
+    st.close()
+    wanted = {f"{card_prefix}{i:014d}" for i in range(cards)}
+    if not wanted <= set(biz) or len(set(trades)) != trade_pool:
+        raise ShortInsert(f"sandbox: meant to issue {cards} cards and {trade_pool} trades, got "
+                          f"{len(wanted & set(biz))} and {len(set(trades))}")
+    return trades, biz
 
 
 def data_line(*parts: str) -> str:
