@@ -61,6 +61,12 @@ class ThreadConnections:
 
         return SqliteUnitOfWork(self.get())
 
+    def read_uow(self) -> Any:
+        """A read-only unit of work (a snapshot; never the write lock)."""
+        from pos_app.storage.uow import SqliteUnitOfWork
+
+        return SqliteUnitOfWork(self.get(), read_only=True)
+
     def close_mine(self) -> None:
         """Close this thread's connection (others close with their threads / the process)."""
         conn = getattr(self._local, "conn", None)
@@ -135,6 +141,7 @@ class Terminal:
     sandbox: Any = None
     gateway: Any = None
     sync: Any = None
+    report_worker: Any = None
     wallet: Any = None
     wedge_filter: Any = None
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
@@ -162,6 +169,8 @@ class Terminal:
             self.window.tasks.wait_idle(int(SHUTDOWN_TIMEOUT_S * 1000))
         if self.sync is not None:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.report_worker is not None:
+            self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.printer is not None:
             self.printer.close()
         if self.gateway is not None:
@@ -236,7 +245,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
 
         gateway = AlipayClient(cfg, clock=clock)
     available: dict[str, Any] = {
-        "uow_factory": conns.uow, "clock": clock, "ids": ids, "rules": rules, "loyalty_rules": rules,
+        "uow_factory": conns.uow, "read_uow_factory": conns.read_uow, "clock": clock, "ids": ids, "rules": rules, "loyalty_rules": rules,
         "gateway": gateway, "card_gateway": gateway, "trade_gateway": gateway, "settings": settings,
         "terminal_id": settings.store.terminal_id, "store_id": settings.store.store_id,
         "terminal_no": settings.store.terminal_no, "receipt_prefix": settings.scanners.receipt_prefix,
@@ -257,7 +266,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,
         terminal_no=settings.store.terminal_no, receipt_prefix=settings.scanners.receipt_prefix,
         store_name=settings.store.name, loyalty=rules, language="en" if settings.language == "en" else "zh",
-        member_pattern=settings.scanners.member_pattern))
+        member_pattern=settings.scanners.member_pattern), read_uow_factory=conns.read_uow)
     from pos_app.services.members import MemberConfig, MemberService
     from pos_app.services.refunds import RefundService
 
@@ -270,6 +279,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
             services["reports"] = _construct(report_cls, available)
         except TypeError as exc:
             logger.warning("ReportService not wired: %s", exc)
+    report_worker = _start_report_worker(settings, services)
     from pos_app.services.payment import PaymentConfig, PaymentService
 
     if gateway is not None:
@@ -342,7 +352,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     window = MainWindow(ctx, login, demo_hint)
     _wire_dialogs(ctx, window, services)
     terminal = Terminal(settings=settings, demo=demo, conns=conns, services=services, ctx=ctx, window=window,
-                        scanners=scanners, printer=printer, sandbox=sandbox, gateway=gateway)
+                        scanners=scanners, printer=printer, sandbox=sandbox, gateway=gateway,
+                        report_worker=report_worker)
     terminal.sync = _start_sync(settings, conns, clock, gateway, window)
     ctx.sync = terminal.sync
     _start_recovery(terminal)
@@ -387,20 +398,25 @@ def _start_readers(t: Terminal) -> None:
 
 
 def _start_sync(settings: Settings, conns: ThreadConnections, clock: Any, gateway: Any, window: Any) -> Any:
-    """The outbox worker: its own thread, its own SQLite connection and its own gateway client."""
+    """The outbox worker in its own process, supervised (issue 18: threads here would take the GIL from the GUI)."""
     if gateway is None:
         return None
-    from pos_app.alipay.client import AlipayClient
-    from pos_app.services.sync import SyncConfig, SyncWorker
-    from pos_app.storage.outbox import SqliteSyncStore
+    from pos_app.background.sync import SyncSupervisor
 
-    s = settings.sync
-    config = SyncConfig(max_in_flight=s.max_in_flight, backoff_base_s=s.backoff_base_s,
-                        backoff_cap_s=s.backoff_cap_s, probe_interval_s=s.probe_interval_s)
-    gateway_config = gateway.config
-    worker = SyncWorker(lambda: SqliteSyncStore.open(settings.db_path),
-                        lambda: AlipayClient(gateway_config, clock=clock), clock, config)
+    worker = SyncSupervisor(settings)
     worker.start()
+    return worker
+
+
+def _start_report_worker(settings: Settings, services: dict[str, Any]) -> Any:
+    """X reports built in their own process (the report screen uses it through services["reports"])."""
+    if services.get("reports") is None:
+        return None
+    from pos_app.background.reports import ProcessReports
+
+    worker = ProcessReports(services["reports"], settings)
+    worker.start()
+    services["reports"] = worker
     return worker
 
 

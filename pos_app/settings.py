@@ -91,7 +91,7 @@ class PrinterSettings:
 
 @dataclasses.dataclass(frozen=True)
 class SyncSettings:
-    max_in_flight: int = 8
+    max_in_flight: int = 16   # measured: tests/bench/bench_sync.py (issue 18)
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0
     probe_interval_s: float = 15.0

@@ -52,6 +52,11 @@ def mask(value: str, keep: int = 4) -> str:
     return "*" * (len(value) - keep) + value[-keep:]
 
 
+THROTTLE_SUB_CODES = frozenset({"isv.service-busy"})
+"""20000 sub codes that mean "call less often" (alipay-api.md 2.3: throttling, [community]); the answer is
+still an unknown outcome, with cause "rate_limited" so a batch sender can slow down."""
+
+
 @dataclasses.dataclass(frozen=True)
 class GatewayConfig:
     """Everything the client needs to talk to one gateway as one app."""
@@ -214,7 +219,8 @@ class AlipayClient:
         if method == "alipay.trade.cancel" and body.get("retry_flag") == "Y":
             return GatewayBusinessFailure(code, sub_code, sub_msg, body, signed)
         if code == "20000":
-            return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", "service_unavailable")
+            cause = "rate_limited" if sub_code in THROTTLE_SUB_CODES else "service_unavailable"
+            return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", cause)
         if sub_code in ("ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR"):
             return GatewayUnknown(f"{code} {sub_code}: {sub_msg}", "system_error")
         if not code:

@@ -105,8 +105,9 @@ class CheckoutService:
     """
 
     def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], clock: Clock, ids: IdSource,
-                 config: CheckoutConfig) -> None:
+                 config: CheckoutConfig, *, read_uow_factory: Callable[[], CheckoutUnitOfWork] | None = None) -> None:
         self._uow = uow_factory
+        self._read_uow = read_uow_factory or uow_factory   # lookups: a read snapshot, never the write lock
         self._clock = clock
         self._ids = ids
         self.config = config
@@ -131,7 +132,7 @@ class CheckoutService:
         keys = [scan.item_code] if scan.item_code else []
         if scan.text and scan.text not in keys:
             keys.append(scan.text)
-        with self._uow() as uow:
+        with self._read_uow() as uow:
             for key in keys:
                 item = uow.catalogue.get(key)
                 if item is not None:
@@ -162,7 +163,7 @@ class CheckoutService:
 
     def search_catalogue(self, text: str, limit: int = 50) -> list[CatalogueItem]:
         """Items whose code starts with ``text`` or whose name contains it."""
-        with self._uow() as uow:
+        with self._read_uow() as uow:
             return list(uow.catalogue.search(text, limit))
 
     # --- commit -------------------------------------------------------------------------

@@ -26,17 +26,22 @@ __all__ = ["SqliteUnitOfWork"]
 class SqliteUnitOfWork:
     """``with SqliteUnitOfWork(conn) as uow: ...`` commits on success, rolls back on any exception.
 
+    ``read_only=True`` is for reads only (a snapshot, no write lock); writing inside one is a bug.
+
     Repositories are attributes built on the same connection (each area adds its own below);
     the connection belongs to one thread.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.conn = conn
         self._active = False
+        self.read_only = read_only
 
     def __enter__(self) -> SqliteUnitOfWork:
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            # read_only: a deferred transaction takes a WAL read snapshot and never the write lock, so a
+            # scan or a report never waits for (or holds up) a commit (issue 18)
+            self.conn.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate(exc) from exc
         self._active = True
