@@ -270,7 +270,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     from pos_app.services.members import MemberConfig, MemberService
     from pos_app.services.refunds import RefundService
 
-    services["members"] = MemberService(conns.uow, gateway, clock, MemberConfig(loyalty=rules))
+    services["members"] = MemberService(conns.uow, gateway, clock, MemberConfig(loyalty=rules),
+                                        read_uow_factory=conns.read_uow)
     services["refunds"] = RefundService(conns.uow, gateway, clock, ids, store_id=settings.store.store_id,
                                         store_name=settings.store.name)
     report_cls = _optional("pos_app.services.reports", "ReportService")
@@ -288,6 +289,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
                                 cancel_max=p.cancel_max, cancel_interval_s=p.cancel_interval_s,
                                 store_id=settings.store.store_id, terminal_id=settings.store.terminal_id)
         services["payment"] = PaymentService(conns.uow, gateway, clock, ids, pconfig, payment_sleep,
+                                             read_uow_factory=conns.read_uow,
                                              checkout=services["checkout"])
     if demo:
         _seed_demo(settings, conns, services.get("users"))

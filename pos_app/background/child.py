@@ -29,6 +29,10 @@ __all__ = ["Supervised", "ChildExited", "main"]
 
 logger = logging.getLogger(__name__)
 
+BACKGROUND_NICE = 10
+"""Children run at a lower CPU priority than the terminal (2 cores: the cashier's screen comes first; a
+busy till only slows the background work, which catches up when the till is idle)."""
+
 
 class ChildExited:
     """Handed to ``on_message`` when the child ended without being asked to (``code`` = its exit status)."""
@@ -48,7 +52,7 @@ class Supervised:
 
     def __init__(self, name: str, target: str, payload: object, on_message: Callable[[object], None], *,
                  restart_min_s: float = 0.5, restart_max_s: float = 30.0, healthy_after_s: float = 60.0,
-                 python: str | None = None) -> None:
+                 python: str | None = None, nice: int = BACKGROUND_NICE) -> None:
         self.name = name
         self.target = target
         self.payload = payload
@@ -57,6 +61,7 @@ class Supervised:
         self._restart_max_s = restart_max_s
         self._healthy_after_s = healthy_after_s
         self._python = python or sys.executable
+        self._nice = nice
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -125,7 +130,8 @@ class Supervised:
         from_r, from_w = os.pipe()
         try:
             proc = subprocess.Popen(
-                [self._python, "-m", "pos_app.background.child", "--in", str(to_r), "--out", str(from_w), self.target],
+                [self._python, "-m", "pos_app.background.child", "--in", str(to_r), "--out", str(from_w),
+                 "--nice", str(self._nice), self.target],
                 pass_fds=(to_r, from_w), stdin=subprocess.DEVNULL, close_fds=True)
         finally:
             os.close(to_r)
@@ -194,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="pos_app.background.child")
     ap.add_argument("--in", dest="fd_in", type=int, required=True)
     ap.add_argument("--out", dest="fd_out", type=int, required=True)
+    ap.add_argument("--nice", type=int, default=0)
     ap.add_argument("target")
     args = ap.parse_args(argv)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)      # background work yields the CPU to the till's GUI process
     module, _, func = args.target.partition(":")
     inbox = Connection(args.fd_in, writable=False)
     outbox = Connection(args.fd_out, readable=False)

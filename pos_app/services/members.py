@@ -97,8 +97,10 @@ class MemberService:
     """
 
     def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], card_gateway: CardGateway | None,
-                 clock: Clock, config: MemberConfig | None = None) -> None:
+                 clock: Clock, config: MemberConfig | None = None, *,
+                 read_uow_factory: Callable[[], CheckoutUnitOfWork] | None = None) -> None:
         self._uow = uow_factory
+        self._read_uow = read_uow_factory or uow_factory   # cache lookups: a snapshot, never the write lock
         self._gateway = card_gateway
         self._clock = clock
         self._config = config or MemberConfig()
@@ -112,7 +114,7 @@ class MemberService:
 
     def get(self, card_no: str, basket_fen: int = 0) -> MemberView | None:
         """A cached member by card number, with what can be redeemed on ``basket_fen``."""
-        with self._uow() as uow:
+        with self._read_uow() as uow:
             rec = uow.members.get(card_no)
         return self._view(rec, basket_fen) if rec else None
 
@@ -121,7 +123,7 @@ class MemberService:
         if scan.kind == CodeKind.MEMBER_STATIC:
             view = self.get(scan.text)
             if view is None:
-                with self._uow() as uow:
+                with self._read_uow() as uow:
                     rec = uow.members.by_biz_card_no(scan.text)
                 view = self._view(rec) if rec else None
             if view is None:
@@ -165,7 +167,7 @@ class MemberService:
 
     def search(self, text: str, limit: int = 20) -> list[MemberView]:
         """Cached members by phone (full or last 4 digits) or card number."""
-        with self._uow() as uow:
+        with self._read_uow() as uow:
             recs = uow.members.search(text, limit)
         return [self._view(r) for r in recs]
 

@@ -217,8 +217,10 @@ class PaymentService:
 
     def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], gateway: TradeGateway, clock: Clock,
                  ids: IdSource, config: PaymentConfig, sleep: Callable[[float], None] | None = None,
-                 *, checkout: CheckoutService | None = None) -> None:
+                 *, checkout: CheckoutService | None = None,
+                 read_uow_factory: Callable[[], CheckoutUnitOfWork] | None = None) -> None:
         self._uow = uow_factory
+        self._read_uow = read_uow_factory or uow_factory   # the status-bar lists: a snapshot, no write lock
         self._gateway: TradeGateway = TrustedTradeGateway(gateway)
         self._clock = clock
         self._ids = ids
@@ -322,12 +324,12 @@ class PaymentService:
 
     def unknown(self) -> list[Attempt]:
         """Attempts whose outcome could not be checked (state ``unknown``): a supervisor must look at them."""
-        with self._uow() as uow:
+        with self._read_uow() as uow:
             return uow.payments.in_states((AttemptState.UNKNOWN,))
 
     def orphans(self) -> list[Attempt]:
         """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
-        with self._uow() as uow:
+        with self._read_uow() as uow:
             return uow.payments.orphans()
 
     def resolve_orphan(self, attempt_id: int, decision: str, by_user_id: int, *,

@@ -168,6 +168,7 @@ class ReportsView(QDialog):
         self._tasks = tasks
         self._x_busy = False
         self._x_again = False
+        self._chart_hours: list[Any] | None = None      # what the chart shows (None: not drawn yet)
         t = self._t = tr or _identity
         self.setObjectName("reportsView")
         self.setWindowTitle(t("Reports"))
@@ -292,10 +293,13 @@ class ReportsView(QDialog):
                                for _s, sec_label, _n, label, value, raw in localized_rows(rep.figures, t)])
         self.x_status.setText(t("Shift {number} — net {amount}", number=rep.figures["shift_number"],
                                 amount=format_ui(int(rep.figures["net_fen"]))))
-        old = self.chart_view.chart()
-        self.chart_view.setChart(sales_chart(rep.figures, t))
-        if old is not None:
-            old.deleteLater()
+        hours = list(rep.figures.get("hours") or [])
+        if hours != self._chart_hours:                  # a new chart only when its figures changed
+            self._chart_hours = hours
+            old = self.chart_view.chart()
+            self.chart_view.setChart(sales_chart(rep.figures, t))
+            if old is not None:
+                old.deleteLater()
 
     def refresh_z(self) -> None:
         self.z_model.set_items(self._reports.z_reports())

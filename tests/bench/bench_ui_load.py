@@ -329,7 +329,8 @@ def run_phase(app: QApplication, env: Env, name: str, phase_no: int, baskets: in
     if name in ("old_both", "report_gui", "terminal_both", "terminal_report"):
         from pos_app.ui.reports_view import ReportsView
 
-        report_view = ReportsView(t.ctx.reports, t.window, tr=t.ctx.tr)
+        # as the terminal opens it (ui/dialogs_wiring.py: the window's task runner builds reports off the GUI thread)
+        report_view = ReportsView(t.ctx.reports, t.window, tr=t.ctx.tr, tasks=t.window.tasks)
         report_view.show()
         timer = QTimer()
         if name in ("old_both", "report_gui"):
