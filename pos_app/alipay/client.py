@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_gateway
 from pos_app.services.ports import (
     CardGateway,
     Clock,
-    GatewayBusinessFailure,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
@@ -28,6 +28,7 @@ from .envelope import build_request, verify_response
 from .errors import KeyConfigError, ResponseFormatError, SignatureVerificationError
 from .keys import load_private_key_file, load_public_key_file, same_public_key
 from .signing import SIGN_TYPES, verify_notification_v1
+from .subcodes import RATE_LIMIT_SUB_CODES, business_failure
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
@@ -45,16 +46,8 @@ DEFAULT_READ_TIMEOUT_S = 15.0
 PRODUCTION_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
 
 
-def mask(value: str, keep: int = 4) -> str:
-    """Mask all but the last ``keep`` characters (for payment codes and card numbers in logs)."""
-    if len(value) <= keep:
-        return "*" * len(value)
-    return "*" * (len(value) - keep) + value[-keep:]
-
-
-THROTTLE_SUB_CODES = frozenset({"isv.service-busy"})
-"""20000 sub codes that mean "call less often" (alipay-api.md 2.3: throttling, [community]); the answer is
-still an unknown outcome, with cause "rate_limited" so a batch sender can slow down."""
+mask = mask_code
+"""All but the last 4 characters masked (payment codes, card numbers in logs): the one masking function."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,16 +210,17 @@ class AlipayClient:
                 return GatewayInProgress(body)
             return GatewayUnknown(f"unexpected code 10003 for {method}", "unexpected_code")
         if method == "alipay.trade.cancel" and body.get("retry_flag") == "Y":
-            return GatewayBusinessFailure(code, sub_code, sub_msg, body, signed)
+            return business_failure(code, sub_code, sub_msg, body, signed)
         if code == "20000":
-            cause = "rate_limited" if sub_code in THROTTLE_SUB_CODES else "service_unavailable"
+            # a throttling 20000 is still an unknown outcome, with cause "rate_limited" (subcodes.py)
+            cause = "rate_limited" if sub_code in RATE_LIMIT_SUB_CODES else "service_unavailable"
             return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", cause)
         if sub_code in ("ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR"):
             return GatewayUnknown(f"{code} {sub_code}: {sub_msg}", "system_error")
         if not code:
             return GatewayUnknown("response has no code", "format")
         logger.info("%s: business failure %s %s", method, code, sub_code)
-        return GatewayBusinessFailure(code, sub_code, sub_msg, body, signed)
+        return business_failure(code, sub_code, sub_msg, body, signed)
 
     def verify_notification(self, params: Mapping[str, str]) -> bool:
         """Check a form-decoded trade notification (V1 rule) against the Alipay public key and our app_id."""

@@ -5,7 +5,7 @@ a pool thread of the report screen, waits on a pipe, which holds no GIL); everyt
 reports, the Z list) is a short read answered by the terminal's own ReportService. While the child is
 not up (starting, or restarting after a crash) ``x_report`` is computed locally, so the screen still
 works. The child reads the figures from a snapshot (no write lock) and writes the audit entry in a
-short transaction of its own.
+short transaction of its own (ReportService.x_report).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def run_report_child(payload: dict[str, Any], inbox: Connection, outbox: Connect
     setup_logging(settings.log_dir)
     conn = connect(settings.db_path)
     service = ReportService(lambda: SqliteUnitOfWork(conn), SystemClock(), terminal_id=settings.store.terminal_id,
-                            read_uow_factory=lambda: SqliteUnitOfWork(conn, read_only=True))
+                            width=settings.printer.width_chars)
     outbox.send("ready")
     try:
         while True:

@@ -27,7 +27,7 @@ from pos_app.settings import Settings
 from .child import ChildExited, Supervised
 
 if TYPE_CHECKING:
-    from pos_app.storage.outbox import SqliteSyncStore
+    from pos_app.storage.outbox import SqliteOutboxQueue
 
 __all__ = ["SyncSupervisor", "run_sync_child", "STATUS_INTERVAL_S"]
 
@@ -110,10 +110,10 @@ class SyncSupervisor:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _store(self) -> SqliteSyncStore:
-        from pos_app.storage.outbox import SqliteSyncStore
+    def _store(self) -> SqliteOutboxQueue:
+        from pos_app.storage.outbox import SqliteOutboxQueue
 
-        return SqliteSyncStore.open(self._settings.db_path)
+        return SqliteOutboxQueue.open(self._settings.db_path)
 
     def _on_message(self, message: object) -> None:
         """Supervisor thread: a status from the child, or the news that it died."""
@@ -148,10 +148,12 @@ def run_sync_child(payload: dict[str, Any], inbox: Connection, outbox: Connectio
     interval = float(payload.get("status_interval_s", STATUS_INTERVAL_S))
     setup_logging(settings.log_dir)
     try:
-        from pos_app.cli.sync import build_worker
+        from pos_app.bootstrap import build_sync_worker
 
-        worker = build_worker(settings)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - told to the terminal; the supervisor retries later
+        worker = build_sync_worker(settings)
+        if worker is None:
+            raise ValueError("no gateway configured (gateway.url)")
+    except Exception as exc:  # noqa: BLE001 - told to the terminal; the supervisor retries later
         logger.error("sync worker cannot start: %s", exc)
         outbox.send({"error": f"sync worker cannot start: {exc}"})
         return 4

@@ -16,7 +16,10 @@ from typing import Any
 from pos_app.domain.money import format_ui
 
 from .errors import ServiceError
-from .ports import BEIJING, Clock, ShiftRecord, ShiftsUnitOfWork, ZReportRecord
+from .ports.clock import BEIJING, Clock
+from .ports.reports import ZReportRecord
+from .ports.shifts import ShiftRecord
+from .ports.uow import UnitOfWork
 
 __all__ = [
     "Report",
@@ -257,15 +260,14 @@ def _stored(rec: ZReportRecord) -> StoredZ:
 class ReportService:
     """X reports on demand and stored Z reports for one terminal."""
 
-    def __init__(self, uow_factory: Callable[[], ShiftsUnitOfWork], clock: Clock, *, terminal_id: str,
-                 width: int = DEFAULT_WIDTH, read_uow_factory: Callable[[], ShiftsUnitOfWork] | None = None) -> None:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, *, terminal_id: str,
+                 width: int = DEFAULT_WIDTH) -> None:
         self._uow = uow_factory
-        self._read_uow = read_uow_factory or uow_factory
         self._clock = clock
         self._terminal_id = terminal_id
         self._width = width
 
-    def _shift(self, uow: ShiftsUnitOfWork, shift_number: int | None) -> ShiftRecord:
+    def _shift(self, uow: UnitOfWork, shift_number: int | None) -> ShiftRecord:
         if shift_number is None:
             shift = uow.shifts.current(self._terminal_id) or uow.shifts.latest(self._terminal_id)
         else:
@@ -278,7 +280,7 @@ class ReportService:
         """The X report of the open shift (or of shift ``shift_number``): read-only, any number of times."""
         now = self._clock.now()
         # the figures from a read snapshot (no write lock held while they are summed), then a short write
-        with self._read_uow() as uow:
+        with self._uow().read() as uow:
             shift = self._shift(uow, shift_number)
             fig = uow.reports.figures(shift.id, now=now)
         with self._uow() as uow:

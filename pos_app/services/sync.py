@@ -13,18 +13,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pos_app.services.ports import (
+from pos_app.domain.codes import mask_code
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import (
     CardGateway,
-    Clock,
+    FailureKind,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
     GatewayUnknown,
-    OutboxOutcome,
-    OutboxRow,
-    SyncApprover,
-    SyncStore,
 )
+from pos_app.services.ports.outbox import OutboxOutcome, OutboxQueue, OutboxRow, SyncApprover
 
 __all__ = [
     "SyncConfig",
@@ -104,26 +103,6 @@ class Verdict:
     rate_limited: bool = False
 
 
-_TRANSIENT_SUB_CODES = frozenset({
-    "ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error",
-    "isp.service-not-available", "isp.gateway-response-timeout",
-})
-# Alipay asking the app to call less often. 20000 isv.service-busy (throttling: alipay-api.md 2.3,
-# [community]; the sandbox's "throttle" fault) reaches us as GatewayUnknown(cause="rate_limited"). Alipay
-# publishes no numeric limits; the business-failure access/call-limit codes below are the ones gateways
-# use for a per-app or per-method quota [assumption: not in the shared notes].
-RATE_LIMIT_SUB_CODES = frozenset({
-    "isv.service-busy", "aop.ACCESS_LIMITED", "aop.access-limited", "isv.app-call-limited",
-    "isv.method-call-limited", "isp.call-limited", "ACQ.ACCESS_LIMITED",
-})
-# Problems of the terminal's configuration (keys, app id, clock), not of the row: a retry after the
-# configuration is fixed succeeds, so the row keeps its place instead of going to the dead letters.
-_CONFIG_SUB_CODES = frozenset({
-    "isv.invalid-signature", "isv.invalid-app-id", "isv.invalid-timestamp", "isv.invalid-signature-type",
-    "isv.invalid-charset", "isv.missing-signature-config", "isv.invalid-encrypt-type", "isv.invalid-encrypt",
-    "isv.not-support-app-auth", "isv.insufficient-isv-permissions", "isv.insufficient-user-permissions",
-})
-_CONFIG_CODES = frozenset({"20001", "40001", "40006"})
 _NETWORK_CAUSES = frozenset({"timeout", "connection", "transport", "http_status", "service_unavailable"})
 
 
@@ -147,20 +126,19 @@ def classify(result: GatewayResult) -> Verdict:
     what = f"{result.code} {result.sub_code}: {result.sub_msg}".strip()
     if result.sub_code == "isv.invalid-signature":
         what = f"{result.code} {result.sub_code}"    # its sub_msg echoes the whole signed request
-    if result.sub_code in RATE_LIMIT_SUB_CODES:
+    # the kind comes from the sub-code table of pos_app/alipay/subcodes.py ("rate_limited": slow down)
+    if result.reason == "rate_limited":
         return Verdict("transient", f"rate limited by Alipay: {what}", rate_limited=True)
-    if result.code == "20000" or result.sub_code in _TRANSIENT_SUB_CODES:
+    if result.kind is FailureKind.TRANSIENT:
         return Verdict("transient", what, network=result.code == "20000")
     if not result.verified:
         return Verdict("transient", f"unsigned error answer, not believed: {what}")
-    if result.code in _CONFIG_CODES or result.sub_code in _CONFIG_SUB_CODES:
+    if result.kind is FailureKind.CONFIGURATION:
         return Verdict("transient", f"configuration problem: {what}")
     return Verdict("permanent", what)
 
 
-def mask_card(card_no: str) -> str:
-    """All but the last 4 characters masked."""
-    return ("*" * max(0, len(card_no) - 4)) + card_no[-4:]
+mask_card = mask_code  # the one masking function (pos_app.domain.codes)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -224,14 +202,14 @@ def as_sync_approver(who: object) -> SyncApprover:
     return SyncApprover(user_id=int(user_id) if isinstance(user_id, int) else None, name=str(name or ""))
 
 
-def retry_dead(store: SyncStore, row_id: int, approver: SyncApprover, clock: Clock) -> None:
+def retry_dead(store: OutboxQueue, row_id: int, approver: SyncApprover, clock: Clock) -> None:
     """Supervisor decision: send a dead-letter row again, unchanged (edit-and-retry is not allowed); audited."""
     if not store.retry_dead(row_id, approver=approver, at=clock.now()):
         raise SyncDecisionError(f"outbox row #{row_id} is not in the dead letters")
     logger.info("outbox #%d: dead letter retried (approved by user %s)", row_id, approver.user_id)
 
 
-def discard_dead(store: SyncStore, row_id: int, approver: SyncApprover, reason: str, clock: Clock) -> None:
+def discard_dead(store: OutboxQueue, row_id: int, approver: SyncApprover, reason: str, clock: Clock) -> None:
     """Supervisor decision: give up a dead-letter row with a reason; the card's later rows then flow; audited."""
     reason = reason.strip()
     if not reason:
@@ -250,7 +228,7 @@ class SyncWorker:
     thread; ``start()`` runs passes on a background thread until ``stop()``. Use one or the other.
     """
 
-    def __init__(self, store_factory: Callable[[], SyncStore], gateway_factory: Callable[[], CardGateway],
+    def __init__(self, store_factory: Callable[[], OutboxQueue], gateway_factory: Callable[[], CardGateway],
                  clock: Clock, config: SyncConfig | None = None, *, rng: random.Random | None = None) -> None:
         self._store_factory = store_factory
         self._gateway_factory = gateway_factory
@@ -388,7 +366,7 @@ class SyncWorker:
     # --- the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        store: SyncStore | None = None
+        store: OutboxQueue | None = None
         try:
             while not self._stop.is_set():
                 self._wake.clear()
@@ -420,7 +398,7 @@ class SyncWorker:
             if store is not None:
                 store.close()
 
-    def _idle_wait(self, store: SyncStore) -> float:
+    def _idle_wait(self, store: OutboxQueue) -> float:
         cfg = self._config
         with self._state_lock:
             offline = self._offline_since is not None
@@ -530,7 +508,7 @@ class SyncWorker:
         return OutboxOutcome(row.id, row.card_no, "retry", attempts, next_attempt_at=next_at,
                              error=verdict.reason), verdict
 
-    def _pass(self, store: SyncStore) -> SyncPassResult:
+    def _pass(self, store: OutboxQueue) -> SyncPassResult:
         """Send everything due, each card's rows one after another, ≤ max_in_flight at once.
 
         Outcomes are recorded in batches (one short transaction per ``record_interval_s`` at most,

@@ -1,4 +1,8 @@
-"""Unit of work: one BEGIN IMMEDIATE transaction exposing the repositories on one connection."""
+"""Unit of work: one BEGIN IMMEDIATE transaction exposing the repositories on one connection.
+
+``uow.read()`` makes it a read: a deferred transaction (a consistent snapshot, no write lock) with
+``PRAGMA query_only`` on, so a write inside a read fails loudly instead of taking the lock.
+"""
 
 from __future__ import annotations
 
@@ -26,22 +30,27 @@ __all__ = ["SqliteUnitOfWork"]
 class SqliteUnitOfWork:
     """``with SqliteUnitOfWork(conn) as uow: ...`` commits on success, rolls back on any exception.
 
-    ``read_only=True`` is for reads only (a snapshot, no write lock); writing inside one is a bug.
-
     Repositories are attributes built on the same connection (each area adds its own below);
     the connection belongs to one thread.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, read_only: bool = False) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._active = False
-        self.read_only = read_only
+        self._readonly = False
+
+    def read(self) -> SqliteUnitOfWork:
+        """This unit of work only reads: no write lock, writes refused (``with uow_factory().read() as uow``)."""
+        self._readonly = True
+        return self
 
     def __enter__(self) -> SqliteUnitOfWork:
         try:
-            # read_only: a deferred transaction takes a WAL read snapshot and never the write lock, so a
-            # scan or a report never waits for (or holds up) a commit (issue 18)
-            self.conn.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+            if self._readonly:
+                self.conn.execute("PRAGMA query_only = ON")
+                self.conn.execute("BEGIN")
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate(exc) from exc
         self._active = True
@@ -50,6 +59,14 @@ class SqliteUnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._active = False
+        if self._readonly:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA query_only = OFF")
+            if isinstance(exc, sqlite3.Error):
+                raise translate(exc) from exc
+            return
         if exc_type is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")

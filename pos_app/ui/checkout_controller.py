@@ -5,26 +5,36 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
-from pos_app.services.approvals import reasons_for
+from pos_app.domain.sale import SaleSnapshot
+from pos_app.services.approvals import Approval, reasons_for
+from pos_app.services.checkout import CommittedSale
+from pos_app.services.errors import ServiceError, ServiceUnavailable
+from pos_app.services.members import MemberLookup
+from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.routing import Route
+from pos_app.services.till import Till, TillSession, TillSnapshot
+from pos_app.services.users import User
 
 from .cash_dialog import CashDialog
 from .checkout_view import CheckoutView
 from .context import TerminalContext
+from .messages import error_text
 from .prompt_dialog import ask_text, choose
 from .qtcompat import emit
-from .snapshot_view import field, member_view, totals_view
+from .snapshot_view import LineView, member_view, totals_view
 from .workers import TaskRunner
 
 __all__ = ["CheckoutController", "Session"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +48,8 @@ class Session:
     role: str
     shift_id: int
     shift_no: str = ""
-    user: Any = None
-    shift: Any = None
+    user: User | None = None
+    shift: ShiftRecord | None = None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -47,7 +57,9 @@ def _error_text(exc: BaseException) -> str:
 
 
 class CheckoutController(QObject):
-    """Owns the current Sale; every change is a domain/service call followed by ``refresh()``.
+    """Translates keys and scans into till intents (pos_app.services.till), calls, renders the snapshot.
+
+    The till owns the sale and the scan mode; this controller holds no sale state of its own.
 
     Signals:
         sale_committed(object): a CommittedSale (for receipts and the status bar).
@@ -58,27 +70,49 @@ class CheckoutController(QObject):
     basket_changed = Signal()
 
     def __init__(self, ctx: TerminalContext, view: CheckoutView, tasks: TaskRunner,
-                 on_receipt: Callable[[Any], None] | None = None) -> None:
+                 on_receipt: Callable[[CommittedSale], None] | None = None) -> None:
         super().__init__(view)
         self.ctx = ctx
         self.view = view
         self.t = ctx.tr
         self.tasks = tasks
-        self.session: Session | None = None
-        self.sale: Any = None
-        self.member: Any = None  # the member view object from MemberService
+        self.till: Till = ctx.till if ctx.till is not None else Till(ctx.checkout, ctx.payment)
+        self._session: Session | None = None
         self._on_receipt = on_receipt
-        self.payment_dialog: Any = None
+        self.payment_dialog: QDialog | None = None
         self.cash_dialog: CashDialog | None = None
-        self.refund_dialog: Any = None
-        self.last_committed: Any = None
-        self.prompt: Any = None  # the small prompt currently open (void reason, search, price, points)
-        self.last_void_approval: Any = None
+        self.refund_dialog: QDialog | None = None
+        self.last_committed: CommittedSale | None = None
+        self.prompt: QDialog | None = None  # the small prompt currently open (void reason, search, price, points)
+        self.last_void_approval: Approval | None = None
+        #: the intents this screen handles itself (names from checkout_view.ACTIONS); others open via ctx.nav
+        self._intents: dict[str, Callable[[], None]] = {
+            "void_line": self.do_void_line, "remove_member": self.do_remove_member,
+            "open_price": self.do_open_price, "redeem": self.do_redeem,
+            "catalogue_search": self.do_catalogue_search, "member_search": self.do_member_search,
+            "cash": self.do_cash, "alipay": self.do_alipay,
+        }
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
         view.quantity_step.connect(self.step_quantity)
 
     # --- life cycle -----------------------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        return self._session
+
+    @session.setter
+    def session(self, session: Session | None) -> None:
+        self._session = session
+        if session is not None:
+            self.till.start(TillSession(user_id=session.user_id, user_name=session.user_name,
+                                        shift_id=session.shift_id))
+
+    @property
+    def sale(self) -> SaleSnapshot:
+        """The current sale as shown (a frozen SaleSnapshot; the till owns the sale itself)."""
+        return self.till.snapshot().sale
+
     def start(self, session: Session) -> None:
         self.session = session
         self.new_sale()
@@ -89,31 +123,26 @@ class CheckoutController(QObject):
         r.set_rejected_handler(self.on_rejected)
 
     def new_sale(self) -> None:
-        self.sale = self.ctx.checkout.new_sale()
-        self.member = None
+        self.till.new_sale()
         self.refresh()
 
     @property
     def widget(self) -> QWidget:
         return self.view
 
-    def snapshot(self) -> Any:
-        return self.sale.snapshot() if self.sale is not None else None
+    def snapshot(self) -> SaleSnapshot:
+        return self.till.snapshot().sale
 
-    def refresh(self) -> None:
-        snap = self.snapshot()
+    def refresh(self, till: TillSnapshot | None = None) -> None:
+        till = till or self.till.snapshot()
+        snap = till.sale
         self.view.model.set_snapshot(snap)
         self.view.show_totals(totals_view(snap))
-        member = field(snap, "member")
+        member = snap.member
         if member is None:
             self.view.show_member(None)
         else:
-            redeem = None
-            try:
-                redeem = self.sale.redeem_option()
-            except DomainError:
-                redeem = None
-            panel = member_view(self.member or member, redeem)
+            panel = member_view(till.member or member, till.redeem)
             totals = totals_view(snap)
             if panel is not None and totals.points_redeemed:
                 # QA #3: after F6 the panel shows the balance left and what this sale redeems, not the old offer
@@ -124,19 +153,20 @@ class CheckoutController(QObject):
             self.view.show_member(panel)
         emit(self.basket_changed)
 
-    def _guard(self, action: Callable[[], Any]) -> Any:
-        """Run a domain action; a rule violation becomes a notice, not a crash."""
+    def _guard(self, action: Callable[[], T]) -> T | None:
+        """Call a till intent; a refusal becomes a notice (the basket is kept), never an escaped exception."""
         try:
             result = action()
-        except DomainError as exc:
-            self.view.show_notice(self.t(_error_text(exc)))
+        except (DomainError, ServiceError, ServiceUnavailable) as exc:
+            self.view.show_notice(error_text(self.t, exc))
+            self.refresh()
             return None
-        except Exception as exc:
-            if exc.__class__.__module__.startswith("pos_app.services"):
-                self.view.show_notice(self.t(_error_text(exc)))
-                return None
-            raise
-        self.refresh()
+        except Exception as exc:  # noqa: BLE001 - nothing escapes a Qt slot: logged, shown, the basket kept
+            logger.exception("till intent failed")
+            self.view.show_notice(self.t("Something went wrong: {reason}", reason=_error_text(exc)))
+            self.refresh()
+            return None
+        self.refresh(result if isinstance(result, TillSnapshot) else None)
         return result
 
     # --- scans --------------------------------------------------------------------------
@@ -153,8 +183,7 @@ class CheckoutController(QObject):
                                         at=time.monotonic()))
 
     def on_product_code(self, code: ScanCode) -> None:
-        line = self._guard(lambda: self.ctx.checkout.add_scan(self.sale, code))
-        if line is not None:
+        if self._guard(lambda: self.till.scan_product(code)) is not None:
             self.view.select_row(self.view.model.rowCount() - 1)
 
     def on_receipt_code(self, code: ScanCode) -> None:
@@ -172,37 +201,38 @@ class CheckoutController(QObject):
             self.view.show_notice(self.t("Member lookup is not available"))
             return
         self.view.show_notice(self.t("Looking up the member…"), error=False, seconds=10)
+        self.till.expect_member()
         self.tasks.submit(lambda: members.resolve(code), self._member_resolved, self._member_failed)
 
-    def _member_resolved(self, lookup: Any) -> None:
-        member = field(lookup, "member", default=None)
+    def _member_resolved(self, lookup: MemberLookup) -> None:
+        member = lookup.member
         if member is None:
-            reason = field(lookup, "message", "reason", default="") or "member not found"
+            self.till.member_lookup_ended()
+            reason = lookup.message or "member not found"
             self.view.show_notice(self.t(str(reason)))
             return
-        ref = member.ref() if callable(getattr(member, "ref", None)) else member
-        self.member = member
-        if self._guard(lambda: self.sale.attach_member(ref) or True) is not None:
-            note = field(lookup, "message", "note", default="")
+        if self._guard(lambda: self.till.attach_member(member)) is not None:
+            note = lookup.message
             if note:
                 self.view.show_notice(self.t(str(note)), error=False)
             else:
                 self.view.notice.hide()
 
     def _member_failed(self, exc: BaseException) -> None:
+        self.till.member_lookup_ended()
         self.view.show_notice(self.t(_error_text(exc)))
 
     # --- intents ------------------------------------------------------------------------
     def on_intent(self, name: str) -> None:
-        handler = getattr(self, f"do_{name}", None)
-        if handler is None:
-            extra = self.ctx.extras.get(f"intent:{name}")
-            if extra is not None:
-                extra(self)
-                return
-            self.view.show_notice(self.t("Not available on this terminal yet"))
+        handler = self._intents.get(name)
+        if handler is not None:
+            handler()
             return
-        handler()
+        opener = self.ctx.nav.intents.get(name)
+        if opener is not None:
+            opener(self)
+            return
+        self.view.show_notice(self.t("Not available on this terminal yet"))
 
     def step_quantity(self, step: int) -> None:
         row = self.view.selected_row()
@@ -212,7 +242,7 @@ class CheckoutController(QObject):
         if line.quantity + step <= 0:
             self.do_void_line()
             return
-        self._guard(lambda: self.sale.set_quantity(line.line_id, line.quantity + step))
+        self._guard(lambda: self.till.set_quantity(line.line_id, line.quantity + step))
         self.view.select_row(row)
 
     def do_void_line(self) -> None:
@@ -220,18 +250,18 @@ class CheckoutController(QObject):
         line = self.view.model.line_at(row)
         if line is None or line.voided:
             return
-        if field(self.snapshot(), "total_shown", default=False):
+        if self.snapshot().total_shown:
             # QA #6: the supervisor's approval dialog asks for the reason; no free-text prompt first
             self._void_with_reason(line, "")
             return
         self.prompt = ask_text(self.view, self.t("Void line"), self.t("Reason for voiding {name}:", name=line.name),
                                lambda reason: self._void_with_reason(line, reason))
 
-    def _void_with_reason(self, line: Any, reason: str) -> None:
+    def _void_with_reason(self, line: LineView, reason: str) -> None:
         self.prompt = None
         reason = reason.strip()
-        if field(self.snapshot(), "total_shown", default=False):
-            ask = self.ctx.extras.get("ask_approval")
+        if self.snapshot().total_shown:
+            ask = self.ctx.nav.ask_approval
             if ask is None:
                 self.view.show_notice(self.t("A supervisor approval is needed"))
                 return
@@ -248,20 +278,18 @@ class CheckoutController(QObject):
             reason = "; ".join(part for part in (label, note, reason) if part)
         else:
             approved_by = None
-        self._guard(lambda: self.sale.void_line(line.line_id, reason, approved_by=approved_by))
+        self._guard(lambda: self.till.void_line(line.line_id, reason, approved_by=approved_by))
 
     def supervisor_approves(self, action: str, subject: str, reasons: list[str]) -> bool:
-        approve = self.ctx.extras.get("approve")
-        if approve is None:
+        if self.ctx.nav.ask_approval is None:
             self.view.show_notice(self.t("A supervisor approval is needed"))
             return False
-        return bool(approve(self.view, action, subject, reasons))
+        return self.ctx.nav.approve(self.view, action, subject, reasons)
 
     def do_remove_member(self) -> None:
-        if field(self.snapshot(), "member") is None:
+        if self.snapshot().member is None:
             return
-        self.member = None
-        self._guard(self.sale.detach_member)
+        self._guard(self.till.remove_member)
 
     def do_open_price(self) -> None:
         self.prompt = ask_text(self.view, self.t("Open price"), self.t("Price (yuan):"), self._open_price)
@@ -273,20 +301,20 @@ class CheckoutController(QObject):
         except DomainError as exc:
             self.view.show_notice(self.t(_error_text(exc)))
             return
-        self._guard(lambda: self.sale.add_open_line(self.t("Open-price item"), fen))
+        self._guard(lambda: self.till.add_open_line(self.t("Open-price item"), fen))
 
     def do_redeem(self) -> None:
         snap = self.snapshot()
-        if field(snap, "member") is None:
+        if snap.member is None:
             self.view.show_notice(self.t("Scan the membership card first"))
             return
-        option = self._guard(self.sale.redeem_option)
-        points = int(field(option, "max_points", "points", default=0) or 0)
+        option = self._guard(self.till.redeem_option)
+        points = option.max_points if option is not None else 0
         if points <= 0:
             self.view.show_notice(self.t("Nothing to redeem now"))
             return
         if totals_view(snap).points_redeemed:
-            self._guard(self.sale.clear_redemption)
+            self._guard(self.till.clear_redemption)
             return
         self.prompt = ask_text(self.view, self.t("Redeem points"),
                                self.t("Points to redeem (at most {points}):", points=points),
@@ -297,13 +325,13 @@ class CheckoutController(QObject):
         if not text.isdigit() or not 0 < int(text) <= most:
             self.view.show_notice(self.t("Points to redeem (at most {points}):", points=most))
             return
-        self._guard(lambda: self.sale.redeem_points(int(text)))
+        self._guard(lambda: self.till.redeem(int(text)))
 
     def do_catalogue_search(self) -> None:
         self.prompt = ask_text(self.view, self.t("Search items"), self.t("Name or code:"), self._catalogue_found)
 
     def _catalogue_found(self, text: str) -> None:
-        items = list(self.ctx.checkout.search_catalogue(text))[:50]
+        items = list(self.till.search_catalogue(text))[:50]
         if not items:
             self.prompt = None
             self.view.show_notice(self.t("No item matches {text}", text=text))
@@ -315,7 +343,7 @@ class CheckoutController(QObject):
         def chosen(index: int) -> None:
             self.prompt = None
             item = items[index]
-            if self._guard(lambda: self.sale.add_item(item)) is not None:
+            if self._guard(lambda: self.till.add_item(item)) is not None:
                 self.view.select_row(self.view.model.rowCount() - 1)
 
         self.prompt = choose(self.view, self.t("Search items"), self.t("Choose an item:"), labels, chosen)
@@ -333,21 +361,17 @@ class CheckoutController(QObject):
             self.prompt = None
             self.view.show_notice(self.t("No member matches {text}", text=text))
             return
-        labels = [f"{field(m, 'name_masked', 'masked_name', default='')}  {field(m, 'level', default='')}  "
-                  f"****{str(field(m, 'card_no', default=''))[-4:]}" for m in found]
+        labels = [f"{m.name_masked}  {self.t(m.level)}  ****{m.card_no[-4:]}" for m in found]
 
         def chosen(index: int) -> None:
             self.prompt = None
-            self._member_resolved(type("Lookup", (), {"member": found[index], "message": ""})())
+            self._member_resolved(MemberLookup("found", found[index], ""))
 
         self.prompt = choose(self.view, self.t("Member"), self.t("Choose a member:"), labels, chosen)
 
     # --- payment ------------------------------------------------------------------------
     def _begin_payment(self) -> bool:
-        if self.sale is None:
-            return False
-        self._guard(self.sale.mark_total_shown)
-        return self._guard(self.sale.begin_payment) is not None
+        return self._guard(self.till.take_total) is not None
 
     def do_cash(self) -> None:
         if not self._begin_payment():
@@ -364,39 +388,32 @@ class CheckoutController(QObject):
         self.cash_dialog = None
         dialog.deleteLater()
         if result != CashDialog.DialogCode.Accepted or dialog.tendered_fen is None:
-            self._guard(self.sale.cancel_payment)
+            self._guard(self.till.cancel_payment)
             return
-        session = self.session
-        assert session is not None
         tendered = dialog.tendered_fen
-        committed = self._guard(lambda: self.ctx.checkout.commit_cash(
-            self.sale, tendered, shift_id=session.shift_id, cashier_id=session.user_id,
-            cashier_name=session.user_name))
+        committed = self._guard(lambda: self.till.pay_cash(tendered))  # refused: the basket is kept, open
         if committed is None:
-            state = field(self.snapshot(), "state")
-            if state is not None and getattr(state, "value", "") == "awaiting_payment":
-                self._guard(self.sale.cancel_payment)
             return
         if self.ctx.printer is not None and self.ctx.drawer:
             self.ctx.printer.open_drawer()
         self.finish_sale(committed, self.t("Change {amount}", amount=format_ui(tendered - payable)))
 
     def do_alipay(self) -> None:
-        opener = self.ctx.extras.get("alipay_dialog")
-        if opener is None:
+        opener = self.ctx.nav.alipay
+        if opener is None or not self.till.alipay_available:
             self.view.show_notice(self.t("Alipay is not configured on this terminal"))
             return
         if not self._begin_payment():
             return
         opener(self)
 
-    def finish_sale(self, committed: Any, message: str) -> None:
+    def finish_sale(self, committed: CommittedSale, message: str) -> None:
         self.last_committed = committed
         emit(self.sale_committed, committed)
         sync = getattr(self.ctx, "sync", None)
         if sync is not None:
             sync.nudge()  # the sale's outbox rows go out now, not at the worker's next idle poll
-        self.new_sale()
+        self.refresh()  # the till has started the next sale
         self.view.show_notice(message, error=False, seconds=15)
         if self._on_receipt is not None:
             self._on_receipt(committed)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
+from pos_app.services.ports.outbox import SyncApprover
+
 from .context import TerminalContext
+from .sync_view import Approve
+
+if TYPE_CHECKING:
+    from pos_app.services.approvals import Approval
+    from pos_app.services.users import User
+
+    from .checkout_controller import CheckoutController
+    from .main_window import MainWindow
 
 __all__ = ["install", "SyncDialog"]
 
@@ -18,53 +28,47 @@ logger = logging.getLogger(__name__)
 class SyncDialog(QDialog):
     """The sync queue screen (pos_app.ui.sync_view.SyncView, a plain widget) in a dialog of its own."""
 
-    def __init__(self, ctx: TerminalContext, approve: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: TerminalContext, approve: Approve, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from .sync_view import SyncView
 
         self.setObjectName("syncDialog")
         self.setWindowTitle(ctx.tr("Sync queue"))
+        if ctx.sync is None:
+            raise ValueError("the sync queue screen needs the sync worker")
         self.view = SyncView(ctx.sync, approve, self)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
         self.resize(900, 520)
 
 
-def install(ctx: TerminalContext, window: Any) -> None:
-    """Register openers in ``ctx.extras`` (looked up by the controller by intent name)."""
+def install(ctx: TerminalContext, window: MainWindow) -> None:
+    """Fill ``ctx.nav``: receipts, the Alipay dialog, approvals and the screens opened by intent name."""
     from .approval_dialog import ApprovalDialog
     from .payment_dialog import open_alipay_payment
     from .receipt_dialog import ReceiptFlow
 
     receipts = ReceiptFlow(ctx, window)
     window.controller._on_receipt = receipts.after_commit  # noqa: SLF001 - wiring the flow once
-    ctx.extras["receipts"] = receipts
+    ctx.nav.receipts = receipts
     if ctx.payment is not None:
-        ctx.extras["alipay_dialog"] = lambda controller: open_alipay_payment(ctx, controller)
+        ctx.nav.alipay = lambda controller: open_alipay_payment(ctx, controller)
 
-    def requester() -> Any:
+    def requester() -> User | None:
         session = window.controller.session
         return getattr(session, "user", None) if session is not None else None
 
-    def ask(parent: QWidget, action: str, subject: str, reasons: list[str] | None = None) -> Any:
+    def ask(parent: QWidget, action: str, subject: str, reasons: list[str] | None = None) -> Approval | None:
         """The recorded Approval, or None (cancelled / no user service)."""
         if ctx.users is None:
             return None
         dialog = ApprovalDialog(ctx.users, action, subject, reasons or None, parent, requested_by=requester(),
                                 tr=ctx.tr)
-        ctx.extras["approval_dialog"] = dialog
-        try:
-            return dialog.exec()
-        finally:
-            ctx.extras.pop("approval_dialog", None)
+        return dialog.exec()
 
-    def approve(parent: QWidget, action: str, subject: str, reasons: list[str]) -> bool:
-        return ask(parent, action, subject, reasons) is not None
+    ctx.nav.ask_approval = ask
 
-    ctx.extras["approve"] = approve
-    ctx.extras["ask_approval"] = ask
-
-    def refund(controller: Any) -> None:
+    def refund(controller: CheckoutController) -> None:
         from .refund_dialog import open_refund
 
         if ctx.refunds is None:
@@ -72,13 +76,13 @@ def install(ctx: TerminalContext, window: Any) -> None:
             return
         open_refund(ctx, controller)
 
-    ctx.extras["intent:refund"] = refund
+    ctx.nav.intents["refund"] = refund
 
-    def is_supervisor(controller: Any) -> bool:
+    def is_supervisor(controller: CheckoutController) -> bool:
         session = controller.session
         return session is not None and session.role in ("supervisor", "admin")
 
-    def reports(controller: Any) -> None:
+    def reports(controller: CheckoutController) -> None:
         if ctx.reports is None:
             controller.view.show_notice(ctx.tr("Reports are not available on this terminal"))
             return
@@ -95,53 +99,33 @@ def install(ctx: TerminalContext, window: Any) -> None:
             printer = ctx.printer.print_text
         dialog = ReportsView(ctx.reports, window, printed_by=printed_by, printer=printer, tr=ctx.tr,
                              tasks=window.tasks)
-        ctx.extras["reports_view"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("reports_view", None)
+        dialog.exec()
 
-    ctx.extras["intent:reports"] = reports
+    ctx.nav.intents["reports"] = reports
 
-    def sync(controller: Any) -> None:
+    def sync(controller: CheckoutController) -> None:
         if ctx.sync is None:
             controller.view.show_notice(ctx.tr("The sync queue is not available"))
             return
 
-        def sync_approve(action: str, subject: str) -> Any:
+        def sync_approve(action: str, subject: str) -> SyncApprover | None:
             approval = ask(window, action, subject)
             if approval is None:
                 return None
-            from pos_app.services.ports import SyncApprover
-
             return SyncApprover(user_id=approval.approved_by, name=approval.approver_name)
 
-        try:
-            dialog = SyncDialog(ctx, sync_approve, window)
-        except ImportError as exc:  # the sync screen is still being written by another engineer
-            logger.info("sync view not available: %s", exc)
-            controller.view.show_notice(ctx.tr("The sync queue is not available"))
-            return
-        ctx.extras["sync_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("sync_dialog", None)
+        SyncDialog(ctx, sync_approve, window).exec()
 
-    ctx.extras["intent:sync"] = sync
+    ctx.nav.intents["sync"] = sync
 
-    def shift(controller: Any) -> None:
+    def shift(controller: CheckoutController) -> None:
         from .shift_dialogs import ShiftDialog
 
-        if ctx.shifts is None or controller.session is None:
+        if controller.session is None or controller.session.user is None:
             controller.view.show_notice(ctx.tr("Shift functions are not available"))
             return
         dialog = ShiftDialog(ctx.shifts, controller.session.user, window, users=ctx.users, tr=ctx.tr)
-        ctx.extras["shift_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("shift_dialog", None)
+        dialog.exec()
         current = ctx.shifts.current_shift()
         session = controller.session
         if current is None:
@@ -152,23 +136,18 @@ def install(ctx: TerminalContext, window: Any) -> None:
             controller.session = dataclasses.replace(session, shift_id=current.id, shift_no=str(current.number))
         window.refresh_status()
 
-    ctx.extras["intent:shift"] = shift
+    ctx.nav.intents["shift"] = shift
 
-    def orphans(controller: Any) -> None:
+    def orphans(controller: CheckoutController) -> None:
         from .orphans_dialog import OrphansDialog
 
         if ctx.payment is None:
             controller.view.show_notice(ctx.tr("Alipay is not configured on this terminal"))
             return
-        dialog = OrphansDialog(ctx, window.tasks, ask, window)
-        ctx.extras["orphans_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("orphans_dialog", None)
+        OrphansDialog(ctx, window.tasks, ask, window).exec()
         window.refresh_status()
 
-    ctx.extras["intent:orphans"] = orphans
+    ctx.nav.intents["orphans"] = orphans
 
     def show_orphans() -> None:
         """At start-up after recovery: the list opens without blocking (a supervisor decides)."""
@@ -177,7 +156,6 @@ def install(ctx: TerminalContext, window: Any) -> None:
         dialog = OrphansDialog(ctx, window.tasks, ask, window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: window.refresh_status())
-        ctx.extras["orphans_dialog"] = dialog
         dialog.open()
 
-    ctx.extras["show_orphans"] = show_orphans
+    ctx.nav.show_orphans = show_orphans

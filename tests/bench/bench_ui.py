@@ -80,7 +80,7 @@ def main() -> None:
             member_ms.append((time.perf_counter() - start) * 1000)
         # new basket line painted
         line_ms = []
-        codes = [it.code for it in t.services["checkout"].search_catalogue("69", 200)][:100]
+        codes = [it.code for it in t.services.checkout.search_catalogue("69", 200)][:100]
         for code in codes:
             n = view.model.rowCount()
             start = time.perf_counter()
@@ -97,11 +97,11 @@ def main() -> None:
         session = ctl.session
         commit_ms = []
         for i in range(1000):
-            sale = t.services["checkout"].new_sale()
-            t.services["checkout"].add_scan(sale, __import__("pos_app.domain.codes", fromlist=["classify"])
+            sale = t.services.checkout.new_sale()
+            t.services.checkout.add_scan(sale, __import__("pos_app.domain.codes", fromlist=["classify"])
                                             .classify(codes[i % len(codes)]))
             start = time.perf_counter()
-            t.services["checkout"].commit_cash(sale, 100_000, shift_id=session.shift_id, cashier_id=session.user_id,
+            t.services.checkout.commit_cash(sale, 100_000, shift_id=session.shift_id, cashier_id=session.user_id,
                                                cashier_name=session.user_name)
             commit_ms.append((time.perf_counter() - start) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -125,7 +125,7 @@ def main() -> None:
             _wait(app, lambda t=t: t.window.session is not None and t.window.checkout_view.isVisible())
             app.processEvents()
             starts.append(time.perf_counter() - start)
-            found = t.services["checkout"].find_product(item_code(49_999))
+            found = t.services.checkout.find_product(item_code(49_999))
             assert found is not None, "the 50 000th bench item is not in the catalogue the terminal sees"
             t.shutdown()
             t.window.close()

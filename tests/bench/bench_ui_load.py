@@ -147,17 +147,18 @@ class ScreenWatch(QObject):
         return False
 
     def _commit(self) -> None:
-        """GUI thread: the cashier takes cash for the basket (the commit is timed) and starts the next."""
+        """GUI thread: the cashier takes cash for the basket through the till (the commit is timed), as the
+        cash dialog does, and the next sale starts."""
         ctl = self.t.window.controller
-        session = ctl.session
-        sale = ctl.sale
-        sale.mark_total_shown()
-        sale.begin_payment()
+        till = ctl.till
+        till.take_total()
         start = time.perf_counter()
-        self.t.services["checkout"].commit_cash(sale, 10_000_000, shift_id=session.shift_id,
-                                                cashier_id=session.user_id, cashier_name=session.user_name)
+        till.pay_cash(10_000_000)
         self.commit_ms.append((time.perf_counter() - start) * 1000)
-        ctl.new_sale()
+        sync = getattr(self.t.ctx, "sync", None)
+        if sync is not None:
+            sync.nudge()
+        ctl.refresh()
         self.committed.set()
 
 
@@ -255,8 +256,8 @@ class Env:
 
         # the shift is opened (with its 20 000 sales) before the cashier logs in: login then finds it open
         t = build_terminal(self.settings, scanner_urls=("fake://",), show_wallet=False)
-        user = t.services["users"].authenticate(*CASHIER)
-        shift = t.services["shifts"].current_shift() or t.services["shifts"].open_shift(user, float_fen=50_000)
+        user = t.services.users.authenticate(*CASHIER)
+        shift = t.services.shifts.current_shift() or t.services.shifts.open_shift(user, float_fen=50_000)
         conn = connect(self.settings.db_path)
         try:
             self.data.append(bulk_shift_sales(conn, shift.id, N_SALES, base=BASE, cashier_ids=(user.id, user.id),
@@ -312,9 +313,10 @@ def run_phase(app: QApplication, env: Env, name: str, phase_no: int, baskets: in
         env.reseed_backlog(phase_no)
     pending_before = env.pending() if uses_worker else 0
     if name in ("old_both", "inproc"):
-        from pos_app.cli.sync import build_worker
+        from pos_app.bootstrap import build_sync_worker
 
-        worker = build_worker(env.settings)     # the same worker `pos-app run` started in its process
+        worker = build_sync_worker(env.settings)  # the worker the first build's `pos-app run` ran in its process
+        assert worker is not None
         worker.start()
         stops.append(lambda: worker.stop(30))
     elif name == "process":

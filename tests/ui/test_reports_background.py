@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pos_app.app import ThreadConnections
+from pos_app.bootstrap import ThreadConnections
 from pos_app.runtime import SystemClock
 from pos_app.services.reports import Report, ReportService
 from pos_app.ui.reports_view import ReportsView
@@ -30,7 +30,7 @@ def test_x_report_is_built_off_the_gui_thread_and_refreshes_coalesce(qtbot: Any,
                  " (1, '1001', 'A', 'cashier', 'x', '2026-01-01')")
     conn.execute("INSERT INTO shifts (id, terminal_id, number, state, opened_by, opened_at, opening_float_fen)"
                  " VALUES (1, 'T01', 7, 'open', 1, '2026-01-01T00:00:00+00:00', 30000)")
-    reports = _Recording(conns.uow, SystemClock(), terminal_id="T01", read_uow_factory=conns.read_uow)
+    reports = _Recording(conns.uow, SystemClock(), terminal_id="T01")
     runner = TaskRunner()
     view = ReportsView(reports, tasks=runner)          # the first build starts here, in the background
     qtbot.addWidget(view)

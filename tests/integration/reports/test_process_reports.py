@@ -53,15 +53,14 @@ def test_the_figures_are_read_without_the_write_lock(env: Env, seed: Seeder, tmp
 
     class Spy(SqliteUnitOfWork):
         def __enter__(self) -> SqliteUnitOfWork:
-            reads.append("read" if self.read_only else "write")
-            if not self.read_only:
+            reads.append("read" if self._readonly else "write")
+            if not self._readonly:
                 at_write.set()
             return super().__enter__()
 
     def build() -> None:                   # the report's own thread and connection, as in the report process
         conn = connect(tmp_path / "pos.sqlite3")
-        service = ReportService(lambda: Spy(conn), SystemClock(), terminal_id="T01",
-                                read_uow_factory=lambda: Spy(conn, read_only=True))
+        service = ReportService(lambda: Spy(conn), SystemClock(), terminal_id="T01")
         try:
             got.append(service.x_report(printed_by="x"))
         finally:

@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 from pos_app.alipay import AlipayClient
+from pos_app.alipay.subcodes import RATE_LIMIT_SUB_CODES, business_failure
 from pos_app.runtime import FixedClock
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import GatewayBusinessFailure, GatewayUnknown
-from pos_app.services.sync import RATE_LIMIT_SUB_CODES, SyncConfig, classify
+from pos_app.services.ports import GatewayUnknown
+from pos_app.services.sync import SyncConfig, classify
 from tests.integration.sandbox.sandbox_support import make_client
 from tests.integration.sync.sync_support import Ledger, check_sandbox_matches, make_trades, make_worker
 
@@ -21,8 +22,7 @@ def _card_calls(sandbox: SandboxServer) -> int:
 def test_rate_limit_codes_are_transient_and_not_offline() -> None:
     for sub in ("isv.service-busy", "aop.ACCESS_LIMITED"):
         assert sub in RATE_LIMIT_SUB_CODES
-        v = classify(GatewayBusinessFailure(code="20000" if sub.startswith("isv") else "40004", sub_code=sub,
-                                            sub_msg="busy", body={}, verified=True))
+        v = classify(business_failure("20000" if sub.startswith("isv") else "40004", sub, "busy", {}))
         assert (v.kind, v.rate_limited, v.network) == ("transient", True, False)
     v = classify(GatewayUnknown("20000 isv.service-busy: busy", "rate_limited"))   # the client's throttle answer
     assert (v.kind, v.rate_limited, v.network) == ("transient", True, False)
