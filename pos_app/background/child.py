@@ -153,17 +153,12 @@ class Supervised:
                 with self._lock:
                     self._to_child = to_child
                 if self._stopping.is_set():     # stop() came while starting: the child sees EOF and ends
-                    with self._lock:
-                        self._to_child = None
-                    to_child.close()
+                    self._release(to_child)
                 elif not self.send(self.payload):
                     logger.error("%s: the child did not take its start message", self.name)
                 self._read(from_child)
                 from_child.close()
-                with self._lock:
-                    if self._to_child is to_child:
-                        self._to_child = None
-                to_child.close()
+                self._release(to_child)
                 code = proc.wait()
             else:
                 code = None
@@ -176,6 +171,15 @@ class Supervised:
             if self._stopping.wait(delay):
                 break
             delay = min(self._restart_max_s, delay * 2)
+
+    def _release(self, conn: Connection) -> None:
+        """Close our end of the child's inbox unless stop() already took it (one closer per descriptor)."""
+        with self._lock:
+            mine = self._to_child is conn
+            if mine:
+                self._to_child = None
+        if mine:
+            conn.close()
 
     def _read(self, conn: Connection) -> None:
         while True:
