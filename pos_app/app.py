@@ -246,10 +246,14 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     from pos_app.services.checkout import CheckoutConfig, CheckoutService
     from pos_app.services.shifts import ShiftService
     from pos_app.services.users import UserService
+    from pos_app.start_checks import terminal_secret
 
+    secret = terminal_secret(settings)  # StartRefused: a damaged secret file is never replaced silently
     services["users"] = UserService(conns.uow, clock, terminal_id=settings.store.terminal_id,
                                     max_failures=settings.shift.pin_max_failures,
-                                    lock_minutes=settings.shift.pin_lock_minutes)
+                                    lock_minutes=settings.shift.pin_lock_minutes, pin_key=secret.key("pin"),
+                                    min_pin_length=settings.shift.pin_min_length,
+                                    supervisor_min_pin_length=settings.shift.supervisor_pin_min_length)
     services["shifts"] = ShiftService(conns.uow, clock, terminal_id=settings.store.terminal_id,
                                       close_difference_threshold_fen=settings.shift.close_difference_threshold_fen,
                                       report_width=settings.printer.width_chars)
@@ -532,6 +536,7 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
     from PySide6.QtWidgets import QApplication
 
     from pos_app.alipay.errors import KeyConfigError
+    from pos_app.start_checks import StartRefused
     from pos_app.storage.errors import StorageUnavailable
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -543,6 +548,8 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
         return _fatal("database", [str(exc)], EXIT_STORAGE)
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash
         return _fatal("settings", [f"gateway keys: {exc}"], EXIT_SETTINGS)
+    except StartRefused as exc:
+        return _fatal("start", exc.problems, EXIT_STORAGE)
     terminal.window.show()
     if terminal.wallet is not None:
         _place_beside(terminal.wallet, terminal.window)

@@ -102,6 +102,8 @@ class ShiftSettings:
     close_difference_threshold_fen: int = 1000
     pin_max_failures: int = 5
     pin_lock_minutes: int = 15
+    pin_min_length: int = 4                 # cashiers; new and reset PINs only
+    supervisor_pin_min_length: int = 6      # supervisors and admins
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +129,11 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def secret_path(self) -> Path:
+        """The terminal secret (PIN and audit keys): beside the settings file, else in the data folder."""
+        return (self.config_file.parent if self.config_file is not None else self.data_dir) / "pos-secret.key"
 
 
 _SECTIONS: dict[str, type] = {
@@ -222,8 +229,11 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
         problems.append(f"{where}store.currency: only CNY is supported, not {s.store.currency!r}")
     gw = s.gateway
     if gw.url:
-        if not re.match(r"^https?://[^\s/]+", gw.url):
-            problems.append(f"{where}gateway.url: {gw.url!r} is not an http(s) URL")
+        from pos_app.alipay.urls import gateway_url_problem
+
+        url_problem = gateway_url_problem(gw.url)
+        if url_problem:
+            problems.append(f"{where}gateway.url: {url_problem}")
         if not gw.app_id:
             problems.append(f"{where}gateway.app_id: required when gateway.url is set")
         for key in ("app_private_key", "alipay_public_key"):
@@ -237,6 +247,9 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
     for key in ("connect_timeout_s", "read_timeout_s"):
         if not 0 < getattr(gw, key) <= 120:
             problems.append(f"{where}gateway.{key}: must be between 0 and 120 seconds")
+    sh = s.shift
+    if not 4 <= sh.pin_min_length <= 12 or not 4 <= sh.supervisor_pin_min_length <= 12:
+        problems.append(f"{where}shift: pin_min_length and supervisor_pin_min_length must be 4-12 digits")
     p = s.payment
     if not 0 <= p.query_max <= 60 or not 0 < p.query_interval_s <= 60:
         problems.append(f"{where}payment: query_max must be 0-60 and query_interval_s 0-60 s")

@@ -20,6 +20,7 @@ from pos_app.services.reports import ReportService
 from pos_app.services.shifts import ShiftService
 from pos_app.services.users import ROLES, UserService
 from pos_app.settings import Settings
+from pos_app.start_checks import StartRefused
 from pos_app.storage.db import Database
 from pos_app.storage.errors import StorageUnavailable
 from pos_app.storage.uow import SqliteUnitOfWork
@@ -40,6 +41,9 @@ class ShiftServices:
 @contextmanager
 def open_services(settings: Settings) -> Iterator[ShiftServices]:
     """Open (and migrate) the terminal database and build the services on it."""
+    from pos_app.start_checks import terminal_secret
+
+    secret = terminal_secret(settings)  # PINs are keyed with it: a copied database does not give them up
     conn = Database(settings.db_path).open_and_migrate()
     clock = SystemClock()
 
@@ -51,7 +55,9 @@ def open_services(settings: Settings) -> Iterator[ShiftServices]:
         yield ShiftServices(
             conn,
             UserService(factory, clock, terminal_id=tid, max_failures=settings.shift.pin_max_failures,
-                        lock_minutes=settings.shift.pin_lock_minutes),
+                        lock_minutes=settings.shift.pin_lock_minutes, pin_key=secret.key("pin"),
+                        min_pin_length=settings.shift.pin_min_length,
+                        supervisor_min_pin_length=settings.shift.supervisor_pin_min_length),
             ShiftService(factory, clock, terminal_id=tid,
                          close_difference_threshold_fen=settings.shift.close_difference_threshold_fen,
                          report_width=settings.printer.width_chars),
@@ -132,6 +138,10 @@ def _run(args: argparse.Namespace, action: str) -> int:
         return 1
     except StorageUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
+        return 3
+    except StartRefused as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
         return 3
     return 0
 

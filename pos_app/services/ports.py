@@ -132,7 +132,7 @@ class GatewayUnknown:
 
 GATEWAY_UNKNOWN_CAUSES = (
     "timeout", "connection", "transport", "http_status", "service_unavailable", "system_error",
-    "signature", "format", "unexpected_code",
+    "signature", "format", "unexpected_code", "binding",
 )
 
 GatewayResult = Union[GatewaySuccess, GatewayInProgress, GatewayBusinessFailure, GatewayUnknown]  # noqa: UP007

@@ -68,7 +68,8 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
                                    check_same_thread=True)
         else:
             if not path.parent.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _create_owner_only(path)  # SQLite gives -wal/-shm the database file's mode
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -91,6 +92,14 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
         raise err from exc
     except PermissionError as exc:
         raise ReadOnly(f"the data folder cannot be written: {path.parent}") from exc
+
+
+def _create_owner_only(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
