@@ -246,9 +246,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     from pos_app.services.checkout import CheckoutConfig, CheckoutService
     from pos_app.services.shifts import ShiftService
     from pos_app.services.users import UserService
-    from pos_app.start_checks import terminal_secret
+    from pos_app.start_checks import integrity_gate, terminal_secret
 
     secret = terminal_secret(settings)  # StartRefused: a damaged secret file is never replaced silently
+    integrity_gate(settings, secret)    # StartRefused: damaged file, broken chain, database older than its anchor
     services["users"] = UserService(conns.uow, clock, terminal_id=settings.store.terminal_id,
                                     max_failures=settings.shift.pin_max_failures,
                                     lock_minutes=settings.shift.pin_lock_minutes, pin_key=secret.key("pin"),

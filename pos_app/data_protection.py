@@ -48,18 +48,31 @@ def _fix(path: Path, want: int, fixes: list[str]) -> None:
     fixes.append(f"{path}: {mode:o} -> {new:o}")
 
 
+TERMINAL_FOLDERS = ("logs", "exports", "backups", "reports", "receipts")
+"""Sub-folders of the data folder that hold what the terminal writes (made owner-only with all they hold)."""
+
+
 def secure_data_dir(data_dir: Path) -> list[str]:
-    """Remove group/other access from the data folder and everything in it; returns (and logs) the changes."""
+    """Remove group/other access from the data folder, the files directly in it (the database, its WAL/SHM,
+    the anchor) and the terminal's own sub-folders; returns (and logs) the changes. Folders it does not know
+    (a sandbox, keys someone put there) are left as they are."""
     fixes: list[str] = []
     if not data_dir.is_dir():
         return fixes
     _fix(data_dir, 0o700, fixes)
-    for root, dirs, files in os.walk(data_dir):
-        base = Path(root)
-        for name in dirs:
-            _fix(base / name, 0o700, fixes)
-        for name in files:
-            _fix(base / name, 0, fixes)
+    for entry in sorted(data_dir.iterdir()):
+        if entry.is_symlink():
+            continue
+        if entry.is_file():
+            _fix(entry, 0, fixes)
+        elif entry.is_dir() and entry.name in TERMINAL_FOLDERS:
+            _fix(entry, 0o700, fixes)
+            for root, dirs, files in os.walk(entry):
+                base = Path(root)
+                for name in dirs:
+                    _fix(base / name, 0o700, fixes)
+                for name in files:
+                    _fix(base / name, 0, fixes)
     for line in fixes:
         logger.warning("data folder made owner-only: %s", line)
     return fixes

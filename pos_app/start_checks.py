@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 
 from pos_app.settings import Settings
-from pos_app.terminal_secret import SecretFileError, TerminalSecret, load_or_create_secret
+from pos_app.storage.integrity import IntegrityReport
+from pos_app.storage.secret import SecretFileError, TerminalSecret, load_or_create_secret
 
-__all__ = ["StartRefused", "terminal_secret"]
+__all__ = ["StartRefused", "terminal_secret", "integrity_gate", "WAY_OUT"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +30,56 @@ def terminal_secret(settings: Settings, *, create: bool = True) -> TerminalSecre
         return load_or_create_secret(settings.secret_path, create=create)
     except SecretFileError as exc:
         raise StartRefused([f"terminal secret: {exc}"]) from exc
+
+
+WAY_OUT = ("the way out: restore the latest backup of the data folder, or have a supervisor accept the state "
+           "as it is (recorded in the audit log): pos-app audit accept --supervisor NUMBER")
+
+
+def integrity_gate(settings: Settings, secret: TerminalSecret) -> IntegrityReport:
+    """Before the till opens: the file is sound (PRAGMA quick_check), the audit chain verifies with the key
+    from the last verified entry on, and the database is not older than its anchor. Registers the audit
+    key for this database (entries from now on are keyed) and moves the anchor's verified mark.
+
+    Raises :class:`StartRefused` with what is wrong, the first bad entry, and the way out.
+    """
+    from pos_app.storage.db import connect
+    from pos_app.storage.errors import StorageError
+    from pos_app.storage.integrity import (
+        Anchor,
+        anchor_path_for,
+        check,
+        quick_check,
+        register_audit_key,
+        write_anchor,
+    )
+
+    db = settings.db_path
+    conn = connect(db)
+    try:
+        damaged = quick_check(conn)
+        if damaged:
+            raise StartRefused([f"database {db} is damaged: {'; '.join(damaged)}",
+                                "the way out: restore the latest backup of the data folder (the damaged file "
+                                "was not changed)"])
+        key = secret.key("audit")
+        try:
+            register_audit_key(conn, key, secret.path)
+        except StorageError as exc:
+            raise StartRefused([f"database {db}: {exc}"]) from exc
+        anchor_file = anchor_path_for(db)
+        rep = check(conn, key, anchor_file, full=False)
+        if not rep.ok:
+            first = f" (first bad audit entry: {rep.first_bad})" if rep.first_bad else ""
+            logger.error("integrity check refused the start%s: %s", first, "; ".join(rep.problems))
+            lines = [f"database {db}: {p}" for p in rep.problems[:5]]
+            if rep.first_bad:
+                lines.append(f"first bad audit entry: {rep.first_bad}")
+            raise StartRefused([*lines, WAY_OUT])
+        head = rep.head or (0, "")
+        write_anchor(anchor_file, key, Anchor(head[0], head[1], head[0]))
+        logger.info("integrity check OK: %d new audit entries and %d sealed rows verified, head %d",
+                    rep.entries_checked, rep.rows_checked, head[0])
+        return rep
+    finally:
+        conn.close()

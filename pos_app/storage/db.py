@@ -64,7 +64,9 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     try:
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+            # as_uri() percent-escapes '?', '#' and '%' in the folder names (a raw f"file:{path}" opened,
+            # or created, another file)
+            conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
                                    check_same_thread=True)
         else:
             if not path.parent.exists():
@@ -97,8 +99,8 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
 def _create_owner_only(path: Path) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
+    except OSError:
+        return  # exists already, or cannot be created: SQLite's own open reports that precisely
     os.close(fd)
 
 

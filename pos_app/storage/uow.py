@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .errors import translate
+from .integrity import after_commit, discard_pending, seal_pending
 
 if TYPE_CHECKING:
     from .audit import SqliteAuditLog
@@ -35,6 +36,7 @@ class SqliteUnitOfWork:
         self._active = False
 
     def __enter__(self) -> SqliteUnitOfWork:
+        discard_pending(self.conn)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -46,17 +48,21 @@ class SqliteUnitOfWork:
                  tb: TracebackType | None) -> None:
         self._active = False
         if exc_type is not None:
+            discard_pending(self.conn)
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc) from exc
             return
         try:
+            seal_pending(self.conn)  # each sale/refund inserted here gets its sealing audit entry
             self.conn.execute("COMMIT")
         except sqlite3.Error as err:
+            discard_pending(self.conn)
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
             raise translate(err) from err
+        after_commit(self.conn)  # the chain head goes to the anchor file
 
     # --- repositories (each area adds a property returning its repository on self.conn) ---
 

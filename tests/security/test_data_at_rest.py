@@ -26,8 +26,8 @@ from pos_app.services.users import (
     verify_pin,
 )
 from pos_app.storage.db import Database
+from pos_app.storage.secret import SecretFileError, load_or_create_secret
 from pos_app.storage.uow import SqliteUnitOfWork
-from pos_app.terminal_secret import SecretFileError, load_or_create_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 
