@@ -17,17 +17,19 @@ from pos_app.storage.db import Database  # noqa: E402
 
 pytest_plugins = ["tests.conftest_logscan"]  # secrets-in-logs scan of the whole session
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-if not SHARED.is_dir():  # CI lays shared/ beside the clone
-    SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """tests/data: test vectors and barcode photographs copied from ../shared (tests never read ../shared)."""
+    return DATA
 
 
 @pytest.fixture
 def shared_dir() -> Path:
-    """The read-only ../shared folder with test vectors and barcode samples."""
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared not found at {SHARED}")
-    return SHARED
+    """The old name of ``data_dir`` (kept so branches written against it still run)."""
+    return DATA
 
 
 @pytest.fixture

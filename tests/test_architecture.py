@@ -98,3 +98,13 @@ def test_the_rule_itself_catches_a_violation(tmp_path: Path) -> None:
     assert not _allowed("ui", "pos_app.storage.db", ROOT / "pos_app/ui/x.py")
     assert not _allowed("drivers", "PySide6.QtCore", ROOT / "drivers/camera.py")
     assert _allowed("drivers", "PySide6.QtCore", ROOT / "drivers/wedge_qt.py")
+
+
+def test_tests_never_read_the_shared_folder() -> None:
+    """A fresh clone alone passes: test data lives in tests/data, never in ../shared."""
+    import re
+
+    pattern = re.compile(r"""/ ["']shared["']|\.\./shared/|/work/shared""")
+    offenders = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "tests").rglob("*.py"))
+                 if p.name != "test_architecture.py" and pattern.search(p.read_text(encoding="utf-8"))]
+    assert not offenders, f"tests reading ../shared (copy the data into tests/data/): {offenders}"

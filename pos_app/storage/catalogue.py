@@ -27,8 +27,13 @@ class SqliteCatalogue:
         self._conn = conn
 
     def get(self, code: str) -> CatalogueItem | None:
-        r = self._conn.execute(f"SELECT {_COLS} FROM catalogue_items WHERE code = ? AND active = 1",
-                               (code,)).fetchone()
+        """The active item with this barcode (``item_barcodes``), else with this item code."""
+        r = self._conn.execute(
+            f"SELECT {_COLS} FROM catalogue_items WHERE code = (SELECT item_code FROM item_barcodes"
+            " WHERE barcode = ?) AND active = 1", (code,)).fetchone()
+        if r is None:
+            r = self._conn.execute(f"SELECT {_COLS} FROM catalogue_items WHERE code = ? AND active = 1",
+                                   (code,)).fetchone()
         return _item(r) if r else None
 
     def search(self, text: str, limit: int = 50) -> list[CatalogueItem]:
@@ -39,8 +44,9 @@ class SqliteCatalogue:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         prefix = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self._conn.execute(
-            f"SELECT {_COLS} FROM catalogue_items WHERE active = 1 AND code LIKE ? ESCAPE '\\'"
-            " ORDER BY code LIMIT ?", (prefix, limit)).fetchall()
+            f"SELECT {_COLS} FROM catalogue_items WHERE active = 1 AND (code LIKE ? ESCAPE '\\'"
+            " OR code IN (SELECT item_code FROM item_barcodes WHERE barcode LIKE ? ESCAPE '\\'))"
+            " ORDER BY code LIMIT ?", (prefix, prefix, limit)).fetchall()
         found = [_item(r) for r in rows]
         if len(found) < limit:
             seen = {i.code for i in found}

@@ -52,6 +52,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 # add a new number. Each area may add its own numbers; gaps are fine (user_version = highest applied).
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _sql_file("schema_v1.sql")),
+    (20, _sql_file("schema_v20.sql")),  # data (issue 12): full catalogue record, barcodes, price history
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 

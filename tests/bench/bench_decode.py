@@ -20,9 +20,7 @@ import numpy as np
 
 from drivers.decode import decode_frame, default_backend
 
-SAMPLES = Path(os.environ.get("POS_BARCODE_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "barcode-samples"))
-if not SAMPLES.is_dir():
-    SAMPLES = Path("/work/shared/barcode-samples")
+SAMPLES = Path(os.environ.get("POS_BARCODE_SAMPLES", Path(__file__).resolve().parents[1] / "data" / "barcode-samples"))
 
 
 def norm(text: str) -> str:
@@ -111,7 +109,7 @@ def photo_table(use_zxing: bool) -> None:
         ]
     results = [(n, *score_photos(n, f, photos)) for n, f in decoders]
     folders = sorted({p[0] for p in photos})
-    print("\n### Real photographs (`../shared/barcode-samples/`), images read correctly\n")
+    print("\n### Real photographs (`tests/data/barcode-samples/`), images read correctly\n")
     print("| folder | images | " + " | ".join(n for n, *_ in results) + " |")
     print("|---|---|" + "---|" * len(results))
     for folder in folders:

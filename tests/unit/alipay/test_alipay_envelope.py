@@ -12,15 +12,12 @@ from pos_app.alipay.errors import ResponseFormatError, SignatureVerificationErro
 from pos_app.alipay.keys import generate_private_key, load_public_key
 from pos_app.alipay.signing import sign_content
 
+DATA = Path(__file__).resolve().parents[2] / "data"
+
 
 @pytest.fixture(scope="module")
 def vectors() -> dict:
-    here = Path(__file__).resolve()
-    for base in (here.parents[4] / "shared", here.parents[3].parent / "shared"):
-        f = base / "alipay-vectors" / "vectors.json"
-        if f.is_file():
-            return json.loads(f.read_text("utf-8"))
-    pytest.fail("vectors.json not found")
+    return json.loads((DATA / "alipay-vectors" / "vectors.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")

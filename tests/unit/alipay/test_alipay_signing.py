@@ -46,17 +46,8 @@ G_BIZ = {"auth_code": "286648048691290423", "out_trade_no": "POS20240101000001",
 
 
 @pytest.fixture(scope="module")
-def vectors(shared_dir_module: Path) -> dict:
-    return json.loads((shared_dir_module / "alipay-vectors" / "vectors.json").read_text("utf-8"))
-
-
-@pytest.fixture(scope="module")
-def shared_dir_module() -> Path:
-    here = Path(__file__).resolve()
-    for base in (here.parents[4] / "shared", here.parents[3].parent / "shared"):
-        if (base / "alipay-vectors").is_dir():
-            return base
-    pytest.fail("../shared/alipay-vectors not found")
+def vectors() -> dict:
+    return json.loads((DATA / "alipay-vectors" / "vectors.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")

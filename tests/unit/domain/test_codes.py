@@ -365,10 +365,10 @@ def test_every_payment_code_is_payment(code: str) -> None:
     assert classify(code).kind is CodeKind.PAYMENT
 
 
-def test_real_product_barcode_texts_are_products(shared_dir) -> None:  # type: ignore[no-untyped-def]
-    """The expected texts of the shared EAN/UPC photographs all classify as products."""
+def test_real_product_barcode_texts_are_products(data_dir) -> None:  # type: ignore[no-untyped-def]
+    """The expected texts of the EAN/UPC photographs all classify as products."""
     seen = 0
-    for folder in sorted((shared_dir / "barcode-samples").glob("*-*")):
+    for folder in sorted((data_dir / "barcode-samples").glob("*-*")):
         if not folder.name.startswith(("ean13", "ean8", "upca")):
             continue
         for path in folder.glob("*.txt"):

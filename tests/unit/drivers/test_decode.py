@@ -1,4 +1,4 @@
-"""decode_frame on generated degraded frames and on the real photographs in ../shared."""
+"""decode_frame on generated degraded frames and on the real photographs in tests/data."""
 
 from __future__ import annotations
 
@@ -57,9 +57,9 @@ def test_validation() -> None:
     assert not valid_code("ab\x00", "CODE128") and valid_code("a\nb", "QR")
 
 
-def photos(shared: Path) -> list[tuple[str, Path, str | None]]:
+def photos(data: Path) -> list[tuple[str, Path, str | None]]:
     out = []
-    for folder in sorted(p for p in (shared / "barcode-samples").iterdir() if p.is_dir()):
+    for folder in sorted(p for p in (data / "barcode-samples").iterdir() if p.is_dir()):
         for f in sorted(folder.iterdir()):
             if f.suffix.lower() in (".png", ".jpg", ".webp"):
                 txt = f.with_suffix(".txt")
@@ -68,8 +68,8 @@ def photos(shared: Path) -> list[tuple[str, Path, str | None]]:
 
 
 @pytest.mark.parametrize(("backend", "rate"), [("pyzbar", 0.88)] + ([("zxing", 0.95)] if "zxing" in BACKENDS else []))
-def test_real_photographs(shared_dir: Path, backend: str, rate: float) -> None:
-    items = photos(shared_dir)
+def test_real_photographs(data_dir: Path, backend: str, rate: float) -> None:
+    items = photos(data_dir)
     ok = 0
     wrong = []
     for folder, f, exp in items:
