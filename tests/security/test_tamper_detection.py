@@ -226,3 +226,15 @@ def test_anchor_follows_commits(shop: tuple[Settings, Services]) -> None:
     head = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     assert anchor is not None and (anchor.head_id, anchor.head_hash) == (head[0], head[1])
     assert (anchor_path_for(settings.db_path).stat().st_mode & 0o777) == 0o600
+
+
+def test_the_z_report_prints_the_audit_head(shop: tuple[Settings, Services]) -> None:
+    settings, svc = shop
+    cashier = svc.users.authenticate(CASHIER[0], CASHIER[1])
+    approval = svc.users.approve("close_difference", "close", SUPERVISOR[0], SUPERVISOR[1], "miscount",
+                                 requested_by=cashier)
+    result = svc.shifts.close_shift({}, cashier, approval)
+    conn = sqlite3.connect(settings.db_path)
+    close_entry = conn.execute("SELECT id FROM audit_log WHERE action = 'shift.close'").fetchone()[0]
+    head_id, head_hash = conn.execute("SELECT id, hash FROM audit_log WHERE id = ?", (close_entry - 1,)).fetchone()
+    assert "Audit head" in result.z.text and f"#{head_id} {head_hash[:19]}" in result.z.text, result.z.text

@@ -69,7 +69,9 @@ class Day:
             self.db, gw, payment_config=payment_config(), read_timeout_s=READ_TIMEOUT_S,
             sync_config=SyncConfig(backoff_base_s=0.05, backoff_cap_s=0.5, probe_interval_s=0.1, idle_poll_s=0.2))
         self.committed = open(data / "committed.txt", "a", encoding="utf-8")  # noqa: SIM115
-        self.admin = httpx.Client(base_url=gw.url.rsplit("/", 1)[0] + "/admin", timeout=5, trust_env=False)
+        token = (Path(gw.app_private_key).parent / "admin_token").read_text(encoding="ascii").strip()
+        self.admin = httpx.Client(base_url=gw.url.rsplit("/", 1)[0] + "/admin", timeout=5, trust_env=False,
+                                  headers={"Authorization": f"Bearer {token}"})
         self.cashier: Any = None
         self.supervisor_id = 0
         self.blocked: list[float] = []
