@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
 import statistics
@@ -83,7 +84,7 @@ def build(data: Path, n_sales: int) -> tuple[float, object]:
         conn.execute("INSERT INTO tenders (id, sale_id, kind, amount_fen, tendered_fen, change_fen, attempt_id,"
                      " trade_no) VALUES (?,?,?,?,?,?,?,?)", (tenders[0][0], sale_id, *tenders[0][1:]))
         digest = integrity._digest([list(sale), [list(ln) for ln in lines], [list(t) for t in tenders]])
-        detail = '{"rows_sha256":"%s","sale_id":%d}' % (digest, sale_id)
+        detail = json.dumps({"rows_sha256": digest, "sale_id": sale_id}, sort_keys=True, separators=(",", ":"))
         h = entry_hash(prev, at, None, "", "sale.sealed", receipt, detail, key=key)
         conn.execute("INSERT INTO audit_log (at, user_id, user_name, action, subject, detail, prev_hash, hash)"
                      " VALUES (?, NULL, '', 'sale.sealed', ?, ?, ?, ?)", (at, receipt, detail, prev, h))
