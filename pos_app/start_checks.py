@@ -63,6 +63,12 @@ def integrity_gate(settings: Settings, secret: TerminalSecret) -> IntegrityRepor
                                 "the way out: restore the latest backup of the data folder (the damaged file "
                                 "was not changed)"])
         key = secret.key("audit")
+        keyed = conn.execute("SELECT 1 FROM audit_log WHERE hash LIKE 'k1:%' LIMIT 1").fetchone() is not None
+        if keyed and secret.created:
+            raise StartRefused([f"the terminal secret {secret.path} was just created, but this database was keyed "
+                                "with another one (the file was lost or the settings moved)",
+                                f"the way out: put the backed-up pos-secret.key back at {secret.path} (and delete "
+                                "the new one)"])
         try:
             register_audit_key(conn, key, secret.path)
         except StorageError as exc:

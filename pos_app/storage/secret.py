@@ -35,11 +35,12 @@ class SecretFileError(Exception):
 class TerminalSecret:
     """The loaded secret; hands out purpose-bound keys (never the secret itself)."""
 
-    def __init__(self, raw: bytes, path: Path | None = None) -> None:
+    def __init__(self, raw: bytes, path: Path | None = None, *, created: bool = False) -> None:
         if len(raw) != 32:
             raise SecretFileError("the terminal secret must be 32 bytes")
         self._raw = raw
         self.path = path
+        self.created = created  # made by this call (first start, or the file was lost)
 
     def key(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose ("pin", "audit", ...): HMAC-SHA256(secret, purpose)."""
@@ -92,7 +93,7 @@ def load_or_create_secret(path: Path, *, create: bool = True) -> TerminalSecret:
         finally:
             os.close(fd)
         logger.warning("created the terminal secret %s (0600); back it up with the settings", path)
-        return TerminalSecret(raw, path)
+        return TerminalSecret(raw, path, created=True)
     except OSError as exc:
         raise SecretFileError(f"{path}: cannot read the terminal secret file: {exc.strerror}") from exc
     if not stat.S_ISREG(st.st_mode):

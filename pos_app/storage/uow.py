@@ -57,11 +57,13 @@ class SqliteUnitOfWork:
         try:
             seal_pending(self.conn)  # each sale/refund inserted here gets its sealing audit entry
             self.conn.execute("COMMIT")
-        except sqlite3.Error as err:
+        except BaseException as err:  # nothing half-done stays open on this connection
             discard_pending(self.conn)
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            raise translate(err) from err
+            if isinstance(err, sqlite3.Error):
+                raise translate(err) from err
+            raise
         after_commit(self.conn)  # the chain head goes to the anchor file
 
     # --- repositories (each area adds a property returning its repository on self.conn) ---

@@ -238,3 +238,13 @@ def test_the_z_report_prints_the_audit_head(shop: tuple[Settings, Services]) -> 
     close_entry = conn.execute("SELECT id FROM audit_log WHERE action = 'shift.close'").fetchone()[0]
     head_id, head_hash = conn.execute("SELECT id, hash FROM audit_log WHERE id = ?", (close_entry - 1,)).fetchone()
     assert "Audit head" in result.z.text and f"#{head_id} {head_hash[:19]}" in result.z.text, result.z.text
+
+
+def test_a_lost_secret_is_named_not_reported_as_tampering(shop: tuple[Settings, Services]) -> None:
+    settings, _ = shop
+    saved = settings.secret_path.read_bytes()
+    settings.secret_path.unlink()
+    msg = _refused(settings)
+    assert "was just created" in msg and "backed-up pos-secret.key" in msg
+    settings.secret_path.write_bytes(saved)
+    integrity_gate(settings, terminal_secret(settings))
