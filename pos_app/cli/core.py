@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -106,6 +107,9 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
         conn.close()
     except StorageUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
+        return 3
+    except sqlite3.DatabaseError as exc:  # a damaged file: a clear line, not a traceback
+        print(f"database: {path} is damaged ({exc}); restore the latest backup", file=sys.stderr)
         return 3
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
     info = {"path": str(path), "schema_version": version, "code_schema_version": SCHEMA_VERSION,

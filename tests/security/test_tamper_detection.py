@@ -216,6 +216,9 @@ def test_a_damaged_file_is_refused_at_start_and_verify_says_so(shop: tuple[Setti
     rc = main(["audit", "verify", "--data-dir", str(settings.data_dir)])
     err = capsys.readouterr().err
     assert rc == 3 and "damaged" in err and "Traceback" not in err
+    rc = main(["db", "info", "--data-dir", str(settings.data_dir)])
+    err = capsys.readouterr().err
+    assert rc in (0, 3) and "Traceback" not in err
 
 
 def test_anchor_follows_commits(shop: tuple[Settings, Services]) -> None:
