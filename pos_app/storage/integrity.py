@@ -65,7 +65,7 @@ _SALE_COLS = ("id", "receipt_no", "shift_id", "terminal_id", "cashier_id", "card
 _LINE_COLS = ("id", "line_no", "code", "name", "quantity", "unit", "unit_price_fen", "amount_fen", "discount_fen",
               "voided")
 _TENDER_COLS = ("id", "kind", "amount_fen", "tendered_fen", "change_fen", "attempt_id", "trade_no")
-_REFUND_COLS = ("id", "sale_id", "shift_id", "out_request_no", "method", "amount_fen", "reason", "lines_json",
+_REFUND_COLS = ("id", "sale_id", "out_request_no", "method", "amount_fen", "reason", "lines_json",
                 "cashier_id", "approved_by", "created_at")
 
 

@@ -251,3 +251,20 @@ def test_a_lost_secret_is_named_not_reported_as_tampering(shop: tuple[Settings, 
     assert "was just created" in msg and "backed-up pos-secret.key" in msg
     settings.secret_path.write_bytes(saved)
     integrity_gate(settings, terminal_secret(settings))
+
+
+def test_a_refund_is_sealed_and_an_edited_refund_is_found(shop: tuple[Settings, Services],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    settings, svc = shop
+    cashier = svc.users.authenticate(CASHIER[0], CASHIER[1])
+    supervisor = svc.users.authenticate(SUPERVISOR[0], SUPERVISOR[1])
+    shift = svc.shifts.current_shift()
+    assert shift is not None
+    svc.refunds.refund(1, None, 100, method="cash", reason="customer return", cashier_id=cashier.id,
+                       approved_by=supervisor.id, shift_id=shift.id, cashier_name=cashier.name)
+    rc, out = _verify(settings, capsys)
+    assert rc == 0 and "4 sealed sales and refunds" in out, out
+    conn = _raw(settings)
+    conn.execute("UPDATE refunds SET amount_fen = 5000 WHERE sale_id = 1")
+    rc, out = _verify(settings, capsys)
+    assert rc == 1 and "refund 1 was changed" in out, out
