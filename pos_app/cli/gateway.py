@@ -73,8 +73,8 @@ def _passphrase(var: str | None) -> str | None:
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
-    from pos_app.alipay.errors import KeyConfigError
-    from pos_app.alipay.keys import (
+    from pos_app.bootstrap import (
+        KeyConfigError,
         generate_private_key,
         public_key_base64,
         write_private_key,
@@ -109,8 +109,7 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def _cmd_gateway_call(args: argparse.Namespace) -> int:
-    from pos_app.alipay.client import AlipayClient, load_gateway_config
-    from pos_app.alipay.errors import AlipayError
+    from pos_app.bootstrap import AlipayClient, AlipayError, load_gateway_config
     from pos_app.services.ports import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess
 
     if args.config:  # fill what the flags did not give from the [gateway] settings
