@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pos_app.bootstrap import (
+    AlipayClient,
     Container,
     KeyConfigError,
     ServiceUnavailable,
@@ -67,7 +68,7 @@ class Terminal:
         return self.container.conns
 
     @property
-    def gateway(self) -> Any:
+    def gateway(self) -> AlipayClient | None:
         return self.container.gateway
 
     def fake_scanner(self) -> Any:
