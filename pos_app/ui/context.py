@@ -72,6 +72,7 @@ class TerminalContext:
     reports: ReportService
     payment: PaymentService | None = None   # None: no gateway configured (cash only)
     sync: SyncWorker | None = None          # None: no gateway configured
+    store_link: Any = None                  # store mode: status() -> (template, values); None standalone
     printer: ReceiptPrinter | None = None
     barcode: BarcodeRenderer | None = None
     scanners: list[Scanner] = dataclasses.field(default_factory=list)

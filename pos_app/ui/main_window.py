@@ -176,7 +176,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.status_labels: dict[str, QLabel] = {}
-        for name in ("store", "cashier", "shift", "payments", "scanner", "camera", "printer", "gateway", "sync"):
+        for name in ("store", "cashier", "shift", "payments", "scanner", "camera", "printer", "gateway", "sync",
+                     "storelink"):
             label = QLabel(self)
             label.setObjectName(f"status_{name}")
             bar.addPermanentWidget(label) if name != "store" else bar.addWidget(label)
@@ -237,6 +238,11 @@ class MainWindow(QMainWindow):
                                                     else tr("not configured")))
         s["gateway"].setToolTip(self.ctx.gateway_url)
         s["sync"].setText(f"{tr('Sync')}: {self._sync_text()}")
+        link = self.ctx.store_link
+        s["storelink"].setVisible(link is not None)
+        if link is not None:
+            template, values = link.status()
+            s["storelink"].setText(tr(template, **values))
         banner = self.payments_banner()
         s["payments"].setText(banner)
         s["payments"].setVisible(bool(banner))
