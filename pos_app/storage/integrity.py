@@ -50,6 +50,7 @@ __all__ = [
     "check",
     "quick_check",
     "audit_head",
+    "re_anchor",
 ]
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,21 @@ def after_commit(conn: sqlite3.Connection) -> None:
         write_anchor(anchor_file, key, Anchor(head[0], head[1], verified))
     except OSError as exc:
         logger.warning("cannot write the audit anchor %s: %s", anchor_file, exc)
+
+
+def re_anchor(conn: sqlite3.Connection) -> None:
+    """After a deliberate, audited restore: the anchor follows the restored file (its head, verified from the
+    start at the next start-up); without a key (an unkeyed file) the old anchor is removed."""
+    path = _db_file(conn)
+    if not path:
+        return
+    anchor_file = anchor_path_for(path)
+    key = audit_key_for(conn)
+    head = audit_head(conn)
+    if key is None or head is None:
+        anchor_file.unlink(missing_ok=True)
+        return
+    write_anchor(anchor_file, key, Anchor(head[0], head[1], 0))
 
 
 def audit_head(conn: sqlite3.Connection) -> tuple[int, str] | None:
