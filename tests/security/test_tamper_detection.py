@@ -268,3 +268,27 @@ def test_a_refund_is_sealed_and_an_edited_refund_is_found(shop: tuple[Settings, 
     conn.execute("UPDATE refunds SET amount_fen = 5000 WHERE sale_id = 1")
     rc, out = _verify(settings, capsys)
     assert rc == 1 and "refund 1 was changed" in out, out
+
+
+def test_a_restore_through_db_restore_re_anchors(shop: tuple[Settings, Services], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`pos-app db restore` is deliberate and audited: the terminal starts on the restored file (an old file
+    copied in place by hand is refused: test_an_old_copy_of_the_database_is_refused)."""
+    import datetime as dt
+
+    from pos_app.storage.backup import online_backup, restore
+
+    settings, svc = shop
+    saved = tmp_path / "saved.sqlite3"
+    online_backup(settings.db_path, saved)
+    cashier = svc.users.authenticate(CASHIER[0], CASHIER[1])
+    shift = svc.shifts.current_shift()
+    assert shift is not None
+    sale = svc.checkout.new_sale()
+    sale.add_item(ITEMS[0], 1)
+    svc.checkout.commit_cash(sale, 1000, shift_id=shift.id, cashier_id=cashier.id, cashier_name=cashier.name)
+    svc.uow().conn.close()
+    restore(settings.db_path, saved, now=dt.datetime.now(dt.UTC))
+    integrity_gate(settings, terminal_secret(settings))
+    rc, out = _verify(settings, capsys)
+    assert rc == 0, out
