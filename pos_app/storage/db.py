@@ -53,6 +53,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _sql_file("schema_v1.sql")),
     (20, _sql_file("schema_v20.sql")),  # data (issue 12): full catalogue record, barcodes, price history
+    (21, _sql_file("schema_v21.sql")),  # data (issue 12): sales journal row numbers
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 
