@@ -108,18 +108,6 @@ def _optional(module: str, name: str) -> Any:
     return getattr(mod, name, None)
 
 
-def _loyalty_rules(settings: Settings) -> Any:
-    from pos_app.domain.loyalty import LoyaltyRules
-
-    data: dict[str, Any] = dict(settings.loyalty)
-    demo_rules = RESOURCES / "demo" / "loyalty.json"
-    if not data and demo_rules.is_file():
-        import json
-
-        data = json.loads(demo_rules.read_text(encoding="utf-8"))
-    return LoyaltyRules.from_mapping(data) if data else LoyaltyRules()
-
-
 @dataclasses.dataclass
 class Terminal:
     """Everything built for one run; ``shutdown()`` stops it all cooperatively."""
@@ -228,9 +216,11 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         raise
     clock = SystemClock()
     ids = RandomIds(f"{settings.store.store_id}{settings.store.terminal_id}")
-    rules = _loyalty_rules(settings)
     gateway = None
     cfg = gateway_config(settings)
+    from pos_app.loyalty_setup import loyalty_rules  # data (issue 12): a real terminal needs its own rules
+
+    rules = loyalty_rules(settings, demo=demo)
     if cfg is not None:
         from pos_app.alipay.client import AlipayClient
 
@@ -532,6 +522,7 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
     from PySide6.QtWidgets import QApplication
 
     from pos_app.alipay.errors import KeyConfigError
+    from pos_app.loyalty_setup import LoyaltyConfigError
     from pos_app.storage.errors import StorageUnavailable
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -543,6 +534,8 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
         return _fatal("database", [str(exc)], EXIT_STORAGE)
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash
         return _fatal("settings", [f"gateway keys: {exc}"], EXIT_SETTINGS)
+    except LoyaltyConfigError as exc:
+        return _fatal("settings", [str(exc)], EXIT_SETTINGS)
     terminal.window.show()
     if terminal.wallet is not None:
         _place_beside(terminal.wallet, terminal.window)
