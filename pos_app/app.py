@@ -125,6 +125,7 @@ class Terminal:
     sync: Any = None
     wallet: Any = None
     wedge_filter: Any = None
+    exporter: Any = None
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     def fake_scanner(self) -> Any:
@@ -150,6 +151,8 @@ class Terminal:
             self.window.tasks.wait_idle(int(SHUTDOWN_TIMEOUT_S * 1000))
         if self.sync is not None:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.exporter is not None:
+            self.exporter.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.printer is not None:
             self.printer.close()
         if self.gateway is not None:
@@ -333,6 +336,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     _wire_dialogs(ctx, window, services)
     terminal = Terminal(settings=settings, demo=demo, conns=conns, services=services, ctx=ctx, window=window,
                         scanners=scanners, printer=printer, sandbox=sandbox, gateway=gateway)
+    if settings.export.folder:  # data (issue 12): the daily sales-journal export, on its own thread
+        from pos_app.daily_export import DailyExporter
+
+        terminal.exporter = DailyExporter(settings).start()
     terminal.sync = _start_sync(settings, conns, clock, gateway, window)
     ctx.sync = terminal.sync
     _start_recovery(terminal)

@@ -21,6 +21,7 @@ __all__ = [
     "PrinterSettings",
     "SyncSettings",
     "ShiftSettings",
+    "ExportSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -105,6 +106,16 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExportSettings:
+    """The daily sales-journal export (pos_app/daily_export.py); off while ``folder`` is empty."""
+
+    folder: str = ""
+    time: str = "23:30"                 # store-local (Beijing) time after which yesterday's file is written
+    format: str = "csv"
+    catch_up_days: int = 7
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configurable, validated. Built once in app.py / the CLI and passed down."""
 
@@ -118,6 +129,7 @@ class Settings:
     printer: PrinterSettings = PrinterSettings()
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
+    export: ExportSettings = ExportSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -137,6 +149,7 @@ _SECTIONS: dict[str, type] = {
     "printer": PrinterSettings,
     "sync": SyncSettings,
     "shift": ShiftSettings,
+    "export": ExportSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
@@ -260,6 +273,12 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
                         f"({', '.join(s + '://' for s in _PRINTER_SCHEMES)})")
     if not 1 <= s.sync.max_in_flight <= 64:
         problems.append(f"{where}sync.max_in_flight: must be between 1 and 64")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", s.export.time):
+        problems.append(f"{where}export.time: {s.export.time!r} must be HH:MM (store time)")
+    if s.export.format not in ("csv", "xlsx", "jsonl"):
+        problems.append(f"{where}export.format: {s.export.format!r} must be csv, xlsx or jsonl")
+    if not 1 <= s.export.catch_up_days <= 366:
+        problems.append(f"{where}export.catch_up_days: must be between 1 and 366")
     if s.shift.close_difference_threshold_fen < 0:
         problems.append(f"{where}shift.close_difference_threshold_fen: must not be negative")
 
