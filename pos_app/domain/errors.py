@@ -11,6 +11,7 @@ __all__ = [
     "LoyaltyError",
     "CatalogueError",
     "ShiftError",
+    "PricingError",
 ]
 
 
@@ -44,3 +45,7 @@ class CatalogueError(DomainError):
 
 class ShiftError(DomainError):
     """Cash figures or a cash count that do not make sense (unknown denomination, negative count)."""
+
+
+class PricingError(DomainError):
+    """A promotion, special price or basket to price that is not valid (the message names the record)."""
