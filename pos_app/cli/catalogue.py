@@ -84,7 +84,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if problems:
         print_problems("catalogue", path, problems)
         return 1
-    print(f"{path.name}: {len(records)} items valid; applying", flush=True)
+    print(f"{path.name}: {len(records)} items valid; " + ("comparing" if args.dry_run else "applying"), flush=True)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         conn = Database(settings.db_path).open_and_migrate()

@@ -76,7 +76,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if problems:
         print_problems("members", path, problems)
         return 1
-    print(f"{path.name}: {len(rows)} members valid; applying", flush=True)
+    print(f"{path.name}: {len(rows)} members valid; " + ("comparing" if args.dry_run else "applying"), flush=True)
     try:
         conn = Database(settings.db_path).open_and_migrate()
         try:
@@ -104,6 +104,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     write_members(args.out, rows)
+    args.out.chmod(0o600)  # names and phone numbers: readable by the owner only
     print(f"wrote {len(rows)} members to {args.out}")
     return 0
 
