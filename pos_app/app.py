@@ -108,6 +108,20 @@ def _optional(module: str, name: str) -> Any:
     return getattr(mod, name, None)
 
 
+def _wire_items(settings: Settings, ctx: Any, window: Any, services: dict[str, Any]) -> None:
+    """data (issue 12): the supervisor's Items screen (Ctrl+I) on the catalogue import code of the CLI."""
+    from pos_app.cli.catalogue import SqliteItemsReader, import_file
+    from pos_app.services.items import ImportOutcome, ItemsService
+    from pos_app.ui.items_view import open_items
+
+    def run_import(path: str, full: bool, dry_run: bool, by_user: str) -> ImportOutcome:
+        ok, lines = import_file(settings.db_path, Path(path), full=full, dry_run=dry_run, by_user=by_user)
+        return ImportOutcome(ok, lines)
+
+    services["items"] = ItemsService(SqliteItemsReader(settings.db_path), run_import)
+    ctx.extras["intent:items"] = open_items(ctx, window, services["items"])
+
+
 @dataclasses.dataclass
 class Terminal:
     """Everything built for one run; ``shutdown()`` stops it all cooperatively."""
@@ -334,6 +348,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         apply_style(app)
     window = MainWindow(ctx, login, demo_hint)
     _wire_dialogs(ctx, window, services)
+    _wire_items(settings, ctx, window, services)
     terminal = Terminal(settings=settings, demo=demo, conns=conns, services=services, ctx=ctx, window=window,
                         scanners=scanners, printer=printer, sandbox=sandbox, gateway=gateway)
     if settings.export.folder:  # data (issue 12): the daily sales-journal export, on its own thread

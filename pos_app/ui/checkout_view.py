@@ -45,6 +45,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("orphans", "F12", "Unsettled payments"),
     ("void_line", "Del", "Void line"),
     ("remove_member", "Ctrl+M", "Remove member"),
+    ("items", "Ctrl+I", "Items"),
 )
 
 
