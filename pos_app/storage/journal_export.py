@@ -25,9 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
 
-from .db import transaction
+from .db import _run_script, transaction
 
 __all__ = ["COLUMNS", "assign_sequence", "journal_rows"]
 
@@ -57,6 +58,9 @@ def assign_sequence(conn: sqlite3.Connection, *, now: dt.datetime) -> int:
     """Number every row that happened up to ``now`` and has no number yet; returns how many were numbered."""
     now_text = now.astimezone(dt.UTC).isoformat()
     with transaction(conn):
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'export_seq'").fetchone() is None:
+            # a file migrated past 21 by a higher-numbered migration from a parallel branch skipped schema 21
+            _run_script(conn, resources.files(__package__).joinpath("schema_v21.sql").read_text(encoding="utf-8"))
         before = conn.execute("SELECT count(*) FROM export_seq").fetchone()[0]
         conn.execute(
             "INSERT INTO export_seq (record, ref_id, at) SELECT c.rec, c.rid, c.at FROM ("

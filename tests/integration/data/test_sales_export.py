@@ -157,3 +157,15 @@ def test_next_day_continues_the_numbers_and_an_empty_range_is_a_header(tmp_path:
     assert empty.read_text(encoding="utf-8-sig").splitlines()[0].startswith("seq,terminal_id,record")
     assert len(empty.read_text(encoding="utf-8-sig").splitlines()) == 1
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file left behind"
+
+
+def test_a_file_that_skipped_schema_21_still_exports(tmp_path: Path) -> None:
+    """Migrations are applied by highest number: a file at a parallel branch's higher number never ran 21."""
+    env = make_env(tmp_path / "pos.sqlite3")
+    try:
+        _day(env)
+        env.conn.execute("DROP TABLE export_seq")
+    finally:
+        env.conn.close()
+    rows = list(csv.DictReader(io.StringIO(_export(tmp_path, "csv", "d.csv").read_text(encoding="utf-8-sig"))))
+    assert [int(r["seq"]) for r in rows] == list(range(1, len(rows) + 1)) and rows[0]["record"] == "shift_open"
