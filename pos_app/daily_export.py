@@ -18,7 +18,7 @@ from pathlib import Path
 from pos_app.services.ports import BEIJING
 from pos_app.settings import Settings
 
-__all__ = ["DailyExporter", "due_days", "export_file"]
+__all__ = ["DailyExporter", "due_days", "export_file", "export_day"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,19 @@ def due_days(settings: Settings, now: dt.datetime, exists: Callable[[Path], bool
     return sorted(d for d in days if not exists(export_file(settings, d)))
 
 
+def export_day(settings: Settings, day: dt.date, out: Path, *, now: dt.datetime) -> int:
+    """Write one store day's journal to ``out`` (atomically, 0600); returns the number of rows."""
+    from pos_app.bootstrap import JOURNAL_COLUMNS, journal_rows, open_database
+    from pos_app.dataio.journal import write_journal
+
+    conn = open_database(settings)
+    try:
+        return write_journal(out, settings.export.format, JOURNAL_COLUMNS,
+                             journal_rows(conn, day, day, tz=BEIJING, now=now))
+    finally:
+        conn.close()
+
+
 class DailyExporter:
     """A thread that checks every ``interval_s`` seconds whether a day's export is due."""
 
@@ -52,14 +65,13 @@ class DailyExporter:
 
     def run_once(self) -> list[Path]:
         """Write every due day's file; returns the files written (errors are logged, retried next time)."""
-        from pos_app.cli.export import export_sales
 
         written = []
         for day in due_days(self._settings, self._clock()):
             out = export_file(self._settings, day)
             try:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                n = export_sales(self._settings, day, day, self._settings.export.format, out, now=self._clock())
+                n = export_day(self._settings, day, out, now=self._clock())
             except Exception:  # a full disk or a missing share must not stop the terminal: log, retry later
                 logger.exception("daily export of %s to %s failed; retried in %.0f s", day, out, self._interval)
                 break

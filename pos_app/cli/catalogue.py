@@ -10,16 +10,13 @@ import logging
 import sys
 from pathlib import Path
 
+from pos_app.bootstrap import StorageError, apply_catalogue, open_database, read_records
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
 from pos_app.dataio.catalogue import parse_catalogue, write_catalogue, write_template
 from pos_app.dataio.tables import Problem, TableError, read_table
-from pos_app.domain.items import ItemRecord, PriceChange
-from pos_app.storage.catalogue_import import apply_catalogue, price_history, read_records, search_records
-from pos_app.storage.db import Database, connect
-from pos_app.storage.errors import StorageError
 
-__all__ = ["register", "print_problems", "who", "import_file", "SqliteItemsReader"]
+__all__ = ["register", "print_problems", "who"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +85,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     print(f"{path.name}: {len(records)} items valid; " + ("comparing" if args.dry_run else "applying"), flush=True)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             summary = apply_catalogue(conn, records, full=args.full, by_user=who(args), source=path.name,
                                       sha256=digest, at=dt.datetime.now(dt.UTC), dry_run=args.dry_run)
@@ -117,7 +114,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             records = list(read_records(conn).values())
         finally:
@@ -137,46 +134,3 @@ def _cmd_export(args: argparse.Namespace) -> int:
     write_catalogue(args.out, records, language=args.language)
     print(f"wrote {len(records)} items to {args.out}", file=sys.stderr)
     return 0
-
-
-def import_file(db_path: Path, path: Path, *, full: bool, dry_run: bool, by_user: str) -> tuple[bool, list[str]]:
-    """The import as the Items screen runs it: (applied or valid, summary line or one line per problem)."""
-    try:
-        table = read_table(path)
-    except TableError as exc:
-        return False, [p.line() for p in exc.problems]
-    records, problems = parse_catalogue(table)
-    if problems:
-        return False, [p.line() for p in problems[:MAX_PRINTED]] + [f"{len(problems)} problem(s); nothing was written"]
-    try:
-        conn = Database(db_path).open_and_migrate()
-        try:
-            summary = apply_catalogue(conn, records, full=full, by_user=by_user, source=path.name,
-                                      sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                                      at=dt.datetime.now(dt.UTC), dry_run=dry_run)
-        finally:
-            conn.close()
-    except StorageError as exc:
-        return False, [f"database: {exc}; nothing was written"]
-    return True, [("dry run, nothing written: would have " if dry_run else "") + summary.line()]
-
-
-class SqliteItemsReader:
-    """The Items screen's reads, each on its own short-lived read connection (any thread)."""
-
-    def __init__(self, db_path: Path) -> None:
-        self._path = db_path
-
-    def search(self, text: str, limit: int) -> list[ItemRecord]:
-        conn = connect(self._path, readonly=True)
-        try:
-            return search_records(conn, text, limit)
-        finally:
-            conn.close()
-
-    def history(self, item_code: str) -> list[PriceChange]:
-        conn = connect(self._path, readonly=True)
-        try:
-            return price_history(conn, item_code)
-        finally:
-            conn.close()

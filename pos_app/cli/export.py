@@ -8,14 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
+from pos_app.bootstrap import JOURNAL_COLUMNS, StorageError, journal_rows, open_database
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
 from pos_app.dataio.journal import FORMATS, write_journal
 from pos_app.services.ports import BEIJING
 from pos_app.settings import Settings
-from pos_app.storage.db import Database
-from pos_app.storage.errors import StorageError
-from pos_app.storage.journal_export import COLUMNS, journal_rows
 
 __all__ = ["register", "export_sales"]
 
@@ -48,10 +46,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def export_sales(settings: Settings, first: dt.date, last: dt.date, fmt: str, out: Path,
                  *, now: dt.datetime | None = None) -> int:
     """Write the journal of ``first``..``last`` to ``out``; returns the number of rows."""
-    conn = Database(settings.db_path).open_and_migrate()
+    conn = open_database(settings)
     try:
         rows = journal_rows(conn, first, last, tz=BEIJING, now=now or dt.datetime.now(dt.UTC))
-        return write_journal(out, fmt, COLUMNS, rows)
+        return write_journal(out, fmt, JOURNAL_COLUMNS, rows)
     finally:
         conn.close()
 

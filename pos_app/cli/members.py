@@ -10,6 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pos_app.bootstrap import (
+    StorageError,
+    UsersRefused,
+    apply_members,
+    apply_users,
+    open_database,
+    read_members,
+)
 from pos_app.cli.catalogue import print_problems, who
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
@@ -18,10 +26,6 @@ from pos_app.dataio.tables import TableError, read_table
 from pos_app.dataio.users import parse_users
 from pos_app.domain.member_rows import MemberRow
 from pos_app.services.card_sync import card_update_body
-from pos_app.storage.audit import append_audit
-from pos_app.storage.db import Database, transaction
-from pos_app.storage.errors import StorageError
-from pos_app.storage.members_import import apply_members, read_members
 
 __all__ = ["register", "register_users_import"]
 
@@ -78,7 +82,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return 1
     print(f"{path.name}: {len(rows)} members valid; " + ("comparing" if args.dry_run else "applying"), flush=True)
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             summary = apply_members(conn, rows, by_user=who(args), source=path.name, at=dt.datetime.now(dt.UTC),
                                     card_body=_card_body, dry_run=args.dry_run)
@@ -95,7 +99,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             rows = read_members(conn)
         finally:
@@ -121,40 +125,19 @@ def _cmd_users_import(args: argparse.Namespace) -> int:
     if problems:
         print_problems("users", path, problems)
         return 1
-    by = who(args)
-    now = dt.datetime.now(dt.UTC)
-    added = skipped = 0
-    no_pin: list[str] = []
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
-            with transaction(conn):
-                known = {r[0] for r in conn.execute("SELECT number FROM users")}
-                cards = {r[0] for r in conn.execute("SELECT card_code FROM users WHERE card_code IS NOT NULL")}
-                for u in rows:
-                    if u.number in known:
-                        skipped += 1
-                        continue
-                    if u.card_code and u.card_code in cards:
-                        print(f"{path.name}: user {u.number}: card code already belongs to another user; "
-                              "nothing was written", file=sys.stderr)
-                        raise _Refused
-                    conn.execute("INSERT INTO users (number, name, role, pin_hash, card_code, created_at)"
-                                 " VALUES (?,?,?,?,?,?)", (u.number, u.name, u.role, u.pin_hash,
-                                                           u.card_code or None, now.isoformat()))
-                    append_audit(conn, at=now, user_id=None, user_name=by, action="user.add", subject=u.number,
-                                 detail={"name": u.name, "role": u.role, "source": path.name,
-                                         "pin_set": bool(u.pin_hash)})
-                    added += 1
-                    if not u.pin_hash:
-                        no_pin.append(u.number)
+            added, skipped, no_pin = apply_users(conn, rows, by_user=who(args), source=path.name,
+                                                 at=dt.datetime.now(dt.UTC))
         finally:
             conn.close()
-    except _Refused:
-        return 1
     except StorageError as exc:
         print(f"database: {exc}; nothing was written", file=sys.stderr)
         return 3
+    except UsersRefused as exc:  # a card code that belongs to another user
+        print(f"{path.name}: {exc}; nothing was written", file=sys.stderr)
+        return 1
     print(f"users: added {added}, already present {skipped}")
     if no_pin:
         print(f"{len(no_pin)} user(s) have no PIN yet and cannot log in until one is set: "
@@ -162,7 +145,3 @@ def _cmd_users_import(args: argparse.Namespace) -> int:
     logger.info("users import of %s: added %d, already present %d, without PIN %d", path.name, added, skipped,
                 len(no_pin))
     return 0
-
-
-class _Refused(Exception):
-    pass

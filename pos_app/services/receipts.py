@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_ui
 
-from .ports import BEIJING
+from .ports.clock import BEIJING
 
 if TYPE_CHECKING:
     from .checkout import CommittedSale

@@ -135,7 +135,7 @@ def open_items(ctx: Any, window: Any, service: ItemsService) -> Callable[[Any], 
     """The ``intent:items`` handler: supervisors open it directly, a cashier needs an approval."""
     def handler(controller: Any) -> None:
         session = controller.session
-        ask = ctx.extras.get("ask_approval")
+        ask = ctx.nav.ask_approval
         if session is None or session.role not in ("supervisor", "admin"):
             if ask is None or ask(window, "items", ctx.tr("Items"), [ctx.tr("View items")]) is None:
                 return
@@ -144,10 +144,6 @@ def open_items(ctx: Any, window: Any, service: ItemsService) -> Callable[[Any], 
             return ask(parent, action, subject, [ctx.tr("Catalogue import")]) if ask is not None else None
 
         dialog = ItemsDialog(service, ask_import, window, tr=ctx.tr)
-        ctx.extras["items_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("items_dialog", None)
+        dialog.exec()
 
     return handler

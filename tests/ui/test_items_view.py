@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pos_app.app import Terminal
+from pos_app.bootstrap import items_service
 from pos_app.services.approvals import Approval
 from pos_app.ui.items_view import ItemsDialog
 from tests.integration.data.helpers import write_csv
@@ -21,7 +22,7 @@ def _approval(role: str, name: str) -> Approval:
 def test_items_screen_imports_with_approval_and_shows_price_history(qtbot: Any, terminal: Terminal,
                                                                     tmp_path: Path) -> None:
     assert "items" in terminal.window.checkout_view.buttons
-    assert "intent:items" in terminal.ctx.extras
+    assert "items" in terminal.ctx.nav.intents
     asked: list[str] = []
     role = {"value": "cashier"}
 
@@ -29,7 +30,7 @@ def test_items_screen_imports_with_approval_and_shows_price_history(qtbot: Any, 
         asked.append(action)
         return _approval(role["value"], "Sup Li")
 
-    dialog = ItemsDialog(terminal.services["items"], ask, terminal.window)
+    dialog = ItemsDialog(items_service(terminal.settings), ask, terminal.window)
     qtbot.addWidget(dialog)
     f = write_csv(tmp_path / "price.csv", [[WATER, "", "农夫山泉 550ml", "", "饮料", "瓶", "2.50", "", "13%",
                                             "0", "0", "1"]])
@@ -43,5 +44,5 @@ def test_items_screen_imports_with_approval_and_shows_price_history(qtbot: Any, 
     assert dialog.table.rowCount() == 1 and dialog.table.item(0, 3).text() == "2.50"
     assert dialog.history.rowCount() == 1
     assert [dialog.history.item(0, c).text() for c in (1, 2, 3, 4)] == ["Price", "2.00", "2.50", "Sup Li"]
-    found = terminal.services["checkout"].find_product(WATER)
+    found = terminal.services.checkout.find_product(WATER)
     assert found is not None and found.price_fen == 250
