@@ -40,15 +40,28 @@ from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.services.users import UserService
 from pos_app.settings import Settings
 from pos_app.storage.audit import AuditBreak, audit_entries, verify_chain
+from pos_app.storage.backup import (
+    BackupError,
+    backup_name,
+    integrity_problems,
+    lower_priority,
+    newest_backup,
+    online_backup,
+    premigrate_backup,
+    restore,
+    rotate,
+)
 from pos_app.storage.catalogue_import import apply_catalogue, price_history, read_records, search_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
 from pos_app.storage.errors import StorageError
+from pos_app.storage.housekeeping import prune_outbox
 from pos_app.storage.journal_export import COLUMNS as JOURNAL_COLUMNS
 from pos_app.storage.journal_export import journal_rows
 from pos_app.storage.members_import import apply_members, read_members
 from pos_app.storage.outbox import SqliteOutboxQueue, outbox_stats
 from pos_app.storage.pricing import SqlitePriceItems
 from pos_app.storage.promotions import apply_price_book, export_price_book, load_price_book
+from pos_app.storage.runlock import RunLock
 from pos_app.storage.uow import SqliteUnitOfWork
 from pos_app.storage.users_import import UsersRefused, apply_users
 
@@ -66,11 +79,14 @@ __all__ = [
     "LoyaltyConfigError", "configured_loyalty_rules", "apply_members", "read_members", "apply_users",
     "UsersRefused", "JOURNAL_COLUMNS", "journal_rows", "price_history", "search_records", "items_service",
     "run_catalogue_import",
+    # backups, restore, pruning (issue 17)
+    "BackupError", "backup_name", "integrity_problems", "lower_priority", "newest_backup", "online_backup",
+    "premigrate_backup", "restore", "rotate", "prune_outbox", "RunLock",
 ]
 
 logger = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+RESOURCES = Path(__file__).resolve().parent / "resources"  # a link to the repo's resources/, packaged in the wheel
 _DEFAULT: Any = object()
 
 
