@@ -29,8 +29,9 @@ def test_config_check_refuses_missing_rules_and_accepts_a_rules_file(tmp_path: P
     rules = loyalty_rules(load_settings(named, data_dir=tmp_path), demo=False)
     assert rules.points_per_yuan == 2 and rules.redeem_points_per_yuan == 50
     bad = _cfg(tmp_path, '[loyalty]\npoints_per_yuan = 1\nbonus = 3\n')
-    assert main(["config", "check", "--config", str(bad), "--data-dir", str(tmp_path)]) == 2
-    assert "unknown loyalty rule(s): bonus" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # a bad rule is a settings problem like any other
+        main(["config", "check", "--config", str(bad), "--data-dir", str(tmp_path)])
+    assert info.value.code == 2 and "unknown loyalty rule(s): bonus" in capsys.readouterr().err
 
 
 def test_demo_mode_alone_falls_back_to_the_demo_rules(tmp_path: Path) -> None:
