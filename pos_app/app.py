@@ -20,7 +20,6 @@ from pos_app.bootstrap import (
     ServiceUnavailable,
     ThreadConnections,
     build_container,
-    build_sync_worker,
     items_service,
 )
 from pos_app.demo import (
@@ -60,6 +59,7 @@ class Terminal:
     printer: Any
     sandbox: Any = None
     sync: Any = None
+    report_worker: Any = None
     store_link: Any = None
     wallet: Any = None
     wedge_filter: Any = None
@@ -99,6 +99,8 @@ class Terminal:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.exporter is not None:
             self.exporter.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.report_worker is not None:
+            self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.store_link is not None:
             self.store_link.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.printer is not None:
@@ -173,11 +175,12 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     tr = Translator(settings.language)
     recovery_done = threading.Event()  # set when start-up recovery has checked earlier payments
     till = Till(services.checkout, services.payment, payments_ready=recovery_done)
+    report_worker = _start_report_worker(container)   # X reports built in their own process (issue 18)
     ctx = TerminalContext(
         tr=tr, store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,
         db_path=str(settings.db_path), router=router, checkout=services.checkout,
         payment=services.payment, members=services.members, refunds=services.refunds,
-        users=services.users, shifts=services.shifts, reports=services.reports,
+        users=services.users, shifts=services.shifts, reports=report_worker,
         printer=printer, barcode=render_barcode_png, scanners=scanners,
         gateway_url=settings.gateway.url, demo=demo, drawer=settings.printer.drawer, till=till,
         store_name=settings.store.name, store_address=settings.store.address,
@@ -215,7 +218,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     ctx.nav.intents["items"] = open_items(ctx, window, items_service(settings))
     terminal = Terminal(settings=settings, demo=demo, container=container, services=services, ctx=ctx,
                         window=window, scanners=scanners, printer=printer, sandbox=sandbox,
-                        recovery_done=recovery_done)
+                        recovery_done=recovery_done, report_worker=report_worker)
     if settings.export.folder:  # data (issue 12): the daily sales-journal export, on its own thread
         from pos_app.daily_export import DailyExporter
 
@@ -267,12 +270,22 @@ def _start_store_link(settings: Settings) -> Any:
 
 
 def _start_sync(container: Container) -> Any:
-    """The outbox worker: its own thread, its own SQLite connection and its own gateway client."""
+    """The outbox worker in its own process, supervised (issue 18: threads here would take the GIL from the GUI)."""
     if container.gateway is None:
         return None
-    worker = build_sync_worker(container.settings, container.clock, container.gateway.config)
-    if worker is not None:
-        worker.start()
+    from pos_app.background.sync import SyncSupervisor
+
+    worker = SyncSupervisor(container.settings)
+    worker.start()
+    return worker
+
+
+def _start_report_worker(container: Container) -> Any:
+    """ReportService's API with the X report built by a child process (the report screen never waits)."""
+    from pos_app.background.reports import ProcessReports
+
+    worker = ProcessReports(container.services.reports, container.settings)
+    worker.start()
     return worker
 
 
