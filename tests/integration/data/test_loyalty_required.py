@@ -22,7 +22,8 @@ def test_config_check_refuses_missing_rules_and_accepts_a_rules_file(tmp_path: P
     bare = _cfg(tmp_path, '[store]\nterminal_id = "T09"\n')
     assert main(["config", "check", "--config", str(bare), "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no loyalty rules configured" in err and "demo rules" in err
+    lines = [line for line in err.splitlines() if line.startswith("settings:")]
+    assert len(lines) == 1 and "no loyalty rules configured" in lines[0] and "demo rules" in lines[0]
     (tmp_path / "rules.toml").write_text("points_per_yuan = 2\nredeem_points_per_yuan = 50\n", encoding="utf-8")
     named = _cfg(tmp_path, '[loyalty]\nfile = "rules.toml"\n')
     assert main(["config", "check", "--config", str(named), "--data-dir", str(tmp_path)]) == 0
