@@ -126,6 +126,21 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     add(s, "Net", fig["net_fen"], True)
     if fig.get("refunds_unsettled_count"):
         add(s, "Refunds not settled", fig["refunds_unsettled_fen"], True)
+    for t in fig.get("tax") or []:
+        rate = f"{t['rate_bp'] / 100:g}%"
+        add("tax", f"VAT {rate} sales", t["sales_fen"], True)
+        add("tax", f"VAT {rate} tax", t["tax_fen"], True)
+        add("tax", f"VAT {rate} net of tax", t["net_ex_tax_fen"], True)
+    if "tax_fen" in fig:
+        add("tax", "VAT total", fig["tax_fen"], True)
+    for c in fig.get("categories") or []:
+        name = c["category"] or "-"
+        add("categories", f"{name} sales ({c['lines']} lines)", c["sales_fen"], True)
+        add("categories", f"{name} VAT", c["tax_fen"], True)
+    for d in fig.get("discounts") or []:
+        label = _DISCOUNT_LABEL.get(d["kind"], d["kind"])
+        what = f"{label} {d['ref']}" + (f" {d['label']}" if d["kind"] == "promotion" else "")
+        add("discounts", f"{what} ({d['sales']} sales)", d["amount_fen"], True)
     for kind, t in fig["tenders"].items():
         sec = f"tender {kind}"
         add(sec, "Payments", t["count"])
@@ -210,7 +225,11 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
-_SECTION_TITLE = {"header": "", "sales": "SALES", "cash": "CASH DRAWER", "movements": "CASH MOVEMENTS",
+_DISCOUNT_LABEL = {"promotion": "Promotion", "manual": "Manual", "member_price": "Member price",
+                   "special_price": "Special price", "points": "Points", "rounding": "Cash rounding"}
+
+_SECTION_TITLE = {"header": "", "sales": "SALES", "tax": "VAT PER RATE", "categories": "SALES PER CATEGORY",
+                  "discounts": "DISCOUNTS", "cash": "CASH DRAWER", "movements": "CASH MOVEMENTS",
                   "voids": "VOIDS / LINE DELETIONS", "members": "MEMBERS", "sync": "LOYALTY SYNC QUEUE",
                   "alipay": "ALIPAY NOT SETTLED", "approvals": "APPROVALS", "receipts": "RECEIPTS"}
 

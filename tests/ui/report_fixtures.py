@@ -52,4 +52,12 @@ def full_figures(kind: str = "Z") -> dict[str, Any]:
                        "reason_code": "customer_return", "note": "", "at": at}],
         "last_receipt": {"receipt_no": "R00000002", "hash": "abc123"},
         "hours": [{"hour": 9, "count": 2, "cash_fen": 1000, "alipay_fen": 2500}],
+        "tax": [{"rate_bp": 1300, "sales_fen": 2260, "tax_fen": 260, "net_ex_tax_fen": 2000},
+                {"rate_bp": 900, "sales_fen": 1240, "tax_fen": 102, "net_ex_tax_fen": 1138}],
+        "tax_fen": 362,
+        "categories": [{"category": "dairy", "lines": 2, "sales_fen": 1240, "tax_fen": 102},
+                       {"category": "", "lines": 1, "sales_fen": 2260, "tax_fen": 260}],
+        "discounts": [{"kind": "promotion", "ref": "MJ100", "label": "满100减20", "sales": 1, "amount_fen": 60},
+                      {"kind": "manual", "ref": "DAMAGED", "label": "manual discount", "sales": 1, "amount_fen": 40}],
+        "rounding_fen": 0,
     }
