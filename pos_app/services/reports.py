@@ -126,6 +126,8 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     add(s, "Net", fig["net_fen"], True)
     if fig.get("refunds_unsettled_count"):
         add(s, "Refunds not settled", fig["refunds_unsettled_fen"], True)
+    if fig.get("parked_waiting"):
+        add(s, "Parked sales waiting", fig["parked_waiting"])
     for t in fig.get("tax") or []:
         rate = f"{t['rate_bp'] / 100:g}%"
         add("tax", f"VAT {rate} sales", t["sales_fen"], True)

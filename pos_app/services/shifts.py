@@ -24,6 +24,7 @@ __all__ = [
     "NoOpenShift",
     "ShiftAlreadyOpen",
     "UnresolvedPayments",
+    "ParkedSalesWaiting",
     "DifferenceNeedsApproval",
     "CashNotAvailable",
     "CloseReadiness",
@@ -61,6 +62,14 @@ class UnresolvedPayments(ShiftServiceError):
         super().__init__(f"{len(payments)} Alipay payment(s) have no final outcome: resolve them, or a "
                          "supervisor escalates them")
         self.payments = payments
+
+
+class ParkedSalesWaiting(ShiftServiceError):
+    """Closing is refused while parked sales (挂单) wait: each is recalled or discarded with a reason first."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} parked sale(s) are waiting: recall them, or discard them with a reason")
+        self.count = count
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -230,6 +239,8 @@ class ShiftService:
                                  detail={"out_trade_nos": [p.out_trade_no for p in blocking],
                                          "approval_id": esc.id})
             fig = uow.reports.figures(shift.id, now=now)
+            if fig.get("parked_waiting"):
+                raise ParkedSalesWaiting(int(fig["parked_waiting"]))
             cash = fig["cash"]
             tenders = fig["tenders"]
             expected = expected_cash(CashFigures(

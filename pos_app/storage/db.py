@@ -55,6 +55,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (20, _sql_file("schema_v20.sql")),  # data (issue 12): full catalogue record, barcodes, price history
     (40, _sql_file("schema_v40.sql")),  # counter (issue 14): promotions, special prices, per-level member prices
     (41, _sql_file("schema_v41.sql")),  # counter (issue 14): VAT and discounts of each sale line
+    (42, _sql_file("schema_v42.sql")),  # counter (issue 14): parked sales and the open basket
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 

@@ -196,9 +196,12 @@ class SqliteReportRepository:
                                 " FROM sale_line_discounts d JOIN sales s ON s.id = d.sale_id"
                                 " WHERE s.shift_id = ? AND s.state != 'voided' GROUP BY d.kind, d.ref"
                                 " ORDER BY d.kind, d.ref", (shift_id,))]
+        parked = q("SELECT count(*) FROM held_baskets WHERE kind = 'parked' AND state = 'held'"
+                   " AND terminal_id = (SELECT terminal_id FROM shifts WHERE id = ?)", (shift_id,)).fetchone()
         return {"tax": tax, "tax_fen": sum(t["tax_fen"] for t in tax), "categories": categories,
                 "discounts": discounts,
-                "rounding_fen": sum(d["amount_fen"] for d in discounts if d["kind"] == "rounding")}
+                "rounding_fen": sum(d["amount_fen"] for d in discounts if d["kind"] == "rounding"),
+                "parked_waiting": int(parked[0])}
 
     def _cashiers(self, shift_id: int) -> list[dict[str, Any]]:
         q = self._conn.execute
