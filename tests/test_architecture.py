@@ -84,11 +84,61 @@ def test_qt_only_in_ui_and_qt_drivers() -> None:
     for path in [*_files("pos_app"), *_files("drivers")]:
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith("pos_app/ui/") or (rel.startswith("drivers/") and rel.endswith("_qt.py")) \
-                or rel in ("pos_app/app.py",) or rel.startswith("pos_app/cli/"):
+                or rel in ("pos_app/app.py",):
             continue
         if any(n.split(".")[0] in QT for n in _imports(path)):
             offenders.append(rel)
     assert not offenders, f"PySide6 imported outside ui/ and drivers/*_qt.py: {offenders}"
+
+
+# The top-level modules and the command line: what each may NOT import (besides the rule above that keeps
+# Qt in ui/, drivers/*_qt.py and the shell app.py). Storage and Alipay adapters are built only by the
+# composition modules (bootstrap.py and its gateway_setup.py); everything else reaches them through it.
+ADAPTERS = ("pos_app.storage", "pos_app.alipay")
+SHELL_ONLY = ("pos_app.ui", "pos_app.app", "pos_app.demo", "pos_app.cli", *QT)
+TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "__init__": ("pos_app.", *QT),
+    "__main__": (*ADAPTERS, "pos_app.ui", "pos_app.app", "pos_app.sandbox", *QT),
+    "bootstrap": SHELL_ONLY,                        # the one composition root: no Qt, no windows
+    "gateway_setup": (*SHELL_ONLY, "pos_app.storage", "pos_app.bootstrap"),
+    "app": (*ADAPTERS, "pos_app.sandbox", "pos_app.cli"),       # the Qt shell: through the bootstrap
+    "demo": (*ADAPTERS, "pos_app.cli", *QT),                    # demo scripting: sandbox + bootstrap + ui
+    "printing": (*ADAPTERS, *SHELL_ONLY, "pos_app.sandbox", "pos_app.bootstrap"),
+    "settings": ("pos_app.", "drivers", *QT),
+    "runtime": ("pos_app.", "drivers", *QT),
+    "logs": ("pos_app.", "drivers", *QT),
+}
+CLI_FORBIDDEN = (*ADAPTERS, "pos_app.demo", *QT)   # the command line: storage and Alipay only via the bootstrap
+
+
+def _forbidden(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p.rstrip(".") or name.startswith(p if p.endswith(".") else p + ".") or name == p
+               for p in prefixes)
+
+
+def test_every_top_level_module_has_a_rule() -> None:
+    modules = {p.stem for p in (ROOT / "pos_app").glob("*.py")}
+    assert modules == set(TOP_LEVEL_FORBIDDEN), f"add a rule for: {sorted(modules ^ set(TOP_LEVEL_FORBIDDEN))}"
+
+
+@pytest.mark.parametrize("module", sorted(TOP_LEVEL_FORBIDDEN))
+def test_top_level_module_imports(module: str) -> None:
+    path = ROOT / "pos_app" / f"{module}.py"
+    bad = [name for name in _imports(path) if _forbidden(name, TOP_LEVEL_FORBIDDEN[module])]
+    assert not bad, f"pos_app/{module}.py imports {bad}"
+
+
+def test_cli_reaches_storage_and_alipay_only_through_the_bootstrap() -> None:
+    bad = [f"{p.relative_to(ROOT)} imports {name}" for p in _files("pos_app/cli") for name in _imports(p)
+           if _forbidden(name, CLI_FORBIDDEN)]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_top_level_rules_catch_a_violation() -> None:
+    assert _forbidden("pos_app.storage.db", CLI_FORBIDDEN)
+    assert _forbidden("PySide6.QtWidgets", TOP_LEVEL_FORBIDDEN["bootstrap"])
+    assert not _forbidden("pos_app.bootstrap", CLI_FORBIDDEN)
+    assert not _forbidden("pos_app.storagex", ("pos_app.storage",))
 
 
 def test_the_rule_itself_catches_a_violation(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_gateway
 from pos_app.services.ports import (
     CardGateway,
@@ -45,11 +46,8 @@ DEFAULT_READ_TIMEOUT_S = 15.0
 PRODUCTION_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
 
 
-def mask(value: str, keep: int = 4) -> str:
-    """Mask all but the last ``keep`` characters (for payment codes and card numbers in logs)."""
-    if len(value) <= keep:
-        return "*" * len(value)
-    return "*" * (len(value) - keep) + value[-keep:]
+mask = mask_code
+"""All but the last 4 characters masked (payment codes, card numbers in logs): the one masking function."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pos_app.bootstrap import ServiceUnavailable, audit_tail, audit_verify
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
-from pos_app.storage.audit import audit_entries, verify_chain
-from pos_app.storage.db import connect
-from pos_app.storage.errors import StorageUnavailable
 
 __all__ = ["register"]
 
@@ -32,12 +30,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print(f"audit: {settings.db_path} does not exist", file=sys.stderr)
         return 3
     try:
-        conn = connect(settings.db_path, readonly=True)
-        try:
-            count, broken = verify_chain(conn)
-        finally:
-            conn.close()
-    except StorageUnavailable as exc:
+        count, broken = audit_verify(settings)
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     if broken is not None:
@@ -50,12 +44,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_tail(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = connect(settings.db_path, readonly=True)
-        try:
-            rows = audit_entries(conn, limit=args.n)
-        finally:
-            conn.close()
-    except StorageUnavailable as exc:
+        rows = audit_tail(settings, args.n)
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     for r in reversed(rows):

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pos_app.bootstrap import ServiceUnavailable, SqlitePriceItems, load_price_book, open_database
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
 from pos_app.domain.errors import DomainError, PricingError
@@ -30,10 +31,6 @@ from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.pricing import BasketLine, ManualDiscount, PriceItem, price_basket
 from pos_app.domain.promotions import PriceBook
 from pos_app.services.ports import BEIJING
-from pos_app.storage.db import Database
-from pos_app.storage.errors import StorageUnavailable
-from pos_app.storage.pricing import SqlitePriceItems
-from pos_app.storage.promotions import load_price_book
 
 __all__ = ["register"]
 
@@ -124,7 +121,7 @@ def _cmd_price(args: argparse.Namespace) -> int:
             raise PricingError(f"unknown basket field(s): {', '.join(unknown)}")
         book = PriceBook.from_mapping(_read_json(args.promotions, "promotions file")) if args.promotions else None
         rules = LoyaltyRules.from_mapping(settings.loyalty)
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             items = SqlitePriceItems(conn)
             lines = _lines(data, items)
@@ -144,7 +141,7 @@ def _cmd_price(args: argparse.Namespace) -> int:
                               points_redeemed=data.get("points", 0), rounding=data.get("rounding", "none"))
     except DomainError as exc:
         return _fail(str(exc))
-    except StorageUnavailable as exc:
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     out = result.to_mapping()

@@ -10,13 +10,11 @@ import logging
 import sys
 from pathlib import Path
 
+from pos_app.bootstrap import StorageError, apply_catalogue, open_database, read_records
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
 from pos_app.dataio.catalogue import parse_catalogue, write_catalogue, write_template
 from pos_app.dataio.tables import Problem, TableError, read_table
-from pos_app.storage.catalogue_import import apply_catalogue, read_records
-from pos_app.storage.db import Database
-from pos_app.storage.errors import StorageError
 
 __all__ = ["register", "print_problems", "who"]
 
@@ -87,7 +85,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     print(f"{path.name}: {len(records)} items valid; applying", flush=True)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             summary = apply_catalogue(conn, records, full=args.full, by_user=who(args), source=path.name,
                                       sha256=digest, at=dt.datetime.now(dt.UTC), dry_run=args.dry_run)
@@ -116,7 +114,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             records = list(read_records(conn).values())
         finally:

@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from pos_app.bootstrap import SCHEMA_VERSION, ServiceUnavailable, database_info, migrate_database
 from pos_app.settings import Settings, SettingsError, load_settings
-from pos_app.storage.db import SCHEMA_VERSION, connect, migrate, schema_version
-from pos_app.storage.errors import StorageUnavailable
 
 __all__ = ["register", "settings_or_exit"]
 
@@ -65,8 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_config_check(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     # the same key checks the terminal makes at start: own public key, permissions, passphrase
-    from pos_app.alipay.errors import AlipayError
-    from pos_app.gateway_setup import gateway_config
+    from pos_app.bootstrap import AlipayError, gateway_config
 
     try:
         gateway_config(settings)
@@ -81,10 +79,8 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 def _cmd_db_migrate(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = connect(settings.db_path)
-        applied = migrate(conn)
-        conn.close()
-    except StorageUnavailable as exc:
+        applied = migrate_database(settings)
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     print(f"{settings.db_path}: schema {SCHEMA_VERSION}" + (f" (applied {applied})" if applied else " (up to date)"))
@@ -98,18 +94,11 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
         print(f"database: {path} does not exist yet (run `pos-app db migrate`)", file=sys.stderr)
         return 3
     try:
-        conn = connect(path, readonly=True)
-        version = schema_version(conn)
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-        conn.close()
-    except StorageUnavailable as exc:
+        info = database_info(settings)
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
-    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
-    info = {"path": str(path), "schema_version": version, "code_schema_version": SCHEMA_VERSION,
-            "size_bytes": size, "rows": counts}
+    version, size, counts = info["schema_version"], info["size_bytes"], info["rows"]
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
     else:

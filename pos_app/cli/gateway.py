@@ -73,12 +73,7 @@ def _passphrase(var: str | None) -> str | None:
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
-    from pos_app.alipay.keys import (
-        generate_private_key,
-        public_key_base64,
-        write_private_key,
-        write_public_key,
-    )
+    from pos_app.bootstrap import generate_private_key, public_key_base64, write_private_key, write_public_key
 
     out = Path(args.out)
     private_path = out / "app_private_key.pem"
@@ -96,8 +91,7 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def _cmd_gateway_call(args: argparse.Namespace) -> int:
-    from pos_app.alipay.client import AlipayClient, load_gateway_config
-    from pos_app.alipay.errors import AlipayError
+    from pos_app.bootstrap import AlipayClient, AlipayError, load_gateway_config
     from pos_app.services.ports import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess
 
     if args.config:  # fill what the flags did not give from the [gateway] settings

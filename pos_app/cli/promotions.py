@@ -11,14 +11,18 @@ import json
 import sys
 from pathlib import Path
 
+from pos_app.bootstrap import (
+    ServiceUnavailable,
+    apply_price_book,
+    export_price_book,
+    load_price_book,
+    open_database,
+)
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
 from pos_app.domain.errors import PricingError
 from pos_app.domain.money import format_ui
 from pos_app.domain.promotions import PriceBook, parse_level_prices
-from pos_app.storage.db import Database
-from pos_app.storage.errors import StorageUnavailable
-from pos_app.storage.promotions import apply_price_book, export_price_book, load_price_book
 
 __all__ = ["register"]
 
@@ -62,13 +66,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return 2
     by = args.by or getpass.getuser()
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             summary = apply_price_book(conn, book, level_prices, at=dt.datetime.now(dt.UTC), by_user=by,
                                        source=path.name, sha256=hashlib.sha256(raw).hexdigest())
         finally:
             conn.close()
-    except StorageUnavailable as exc:
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     print(f"promotions: {path.name} applied (import {summary.import_id}): {summary.added} added, "
@@ -80,12 +84,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             data = export_price_book(conn)
         finally:
             conn.close()
-    except StorageUnavailable as exc:
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     except PricingError as exc:
@@ -103,12 +107,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = Database(settings.db_path).open_and_migrate()
+        conn = open_database(settings)
         try:
             book = load_price_book(conn)
         finally:
             conn.close()
-    except StorageUnavailable as exc:
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     except PricingError as exc:

@@ -11,9 +11,8 @@ from typing import Any
 
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args, open_services
-from pos_app.services.errors import ServiceError
+from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.reports import render_csv
-from pos_app.storage.errors import StorageUnavailable
 
 __all__ = ["register"]
 
@@ -51,7 +50,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 1
-    except StorageUnavailable as exc:
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     if args.format == "text":

@@ -11,13 +11,17 @@ import sys
 import threading
 from typing import Any
 
+from pos_app.bootstrap import (
+    ServiceUnavailable,
+    build_sync_worker,
+    migrate_database,
+    outbox_status,
+    sync_config,
+)
 from pos_app.runtime import SystemClock
-from pos_app.services.ports import CardGateway, Clock
-from pos_app.services.sync import SyncBusy, SyncConfig, SyncWorker, mask_card
+from pos_app.services.ports.clock import Clock
+from pos_app.services.sync import SyncBusy, SyncWorker, mask_card
 from pos_app.settings import Settings
-from pos_app.storage.db import connect, migrate
-from pos_app.storage.errors import StorageUnavailable
-from pos_app.storage.outbox import SqliteSyncStore, outbox_stats
 
 from .core import settings_or_exit
 
@@ -31,28 +35,12 @@ EXIT_GATEWAY = 4
 EXIT_BUSY = 5
 
 
-def sync_config(settings: Settings) -> SyncConfig:
-    """The worker configuration from ``settings.sync``."""
-    s = settings.sync
-    return SyncConfig(max_in_flight=s.max_in_flight, backoff_base_s=s.backoff_base_s,
-                      backoff_cap_s=s.backoff_cap_s, probe_interval_s=s.probe_interval_s)
-
-
 def build_worker(settings: Settings, clock: Clock | None = None) -> SyncWorker:
     """A SyncWorker on the terminal's database and gateway (raises KeyConfigError / SystemExit)."""
-    from pos_app.alipay.client import AlipayClient
-    from pos_app.gateway_setup import gateway_config
-
-    cfg = gateway_config(settings)
-    if cfg is None:
+    worker = build_sync_worker(settings, clock)
+    if worker is None:
         raise SystemExit("sync: no gateway configured (gateway.url); nothing can be synced")
-    the_clock = clock or SystemClock()
-    db_path = settings.db_path
-
-    def gateway() -> CardGateway:
-        return AlipayClient(cfg, clock=the_clock)
-
-    return SyncWorker(lambda: SqliteSyncStore.open(db_path), gateway, the_clock, sync_config(settings))
+    return worker
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -89,14 +77,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(f"sync: database {settings.db_path} does not exist yet (run `pos-app db migrate`)", file=sys.stderr)
         return EXIT_STORAGE
     try:
-        conn = connect(settings.db_path, readonly=True)
-        try:
-            stats = outbox_stats(conn)
-            dead = [dict(r) for r in conn.execute(
-                "SELECT id, kind, card_no, attempts, last_error FROM outbox WHERE state = 'dead' ORDER BY id LIMIT 50")]
-        finally:
-            conn.close()
-    except StorageUnavailable as exc:
+        stats, dead = outbox_status(settings)
+    except ServiceUnavailable as exc:
         print(f"sync: {exc}", file=sys.stderr)
         return EXIT_STORAGE
     age = _age(stats["oldest_pending_created_at"], SystemClock().now())
@@ -120,10 +102,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     try:
-        conn = connect(settings.db_path)
-        migrate(conn)
-        conn.close()
-    except StorageUnavailable as exc:
+        migrate_database(settings)
+    except ServiceUnavailable as exc:
         print(f"sync: {exc}", file=sys.stderr)
         return EXIT_STORAGE
     try:

@@ -3,61 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import getpass
 import os
-import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
+from pos_app.bootstrap import Container, ServiceUnavailable, open_container
 from pos_app.cli.core import settings_or_exit
-from pos_app.runtime import SystemClock
 from pos_app.services.errors import ServiceError
 from pos_app.services.ports import BEIJING
-from pos_app.services.reports import ReportService
-from pos_app.services.shifts import ShiftService
-from pos_app.services.users import ROLES, UserService
+from pos_app.services.users import ROLES
 from pos_app.settings import Settings
-from pos_app.storage.db import Database
-from pos_app.storage.errors import StorageUnavailable
-from pos_app.storage.uow import SqliteUnitOfWork
 
 __all__ = ["register", "ShiftServices", "open_services", "add_config_args"]
 
 
-@dataclass
-class ShiftServices:
-    """The users, shifts and reports services on one connection (for CLI commands)."""
-
-    conn: sqlite3.Connection
-    users: UserService
-    shifts: ShiftService
-    reports: ReportService
+ShiftServices = Container
+"""The old name: the services of one command (users, shifts, reports, ...), built by the bootstrap."""
 
 
-@contextmanager
-def open_services(settings: Settings) -> Iterator[ShiftServices]:
-    """Open (and migrate) the terminal database and build the services on it."""
-    conn = Database(settings.db_path).open_and_migrate()
-    clock = SystemClock()
-
-    def factory() -> SqliteUnitOfWork:
-        return SqliteUnitOfWork(conn)
-
-    tid = settings.store.terminal_id
-    try:
-        yield ShiftServices(
-            conn,
-            UserService(factory, clock, terminal_id=tid, max_failures=settings.shift.pin_max_failures,
-                        lock_minutes=settings.shift.pin_lock_minutes),
-            ShiftService(factory, clock, terminal_id=tid,
-                         close_difference_threshold_fen=settings.shift.close_difference_threshold_fen,
-                         report_width=settings.printer.width_chars),
-            ReportService(factory, clock, terminal_id=tid, width=settings.printer.width_chars))
-    finally:
-        conn.close()
+def open_services(settings: Settings) -> contextlib.AbstractContextManager[Container]:
+    """Open (and migrate) the terminal database and build the services on it (no gateway)."""
+    return open_container(settings)
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -130,7 +98,7 @@ def _run(args: argparse.Namespace, action: str) -> int:
     except ServiceError as exc:
         print(f"users: {exc}", file=sys.stderr)
         return 1
-    except StorageUnavailable as exc:
+    except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
     return 0

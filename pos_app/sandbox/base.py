@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pos_app.domain.codes import mask_code
 from pos_app.domain.errors import MoneyError
 from pos_app.domain.money import parse_gateway_amount
 from pos_app.services.ports import BEIJING
@@ -80,8 +81,7 @@ def parse_ts(value: Any) -> dt.datetime | None:
         return None
 
 
-def mask(value: str) -> str:
-    return "*" * max(0, len(value) - 4) + value[-4:]
+mask = mask_code  # the one masking function (pos_app.domain.codes)
 
 
 class StateBase:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pos_app.domain.money import format_gateway
 
-from .ports import BEIJING
+from .ports.clock import BEIJING
 
 __all__ = ["gateway_time", "card_target", "consume_sync_body", "card_update_body"]
 

@@ -38,7 +38,9 @@ from pos_app.domain.sale import (
 
 from . import card_sync, receipts
 from .errors import CheckoutError, UnknownProduct
-from .ports import CheckoutUnitOfWork, Clock, IdSource, PaymentAttempt
+from .ports.clock import Clock, IdSource
+from .ports.payments import PaymentAttempt
+from .ports.uow import UnitOfWork
 
 __all__ = [
     "CheckoutConfig",
@@ -114,7 +116,7 @@ class CheckoutService:
         config: terminal identity and loyalty rules.
     """
 
-    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], clock: Clock, ids: IdSource,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, ids: IdSource,
                  config: CheckoutConfig) -> None:
         self._uow = uow_factory
         self._clock = clock
@@ -141,7 +143,7 @@ class CheckoutService:
         keys = [scan.item_code] if scan.item_code else []
         if scan.text and scan.text not in keys:
             keys.append(scan.text)
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             for key in keys:
                 item = uow.catalogue.get(key)
                 if item is not None:
@@ -172,7 +174,7 @@ class CheckoutService:
 
     def search_catalogue(self, text: str, limit: int = 50) -> list[CatalogueItem]:
         """Items whose code starts with ``text`` or whose name contains it."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return list(uow.catalogue.search(text, limit))
 
     # --- commit -------------------------------------------------------------------------
@@ -274,7 +276,7 @@ class CheckoutService:
         logger.info("sale %d committed (%s, %s, %s)", sale_id, receipt_no, tender.kind, format_ui(totals.payable_fen))
         return dataclasses.replace(committed, receipt_hash=digest)
 
-    def _member_points(self, uow: CheckoutUnitOfWork, sale_id: int, receipt_no: str, snap: SaleSnapshot,
+    def _member_points(self, uow: UnitOfWork, sale_id: int, receipt_no: str, snap: SaleSnapshot,
                        tender: Tender, attempt: PaymentAttempt | None, now: Any) -> int:
         """Ledger entries (redeem, earn) and the two outbox rows for the member of a sale; returns the balance."""
         member = snap.member
@@ -324,7 +326,7 @@ def _parse_gateway_time(text: str) -> Any:
     """``yyyy-MM-dd HH:mm:ss`` (Beijing) or ISO-8601 to an aware datetime; None if unreadable."""
     import datetime as dt
 
-    from .ports import BEIJING
+    from .ports.clock import BEIJING
 
     for fmt in ("%Y-%m-%d %H:%M:%S",):
         try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from .ports.errors import ServiceUnavailable
+
 __all__ = [
     "ServiceError",
+    "ServiceUnavailable",
     "CheckoutError",
     "UnknownProduct",
     "PaymentError",

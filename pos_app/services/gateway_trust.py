@@ -8,7 +8,7 @@ DESIGN.md: "A response that fails the check is treated as an unknown outcome."
 
 from __future__ import annotations
 
-from .ports import GatewayBusinessFailure, GatewayResult, GatewayUnknown, TradeGateway
+from .ports.gateway import GatewayBusinessFailure, GatewayResult, GatewayUnknown, TradeGateway
 
 __all__ = ["TrustedTradeGateway", "believed"]
 

@@ -13,15 +13,10 @@ from pos_app.domain.codes import CodeKind, ScanCode, mask_code
 from pos_app.domain.loyalty import LoyaltyRules, RedeemOption, redeem_options
 from pos_app.domain.sale import MemberRef
 
-from .ports import (
-    CardGateway,
-    CardInfo,
-    CheckoutUnitOfWork,
-    Clock,
-    GatewayBusinessFailure,
-    GatewaySuccess,
-    MemberRecord,
-)
+from .ports.clock import Clock
+from .ports.gateway import CardGateway, CardInfo, GatewayBusinessFailure, GatewaySuccess
+from .ports.members import MemberRecord
+from .ports.uow import UnitOfWork
 
 __all__ = ["MemberConfig", "MemberView", "MemberLookup", "MemberService", "mask_name", "mask_phone"]
 
@@ -96,7 +91,7 @@ class MemberService:
         config: loyalty rules.
     """
 
-    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], card_gateway: CardGateway | None,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], card_gateway: CardGateway | None,
                  clock: Clock, config: MemberConfig | None = None) -> None:
         self._uow = uow_factory
         self._gateway = card_gateway
@@ -112,7 +107,7 @@ class MemberService:
 
     def get(self, card_no: str, basket_fen: int = 0) -> MemberView | None:
         """A cached member by card number, with what can be redeemed on ``basket_fen``."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             rec = uow.members.get(card_no)
         return self._view(rec, basket_fen) if rec else None
 
@@ -165,7 +160,7 @@ class MemberService:
 
     def search(self, text: str, limit: int = 20) -> list[MemberView]:
         """Cached members by phone (full or last 4 digits) or card number."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             recs = uow.members.search(text, limit)
         return [self._view(r) for r in recs]
 

@@ -22,21 +22,20 @@ from pos_app.domain.money import format_ui, parse_gateway_amount
 
 from .errors import PaymentError, PaymentsBlocked
 from .gateway_trust import TrustedTradeGateway
-from .ports import (
-    CheckoutUnitOfWork,
-    Clock,
+from .ports.clock import Clock, IdSource
+from .ports.gateway import (
     GatewayBusinessFailure,
     GatewayInProgress,
     GatewaySuccess,
     GatewayUnknown,
-    IdSource,
-    PaymentAttempt,
     PayResult,
     QueryResult,
     RefundQueryResult,
     RefundResult,
     TradeGateway,
 )
+from .ports.payments import PaymentAttempt
+from .ports.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from .checkout import CheckoutService, CommittedSale
@@ -215,7 +214,7 @@ class PaymentService:
         checkout: used by :meth:`resolve_orphan` to complete a sale from its stored basket.
     """
 
-    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], gateway: TradeGateway, clock: Clock,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], gateway: TradeGateway, clock: Clock,
                  ids: IdSource, config: PaymentConfig, sleep: Callable[[float], None] | None = None,
                  *, checkout: CheckoutService | None = None) -> None:
         self._uow = uow_factory
@@ -230,12 +229,12 @@ class PaymentService:
 
     def pending(self) -> list[Attempt]:
         """Attempts whose outcome is not known yet (they block new payments)."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.payments.in_states(OPEN_STATES)
 
     def get(self, attempt_id: int) -> Attempt:
         """One attempt; :class:`PaymentError` if there is none."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             att = uow.payments.get(attempt_id)
         if att is None:
             raise PaymentError(f"payment attempt {attempt_id} does not exist")
@@ -322,12 +321,12 @@ class PaymentService:
 
     def unknown(self) -> list[Attempt]:
         """Attempts whose outcome could not be checked (state ``unknown``): a supervisor must look at them."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.payments.in_states((AttemptState.UNKNOWN,))
 
     def orphans(self) -> list[Attempt]:
         """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.payments.orphans()
 
     def resolve_orphan(self, attempt_id: int, decision: str, by_user_id: int, *,

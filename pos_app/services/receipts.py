@@ -14,7 +14,7 @@ from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_ui
 from pos_app.domain.pricing import DiscountLine
 
-from .ports import BEIJING
+from .ports.clock import BEIJING
 
 if TYPE_CHECKING:
     from .checkout import CommittedSale

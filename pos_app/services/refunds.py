@@ -18,20 +18,16 @@ from pos_app.domain.sale import RefundAllocation, RefundLine, SaleLine, refund_a
 from . import card_sync
 from .errors import RefundError
 from .gateway_trust import TrustedTradeGateway
-from .ports import (
-    CheckoutUnitOfWork,
-    Clock,
+from .ports.clock import Clock, IdSource
+from .ports.gateway import (
     GatewayBusinessFailure,
     GatewaySuccess,
-    IdSource,
     RefundQueryResult,
-    RefundRecord,
     RefundResult,
-    SaleLineRecord,
-    SaleRecord,
-    TenderRecord,
     TradeGateway,
 )
+from .ports.sales import RefundRecord, SaleLineRecord, SaleRecord, TenderRecord
+from .ports.uow import UnitOfWork
 
 __all__ = ["SaleDetail", "RefundOutcome", "RefundService"]
 
@@ -100,7 +96,7 @@ class RefundService:
         store_id, store_name: written into the consume.sync bodies.
     """
 
-    def __init__(self, uow_factory: Callable[[], CheckoutUnitOfWork], gateway: TradeGateway | None, clock: Clock,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], gateway: TradeGateway | None, clock: Clock,
                  ids: IdSource, *, store_id: str = "", store_name: str = "") -> None:
         self._uow = uow_factory
         self._gateway: TradeGateway | None = TrustedTradeGateway(gateway) if gateway is not None else None
@@ -117,7 +113,7 @@ class RefundService:
                 raise RefundError("no sale with this receipt number on this terminal")
             return self._detail(uow, sale)
 
-    def _detail(self, uow: CheckoutUnitOfWork, sale: SaleRecord) -> SaleDetail:
+    def _detail(self, uow: UnitOfWork, sale: SaleRecord) -> SaleDetail:
         lines = uow.sales.lines(sale.id)
         tenders = uow.sales.tenders(sale.id)
         refunds = uow.sales.refunds(sale.id)
@@ -245,7 +241,7 @@ class RefundService:
                              f"refunded {format_ui(refund.amount_fen)}"
                              + (" in cash" if refund.method == "cash" else " to the customer's Alipay"))
 
-    def _points(self, uow: CheckoutUnitOfWork, sale: SaleRecord, refund: RefundRecord, now: Any) -> RefundRecord:
+    def _points(self, uow: UnitOfWork, sale: SaleRecord, refund: RefundRecord, now: Any) -> RefundRecord:
         card_no = sale.card_no
         assert card_no is not None
         stamp = now.isoformat()

@@ -16,7 +16,10 @@ from typing import Any
 from pos_app.domain.money import format_ui
 
 from .errors import ServiceError
-from .ports import BEIJING, Clock, ShiftRecord, ShiftsUnitOfWork, ZReportRecord
+from .ports.clock import BEIJING, Clock
+from .ports.reports import ZReportRecord
+from .ports.shifts import ShiftRecord
+from .ports.uow import UnitOfWork
 
 __all__ = [
     "Report",
@@ -278,14 +281,14 @@ def _stored(rec: ZReportRecord) -> StoredZ:
 class ReportService:
     """X reports on demand and stored Z reports for one terminal."""
 
-    def __init__(self, uow_factory: Callable[[], ShiftsUnitOfWork], clock: Clock, *, terminal_id: str,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, *, terminal_id: str,
                  width: int = DEFAULT_WIDTH) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._terminal_id = terminal_id
         self._width = width
 
-    def _shift(self, uow: ShiftsUnitOfWork, shift_number: int | None) -> ShiftRecord:
+    def _shift(self, uow: UnitOfWork, shift_number: int | None) -> ShiftRecord:
         if shift_number is None:
             shift = uow.shifts.current(self._terminal_id) or uow.shifts.latest(self._terminal_id)
         else:

@@ -13,7 +13,10 @@ from pos_app.domain.shift import CashFigures, count_total, expected_cash, over_s
 
 from .approvals import Approval, require_approval
 from .errors import ServiceError
-from .ports import Clock, ShiftRecord, ShiftsUnitOfWork, UnsettledPayment, ZReportRecord
+from .ports.clock import Clock
+from .ports.reports import ZReportRecord
+from .ports.shifts import ShiftRecord, UnsettledPayment
+from .ports.uow import UnitOfWork
 from .reports import canonical_json, render_text, z_hash
 from .users import User
 
@@ -119,7 +122,7 @@ class CloseResult:
 class ShiftService:
     """Shift use-cases for one terminal."""
 
-    def __init__(self, uow_factory: Callable[[], ShiftsUnitOfWork], clock: Clock, *, terminal_id: str,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, *, terminal_id: str,
                  close_difference_threshold_fen: int = 1000, report_width: int = 42) -> None:
         self._uow = uow_factory
         self._clock = clock
@@ -128,10 +131,10 @@ class ShiftService:
         self._width = report_width
 
     def current_shift(self, terminal_id: str | None = None) -> ShiftRecord | None:
-        with self._uow() as uow:
+        with self._uow().read() as uow:
             return uow.shifts.current(terminal_id or self.terminal_id)
 
-    def _open(self, uow: ShiftsUnitOfWork) -> ShiftRecord:
+    def _open(self, uow: UnitOfWork) -> ShiftRecord:
         shift = uow.shifts.current(self.terminal_id)
         if shift is None:
             raise NoOpenShift()

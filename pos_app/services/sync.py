@@ -13,18 +13,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pos_app.services.ports import (
+from pos_app.domain.codes import mask_code
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import (
     CardGateway,
-    Clock,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
     GatewayUnknown,
-    OutboxOutcome,
-    OutboxRow,
-    SyncApprover,
-    SyncStore,
 )
+from pos_app.services.ports.outbox import OutboxOutcome, OutboxQueue, OutboxRow, SyncApprover
 
 __all__ = [
     "SyncConfig",
@@ -143,9 +141,7 @@ def classify(result: GatewayResult) -> Verdict:
     return Verdict("permanent", what)
 
 
-def mask_card(card_no: str) -> str:
-    """All but the last 4 characters masked."""
-    return ("*" * max(0, len(card_no) - 4)) + card_no[-4:]
+mask_card = mask_code  # the one masking function (pos_app.domain.codes)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -209,14 +205,14 @@ def as_sync_approver(who: object) -> SyncApprover:
     return SyncApprover(user_id=int(user_id) if isinstance(user_id, int) else None, name=str(name or ""))
 
 
-def retry_dead(store: SyncStore, row_id: int, approver: SyncApprover, clock: Clock) -> None:
+def retry_dead(store: OutboxQueue, row_id: int, approver: SyncApprover, clock: Clock) -> None:
     """Supervisor decision: send a dead-letter row again, unchanged (edit-and-retry is not allowed); audited."""
     if not store.retry_dead(row_id, approver=approver, at=clock.now()):
         raise SyncDecisionError(f"outbox row #{row_id} is not in the dead letters")
     logger.info("outbox #%d: dead letter retried (approved by user %s)", row_id, approver.user_id)
 
 
-def discard_dead(store: SyncStore, row_id: int, approver: SyncApprover, reason: str, clock: Clock) -> None:
+def discard_dead(store: OutboxQueue, row_id: int, approver: SyncApprover, reason: str, clock: Clock) -> None:
     """Supervisor decision: give up a dead-letter row with a reason; the card's later rows then flow; audited."""
     reason = reason.strip()
     if not reason:
@@ -235,7 +231,7 @@ class SyncWorker:
     thread; ``start()`` runs passes on a background thread until ``stop()``. Use one or the other.
     """
 
-    def __init__(self, store_factory: Callable[[], SyncStore], gateway_factory: Callable[[], CardGateway],
+    def __init__(self, store_factory: Callable[[], OutboxQueue], gateway_factory: Callable[[], CardGateway],
                  clock: Clock, config: SyncConfig | None = None, *, rng: random.Random | None = None) -> None:
         self._store_factory = store_factory
         self._gateway_factory = gateway_factory
@@ -365,7 +361,7 @@ class SyncWorker:
     # --- the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        store: SyncStore | None = None
+        store: OutboxQueue | None = None
         try:
             while not self._stop.is_set():
                 self._wake.clear()
@@ -397,7 +393,7 @@ class SyncWorker:
             if store is not None:
                 store.close()
 
-    def _idle_wait(self, store: SyncStore) -> float:
+    def _idle_wait(self, store: OutboxQueue) -> float:
         cfg = self._config
         with self._state_lock:
             offline = self._offline_since is not None
@@ -465,7 +461,7 @@ class SyncWorker:
         return OutboxOutcome(row.id, row.card_no, "retry", attempts, next_attempt_at=next_at,
                              error=verdict.reason), verdict
 
-    def _pass(self, store: SyncStore) -> SyncPassResult:
+    def _pass(self, store: OutboxQueue) -> SyncPassResult:
         """Send everything due, each card's rows one after another, ≤ max_in_flight at once.
 
         Outcomes are recorded in batches (one short transaction per ``record_interval_s`` at most,

@@ -12,9 +12,13 @@ import re
 import secrets
 from collections.abc import Callable
 
+from pos_app.domain.codes import mask_code
+
 from .approvals import APPROVER_ROLES, Approval
 from .errors import ServiceError
-from .ports import BEIJING, Clock, ShiftsUnitOfWork, UserRecord
+from .ports.clock import BEIJING, Clock
+from .ports.uow import UnitOfWork
+from .ports.users import UserRecord
 
 __all__ = [
     "ROLES",
@@ -134,14 +138,13 @@ def verify_pin(pin: str, encoded: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-def _mask(text: str) -> str:
-    return ("*" * max(0, len(text) - 4)) + text[-4:]
+_mask = mask_code  # the one masking function (pos_app.domain.codes)
 
 
 class UserService:
     """Login, approvals and user management. ``uow_factory()`` returns a fresh unit of work."""
 
-    def __init__(self, uow_factory: Callable[[], ShiftsUnitOfWork], clock: Clock, *, terminal_id: str = "",
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, *, terminal_id: str = "",
                  max_failures: int = 5, lock_minutes: int = 15) -> None:
         self._uow = uow_factory
         self._clock = clock

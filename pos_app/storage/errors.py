@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from pos_app.services.ports.errors import ServiceUnavailable
+
 __all__ = [
     "StorageError",
     "StorageUnavailable",
@@ -21,28 +23,41 @@ class StorageError(Exception):
     """Base of every storage error."""
 
 
-class StorageUnavailable(StorageError):
-    """The environment stops us (locked, full, read-only, corrupt); ``str()`` is for the user."""
+class StorageUnavailable(StorageError, ServiceUnavailable):
+    """The environment stops us (locked, full, read-only, corrupt); ``str()`` is for the user.
+
+    A ServiceUnavailable: the layers above catch that type (with ``reason``), never storage's own.
+    """
 
 
 class DatabaseLocked(StorageUnavailable):
     """Another process holds the database for longer than the busy timeout."""
 
+    reason = "locked"
+
 
 class DiskFull(StorageUnavailable):
     """No space left for the database or its journal."""
+
+    reason = "disk_full"
 
 
 class ReadOnly(StorageUnavailable):
     """The database file or its folder cannot be written."""
 
+    reason = "read_only"
+
 
 class DatabaseCorrupt(StorageUnavailable):
     """The file is not a database of ours, or is damaged."""
 
+    reason = "corrupt"
+
 
 class DatabaseTooNew(StorageUnavailable):
     """The database was written by a newer version of the terminal."""
+
+    reason = "too_new"
 
 
 class StorageBug(StorageError):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from pos_app.domain.codes import mask_code
 from pos_app.services.ports import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover
 
 from .audit import append_audit
@@ -25,6 +26,7 @@ __all__ = [
     "row_from_sql",
     "mask_card",
     "OutboxRepository",
+    "SqliteOutboxQueue",
     "SqliteSyncStore",
 ]
 
@@ -77,9 +79,7 @@ def row_from_sql(r: sqlite3.Row | tuple[Any, ...]) -> OutboxRow:
                      created_at=str(r[11]), done_at=r[12], sale_id=r[13], refund_id=r[14])
 
 
-def mask_card(card_no: str) -> str:
-    """All but the last 4 characters masked (card numbers never appear whole in logs or audit)."""
-    return ("*" * max(0, len(card_no) - 4)) + card_no[-4:]
+mask_card = mask_code  # the one masking function (pos_app.domain.codes): card numbers never whole in logs
 
 
 _LONG_DIGITS = re.compile(r"\d{8,}")
@@ -149,15 +149,15 @@ class _WorkerLock:
             self._fh = None
 
 
-class SqliteSyncStore:
-    """The SyncStore port on one SQLite connection owned by one thread (the worker's, never the GUI's)."""
+class SqliteOutboxQueue:
+    """The OutboxQueue port on one SQLite connection owned by one thread (the worker's, never the GUI's)."""
 
     def __init__(self, conn: sqlite3.Connection, *, lock_path: Path | None = None) -> None:
         self.conn = conn
         self._lock = _WorkerLock(lock_path) if lock_path is not None else None
 
     @classmethod
-    def open(cls, db_path: Path | str) -> SqliteSyncStore:
+    def open(cls, db_path: Path | str) -> SqliteOutboxQueue:
         """A store on a new connection to ``db_path`` (call from the thread that will use it)."""
         path = Path(db_path)
         return cls(connect(path), lock_path=path.with_name(path.name + ".sync.lock"))
@@ -331,3 +331,7 @@ class SqliteSyncStore:
 
 class _Retry(Exception):
     """Internal: a concurrent change; the caller sends the head row unchanged."""
+
+
+SqliteSyncStore = SqliteOutboxQueue
+"""The old name ("store" means the shop); kept for branches written against it."""

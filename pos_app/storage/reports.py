@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from typing import Any
 
+from pos_app.domain.codes import mask_code
 from pos_app.services.ports import ZReportRecord
 
 from . import outbox as _outbox
@@ -25,8 +26,7 @@ def _iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat()
 
 
-def _mask(card_no: str) -> str:
-    return ("*" * max(0, len(card_no) - 4)) + card_no[-4:] if card_no else ""
+_mask = mask_code  # the one masking function (pos_app.domain.codes)
 
 
 def _z(row: sqlite3.Row) -> ZReportRecord:

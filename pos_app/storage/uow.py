@@ -1,4 +1,8 @@
-"""Unit of work: one BEGIN IMMEDIATE transaction exposing the repositories on one connection."""
+"""Unit of work: one BEGIN IMMEDIATE transaction exposing the repositories on one connection.
+
+``uow.read()`` makes it a read: a deferred transaction (a consistent snapshot, no write lock) with
+``PRAGMA query_only`` on, so a write inside a read fails loudly instead of taking the lock.
+"""
 
 from __future__ import annotations
 
@@ -33,10 +37,20 @@ class SqliteUnitOfWork:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._active = False
+        self._readonly = False
+
+    def read(self) -> SqliteUnitOfWork:
+        """This unit of work only reads: no write lock, writes refused (``with uow_factory().read() as uow``)."""
+        self._readonly = True
+        return self
 
     def __enter__(self) -> SqliteUnitOfWork:
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if self._readonly:
+                self.conn.execute("PRAGMA query_only = ON")
+                self.conn.execute("BEGIN")
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate(exc) from exc
         self._active = True
@@ -45,6 +59,14 @@ class SqliteUnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._active = False
+        if self._readonly:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA query_only = OFF")
+            if isinstance(exc, sqlite3.Error):
+                raise translate(exc) from exc
+            return
         if exc_type is not None:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")

@@ -14,7 +14,9 @@ from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.services.approvals import reasons_for
+from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.routing import Route
+from pos_app.services.till import Till, TillSession, TillSnapshot
 
 from .cash_dialog import CashDialog
 from .checkout_view import CheckoutView
@@ -47,7 +49,9 @@ def _error_text(exc: BaseException) -> str:
 
 
 class CheckoutController(QObject):
-    """Owns the current Sale; every change is a domain/service call followed by ``refresh()``.
+    """Translates keys and scans into till intents (pos_app.services.till), calls, renders the snapshot.
+
+    The till owns the sale and the scan mode; this controller holds no sale state of its own.
 
     Signals:
         sale_committed(object): a CommittedSale (for receipts and the status bar).
@@ -64,9 +68,8 @@ class CheckoutController(QObject):
         self.view = view
         self.t = ctx.tr
         self.tasks = tasks
-        self.session: Session | None = None
-        self.sale: Any = None
-        self.member: Any = None  # the member view object from MemberService
+        self.till: Till = ctx.till if ctx.till is not None else Till(ctx.checkout, ctx.payment)
+        self._session: Session | None = None
         self._on_receipt = on_receipt
         self.payment_dialog: Any = None
         self.cash_dialog: CashDialog | None = None
@@ -74,11 +77,34 @@ class CheckoutController(QObject):
         self.last_committed: Any = None
         self.prompt: Any = None  # the small prompt currently open (void reason, search, price, points)
         self.last_void_approval: Any = None
+        #: the intents this screen handles itself (names from checkout_view.ACTIONS); others open via ctx.nav
+        self._intents: dict[str, Callable[[], None]] = {
+            "void_line": self.do_void_line, "remove_member": self.do_remove_member,
+            "open_price": self.do_open_price, "redeem": self.do_redeem,
+            "catalogue_search": self.do_catalogue_search, "member_search": self.do_member_search,
+            "cash": self.do_cash, "alipay": self.do_alipay,
+        }
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
         view.quantity_step.connect(self.step_quantity)
 
     # --- life cycle -----------------------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        return self._session
+
+    @session.setter
+    def session(self, session: Session | None) -> None:
+        self._session = session
+        if session is not None:
+            self.till.start(TillSession(user_id=session.user_id, user_name=session.user_name,
+                                        shift_id=session.shift_id))
+
+    @property
+    def sale(self) -> Any:
+        """The current sale as shown (a frozen SaleSnapshot; the till owns the sale itself)."""
+        return self.till.snapshot().sale
+
     def start(self, session: Session) -> None:
         self.session = session
         self.new_sale()
@@ -89,8 +115,7 @@ class CheckoutController(QObject):
         r.set_rejected_handler(self.on_rejected)
 
     def new_sale(self) -> None:
-        self.sale = self.ctx.checkout.new_sale()
-        self.member = None
+        self.till.new_sale()
         self.refresh()
 
     @property
@@ -98,22 +123,18 @@ class CheckoutController(QObject):
         return self.view
 
     def snapshot(self) -> Any:
-        return self.sale.snapshot() if self.sale is not None else None
+        return self.till.snapshot().sale
 
-    def refresh(self) -> None:
-        snap = self.snapshot()
+    def refresh(self, till: TillSnapshot | None = None) -> None:
+        till = till or self.till.snapshot()
+        snap = till.sale
         self.view.model.set_snapshot(snap)
         self.view.show_totals(totals_view(snap))
-        member = field(snap, "member")
+        member = snap.member
         if member is None:
             self.view.show_member(None)
         else:
-            redeem = None
-            try:
-                redeem = self.sale.redeem_option()
-            except DomainError:
-                redeem = None
-            panel = member_view(self.member or member, redeem)
+            panel = member_view(till.member or member, till.redeem)
             totals = totals_view(snap)
             if panel is not None and totals.points_redeemed:
                 # QA #3: after F6 the panel shows the balance left and what this sale redeems, not the old offer
@@ -125,18 +146,19 @@ class CheckoutController(QObject):
         emit(self.basket_changed)
 
     def _guard(self, action: Callable[[], Any]) -> Any:
-        """Run a domain action; a rule violation becomes a notice, not a crash."""
+        """Call a till intent; a refusal becomes a notice (the basket is kept), never an escaped exception."""
         try:
             result = action()
-        except DomainError as exc:
+        except (DomainError, ServiceError, ServiceUnavailable) as exc:
             self.view.show_notice(self.t(_error_text(exc)))
+            self.refresh()
             return None
-        except Exception as exc:
-            if exc.__class__.__module__.startswith("pos_app.services"):
-                self.view.show_notice(self.t(_error_text(exc)))
-                return None
-            raise
-        self.refresh()
+        except Exception as exc:  # noqa: BLE001 - nothing escapes a Qt slot: logged, shown, the basket kept
+            logger.exception("till intent failed")
+            self.view.show_notice(self.t("Something went wrong: {reason}", reason=_error_text(exc)))
+            self.refresh()
+            return None
+        self.refresh(result if isinstance(result, TillSnapshot) else None)
         return result
 
     # --- scans --------------------------------------------------------------------------
@@ -153,8 +175,7 @@ class CheckoutController(QObject):
                                         at=time.monotonic()))
 
     def on_product_code(self, code: ScanCode) -> None:
-        line = self._guard(lambda: self.ctx.checkout.add_scan(self.sale, code))
-        if line is not None:
+        if self._guard(lambda: self.till.scan_product(code)) is not None:
             self.view.select_row(self.view.model.rowCount() - 1)
 
     def on_receipt_code(self, code: ScanCode) -> None:
@@ -172,17 +193,17 @@ class CheckoutController(QObject):
             self.view.show_notice(self.t("Member lookup is not available"))
             return
         self.view.show_notice(self.t("Looking up the member…"), error=False, seconds=10)
+        self.till.expect_member()
         self.tasks.submit(lambda: members.resolve(code), self._member_resolved, self._member_failed)
 
     def _member_resolved(self, lookup: Any) -> None:
         member = field(lookup, "member", default=None)
         if member is None:
+            self.till.member_lookup_ended()
             reason = field(lookup, "message", "reason", default="") or "member not found"
             self.view.show_notice(self.t(str(reason)))
             return
-        ref = member.ref() if callable(getattr(member, "ref", None)) else member
-        self.member = member
-        if self._guard(lambda: self.sale.attach_member(ref) or True) is not None:
+        if self._guard(lambda: self.till.attach_member(member)) is not None:
             note = field(lookup, "message", "note", default="")
             if note:
                 self.view.show_notice(self.t(str(note)), error=False)
@@ -190,19 +211,20 @@ class CheckoutController(QObject):
                 self.view.notice.hide()
 
     def _member_failed(self, exc: BaseException) -> None:
+        self.till.member_lookup_ended()
         self.view.show_notice(self.t(_error_text(exc)))
 
     # --- intents ------------------------------------------------------------------------
     def on_intent(self, name: str) -> None:
-        handler = getattr(self, f"do_{name}", None)
-        if handler is None:
-            extra = self.ctx.extras.get(f"intent:{name}")
-            if extra is not None:
-                extra(self)
-                return
-            self.view.show_notice(self.t("Not available on this terminal yet"))
+        handler = self._intents.get(name)
+        if handler is not None:
+            handler()
             return
-        handler()
+        opener = self.ctx.nav.intents.get(name)
+        if opener is not None:
+            opener(self)
+            return
+        self.view.show_notice(self.t("Not available on this terminal yet"))
 
     def step_quantity(self, step: int) -> None:
         row = self.view.selected_row()
@@ -212,7 +234,7 @@ class CheckoutController(QObject):
         if line.quantity + step <= 0:
             self.do_void_line()
             return
-        self._guard(lambda: self.sale.set_quantity(line.line_id, line.quantity + step))
+        self._guard(lambda: self.till.set_quantity(line.line_id, line.quantity + step))
         self.view.select_row(row)
 
     def do_void_line(self) -> None:
@@ -231,7 +253,7 @@ class CheckoutController(QObject):
         self.prompt = None
         reason = reason.strip()
         if field(self.snapshot(), "total_shown", default=False):
-            ask = self.ctx.extras.get("ask_approval")
+            ask = self.ctx.nav.ask_approval
             if ask is None:
                 self.view.show_notice(self.t("A supervisor approval is needed"))
                 return
@@ -248,20 +270,18 @@ class CheckoutController(QObject):
             reason = "; ".join(part for part in (label, note, reason) if part)
         else:
             approved_by = None
-        self._guard(lambda: self.sale.void_line(line.line_id, reason, approved_by=approved_by))
+        self._guard(lambda: self.till.void_line(line.line_id, reason, approved_by=approved_by))
 
     def supervisor_approves(self, action: str, subject: str, reasons: list[str]) -> bool:
-        approve = self.ctx.extras.get("approve")
-        if approve is None:
+        if self.ctx.nav.ask_approval is None:
             self.view.show_notice(self.t("A supervisor approval is needed"))
             return False
-        return bool(approve(self.view, action, subject, reasons))
+        return self.ctx.nav.approve(self.view, action, subject, reasons)
 
     def do_remove_member(self) -> None:
         if field(self.snapshot(), "member") is None:
             return
-        self.member = None
-        self._guard(self.sale.detach_member)
+        self._guard(self.till.remove_member)
 
     def do_open_price(self) -> None:
         self.prompt = ask_text(self.view, self.t("Open price"), self.t("Price (yuan):"), self._open_price)
@@ -273,20 +293,20 @@ class CheckoutController(QObject):
         except DomainError as exc:
             self.view.show_notice(self.t(_error_text(exc)))
             return
-        self._guard(lambda: self.sale.add_open_line(self.t("Open-price item"), fen))
+        self._guard(lambda: self.till.add_open_line(self.t("Open-price item"), fen))
 
     def do_redeem(self) -> None:
         snap = self.snapshot()
         if field(snap, "member") is None:
             self.view.show_notice(self.t("Scan the membership card first"))
             return
-        option = self._guard(self.sale.redeem_option)
+        option = self._guard(self.till.redeem_option)
         points = int(field(option, "max_points", "points", default=0) or 0)
         if points <= 0:
             self.view.show_notice(self.t("Nothing to redeem now"))
             return
         if totals_view(snap).points_redeemed:
-            self._guard(self.sale.clear_redemption)
+            self._guard(self.till.clear_redemption)
             return
         self.prompt = ask_text(self.view, self.t("Redeem points"),
                                self.t("Points to redeem (at most {points}):", points=points),
@@ -297,13 +317,13 @@ class CheckoutController(QObject):
         if not text.isdigit() or not 0 < int(text) <= most:
             self.view.show_notice(self.t("Points to redeem (at most {points}):", points=most))
             return
-        self._guard(lambda: self.sale.redeem_points(int(text)))
+        self._guard(lambda: self.till.redeem(int(text)))
 
     def do_catalogue_search(self) -> None:
         self.prompt = ask_text(self.view, self.t("Search items"), self.t("Name or code:"), self._catalogue_found)
 
     def _catalogue_found(self, text: str) -> None:
-        items = list(self.ctx.checkout.search_catalogue(text))[:50]
+        items = list(self.till.search_catalogue(text))[:50]
         if not items:
             self.prompt = None
             self.view.show_notice(self.t("No item matches {text}", text=text))
@@ -315,7 +335,7 @@ class CheckoutController(QObject):
         def chosen(index: int) -> None:
             self.prompt = None
             item = items[index]
-            if self._guard(lambda: self.sale.add_item(item)) is not None:
+            if self._guard(lambda: self.till.add_item(item)) is not None:
                 self.view.select_row(self.view.model.rowCount() - 1)
 
         self.prompt = choose(self.view, self.t("Search items"), self.t("Choose an item:"), labels, chosen)
@@ -344,10 +364,7 @@ class CheckoutController(QObject):
 
     # --- payment ------------------------------------------------------------------------
     def _begin_payment(self) -> bool:
-        if self.sale is None:
-            return False
-        self._guard(self.sale.mark_total_shown)
-        return self._guard(self.sale.begin_payment) is not None
+        return self._guard(self.till.take_total) is not None
 
     def do_cash(self) -> None:
         if not self._begin_payment():
@@ -364,26 +381,19 @@ class CheckoutController(QObject):
         self.cash_dialog = None
         dialog.deleteLater()
         if result != CashDialog.DialogCode.Accepted or dialog.tendered_fen is None:
-            self._guard(self.sale.cancel_payment)
+            self._guard(self.till.cancel_payment)
             return
-        session = self.session
-        assert session is not None
         tendered = dialog.tendered_fen
-        committed = self._guard(lambda: self.ctx.checkout.commit_cash(
-            self.sale, tendered, shift_id=session.shift_id, cashier_id=session.user_id,
-            cashier_name=session.user_name))
+        committed = self._guard(lambda: self.till.pay_cash(tendered))  # refused: the basket is kept, open
         if committed is None:
-            state = field(self.snapshot(), "state")
-            if state is not None and getattr(state, "value", "") == "awaiting_payment":
-                self._guard(self.sale.cancel_payment)
             return
         if self.ctx.printer is not None and self.ctx.drawer:
             self.ctx.printer.open_drawer()
         self.finish_sale(committed, self.t("Change {amount}", amount=format_ui(tendered - payable)))
 
     def do_alipay(self) -> None:
-        opener = self.ctx.extras.get("alipay_dialog")
-        if opener is None:
+        opener = self.ctx.nav.alipay
+        if opener is None or not self.till.alipay_available:
             self.view.show_notice(self.t("Alipay is not configured on this terminal"))
             return
         if not self._begin_payment():
@@ -396,7 +406,7 @@ class CheckoutController(QObject):
         sync = getattr(self.ctx, "sync", None)
         if sync is not None:
             sync.nudge()  # the sale's outbox rows go out now, not at the worker's next idle poll
-        self.new_sale()
+        self.refresh()  # the till has started the next sale
         self.view.show_notice(message, error=False, seconds=15)
         if self._on_receipt is not None:
             self._on_receipt(committed)

@@ -7,19 +7,21 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from drivers.base import Scanner
+from pos_app.services.checkout import CheckoutService
+from pos_app.services.members import MemberService
+from pos_app.services.payment import PaymentService
+from pos_app.services.refunds import RefundService
+from pos_app.services.reports import ReportService
 from pos_app.services.routing import ScanRouter
+from pos_app.services.shifts import ShiftService
+from pos_app.services.sync import SyncWorker
+from pos_app.services.till import Till
+from pos_app.services.users import UserService
 
 from .i18n import Translator
+from .navigator import Navigator
 
-__all__ = ["TerminalContext", "ReceiptPrinter", "BarcodeRenderer", "PrintResult"]
-
-
-@dataclasses.dataclass(frozen=True)
-class PrintResult:
-    """How a print job ended: ok, or a message a cashier can act on (offline, out of paper)."""
-
-    ok: bool
-    message: str = ""
+__all__ = ["TerminalContext", "ReceiptPrinter", "BarcodeRenderer"]
 
 
 class ReceiptPrinter(Protocol):
@@ -44,22 +46,21 @@ BarcodeRenderer = Callable[[str, str], bytes]
 
 @dataclasses.dataclass
 class TerminalContext:
-    """Everything the UI needs, built by app.py. Services are typed loosely: the UI only calls use-cases."""
+    """Everything the UI needs, built by the shell (pos_app/app.py): typed services, no adapters."""
 
     tr: Translator
     store_id: str
     terminal_id: str
     db_path: str
     router: ScanRouter
-    checkout: Any
-    payment: Any = None
-    members: Any = None
-    refunds: Any = None
-    receipts: Any = None
-    users: Any = None
-    shifts: Any = None
-    reports: Any = None
-    sync: Any = None
+    checkout: CheckoutService
+    members: MemberService
+    refunds: RefundService
+    users: UserService
+    shifts: ShiftService
+    reports: ReportService
+    payment: PaymentService | None = None   # None: no gateway configured (cash only)
+    sync: SyncWorker | None = None          # None: no gateway configured
     printer: ReceiptPrinter | None = None
     barcode: BarcodeRenderer | None = None
     scanners: list[Scanner] = dataclasses.field(default_factory=list)
@@ -67,5 +68,11 @@ class TerminalContext:
     gateway_url: str = ""
     demo: bool = False
     drawer: bool = False
-    wedge_filter: Any = None
+    wedge_filter: Any = None  # drivers.wedge_qt.WedgeFilter (a Qt driver: the UI never imports drivers/*_qt)
+    till: Till | None = None
+    store_name: str = ""
+    store_address: str = ""
+    nav: Navigator = dataclasses.field(default_factory=Navigator)
+    # Deprecated: the string-keyed bag the navigator replaced. Nothing on main reads it; kept only so that
+    # branches written against it still import and run until they move to ``nav`` (then remove it).
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -24,6 +24,8 @@ class SyncDialog(QDialog):
 
         self.setObjectName("syncDialog")
         self.setWindowTitle(ctx.tr("Sync queue"))
+        if ctx.sync is None:
+            raise ValueError("the sync queue screen needs the sync worker")
         self.view = SyncView(ctx.sync, approve, self)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
@@ -31,16 +33,16 @@ class SyncDialog(QDialog):
 
 
 def install(ctx: TerminalContext, window: Any) -> None:
-    """Register openers in ``ctx.extras`` (looked up by the controller by intent name)."""
+    """Fill ``ctx.nav``: receipts, the Alipay dialog, approvals and the screens opened by intent name."""
     from .approval_dialog import ApprovalDialog
     from .payment_dialog import open_alipay_payment
     from .receipt_dialog import ReceiptFlow
 
     receipts = ReceiptFlow(ctx, window)
     window.controller._on_receipt = receipts.after_commit  # noqa: SLF001 - wiring the flow once
-    ctx.extras["receipts"] = receipts
+    ctx.nav.receipts = receipts
     if ctx.payment is not None:
-        ctx.extras["alipay_dialog"] = lambda controller: open_alipay_payment(ctx, controller)
+        ctx.nav.alipay = lambda controller: open_alipay_payment(ctx, controller)
 
     def requester() -> Any:
         session = window.controller.session
@@ -52,17 +54,9 @@ def install(ctx: TerminalContext, window: Any) -> None:
             return None
         dialog = ApprovalDialog(ctx.users, action, subject, reasons or None, parent, requested_by=requester(),
                                 tr=ctx.tr)
-        ctx.extras["approval_dialog"] = dialog
-        try:
-            return dialog.exec()
-        finally:
-            ctx.extras.pop("approval_dialog", None)
+        return dialog.exec()
 
-    def approve(parent: QWidget, action: str, subject: str, reasons: list[str]) -> bool:
-        return ask(parent, action, subject, reasons) is not None
-
-    ctx.extras["approve"] = approve
-    ctx.extras["ask_approval"] = ask
+    ctx.nav.ask_approval = ask
 
     def refund(controller: Any) -> None:
         from .refund_dialog import open_refund
@@ -72,7 +66,7 @@ def install(ctx: TerminalContext, window: Any) -> None:
             return
         open_refund(ctx, controller)
 
-    ctx.extras["intent:refund"] = refund
+    ctx.nav.intents["refund"] = refund
 
     def is_supervisor(controller: Any) -> bool:
         session = controller.session
@@ -94,13 +88,9 @@ def install(ctx: TerminalContext, window: Any) -> None:
         if ctx.printer is not None and ctx.printer.configured and hasattr(ctx.printer, "print_text"):
             printer = ctx.printer.print_text
         dialog = ReportsView(ctx.reports, window, printed_by=printed_by, printer=printer, tr=ctx.tr)
-        ctx.extras["reports_view"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("reports_view", None)
+        dialog.exec()
 
-    ctx.extras["intent:reports"] = reports
+    ctx.nav.intents["reports"] = reports
 
     def sync(controller: Any) -> None:
         if ctx.sync is None:
@@ -115,19 +105,9 @@ def install(ctx: TerminalContext, window: Any) -> None:
 
             return SyncApprover(user_id=approval.approved_by, name=approval.approver_name)
 
-        try:
-            dialog = SyncDialog(ctx, sync_approve, window)
-        except ImportError as exc:  # the sync screen is still being written by another engineer
-            logger.info("sync view not available: %s", exc)
-            controller.view.show_notice(ctx.tr("The sync queue is not available"))
-            return
-        ctx.extras["sync_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("sync_dialog", None)
+        SyncDialog(ctx, sync_approve, window).exec()
 
-    ctx.extras["intent:sync"] = sync
+    ctx.nav.intents["sync"] = sync
 
     def shift(controller: Any) -> None:
         from .shift_dialogs import ShiftDialog
@@ -136,11 +116,7 @@ def install(ctx: TerminalContext, window: Any) -> None:
             controller.view.show_notice(ctx.tr("Shift functions are not available"))
             return
         dialog = ShiftDialog(ctx.shifts, controller.session.user, window, users=ctx.users, tr=ctx.tr)
-        ctx.extras["shift_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("shift_dialog", None)
+        dialog.exec()
         current = ctx.shifts.current_shift()
         session = controller.session
         if current is None:
@@ -151,7 +127,7 @@ def install(ctx: TerminalContext, window: Any) -> None:
             controller.session = dataclasses.replace(session, shift_id=current.id, shift_no=str(current.number))
         window.refresh_status()
 
-    ctx.extras["intent:shift"] = shift
+    ctx.nav.intents["shift"] = shift
 
     def orphans(controller: Any) -> None:
         from .orphans_dialog import OrphansDialog
@@ -159,15 +135,10 @@ def install(ctx: TerminalContext, window: Any) -> None:
         if ctx.payment is None:
             controller.view.show_notice(ctx.tr("Alipay is not configured on this terminal"))
             return
-        dialog = OrphansDialog(ctx, window.tasks, ask, window)
-        ctx.extras["orphans_dialog"] = dialog
-        try:
-            dialog.exec()
-        finally:
-            ctx.extras.pop("orphans_dialog", None)
+        OrphansDialog(ctx, window.tasks, ask, window).exec()
         window.refresh_status()
 
-    ctx.extras["intent:orphans"] = orphans
+    ctx.nav.intents["orphans"] = orphans
 
     def show_orphans() -> None:
         """At start-up after recovery: the list opens without blocking (a supervisor decides)."""
@@ -176,7 +147,6 @@ def install(ctx: TerminalContext, window: Any) -> None:
         dialog = OrphansDialog(ctx, window.tasks, ask, window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: window.refresh_status())
-        ctx.extras["orphans_dialog"] = dialog
         dialog.open()
 
-    ctx.extras["show_orphans"] = show_orphans
+    ctx.nav.show_orphans = show_orphans

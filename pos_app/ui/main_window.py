@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,12 +12,13 @@ from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
 from drivers.base import ScanEvent
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.sync import SyncStatus
 
 from .checkout_controller import CheckoutController, Session
 from .checkout_view import ACTIONS, CheckoutView
 from .context import TerminalContext
 from .login_view import LoginView
-from .snapshot_view import field
 from .workers import ScanBridge, TaskRunner
 
 __all__ = ["MainWindow", "tr_n"]
@@ -28,6 +30,16 @@ LoginFn = Callable[[str, str], Session]
 
 def tr_n(tr: Any, text: str, n: int) -> str:
     return str(tr(text, n=n))
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusFigures:
+    """What the status bar shows from the database, read on a worker thread (never the GUI thread)."""
+
+    unknown_payments: int = 0
+    orphan_payments: int = 0
+    sync: SyncStatus | None = None
+    sync_failed: bool = False
 
 
 class MainWindow(QMainWindow):
@@ -61,6 +73,8 @@ class MainWindow(QMainWindow):
         self.checkout_view.installEventFilter(self)
         self.checkout_view.entry.installEventFilter(self)
         self.checkout_view.table.installEventFilter(self)
+        self._figures = StatusFigures()
+        self._figures_in_flight = False
         self._status_timer = QTimer(self)
         self._status_timer.setObjectName("statusRefresh")
         self._status_timer.timeout.connect(self.refresh_status)
@@ -123,7 +137,7 @@ class MainWindow(QMainWindow):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Fallback for the action keys when the window is not active (shortcuts need an active window)."""
         combo = QKeySequence(event.keyCombination()).toString()
-        receipts = self.ctx.extras.get("receipts")
+        receipts = self.ctx.nav.receipts
         if combo == "Ctrl+P" and receipts is not None:
             receipts.show_last()
             return
@@ -169,6 +183,40 @@ class MainWindow(QMainWindow):
         self.status_labels["store"].setToolTip(self.ctx.tr("Database: {path}", path=self.ctx.db_path))
 
     def refresh_status(self) -> None:
+        """Show what is known now and fetch the database figures on a worker thread (shown when they come)."""
+        self._render_status()
+        self._fetch_figures()
+
+    def _fetch_figures(self) -> None:
+        if self._figures_in_flight:
+            return
+        payment, sync = self.ctx.payment, self.ctx.sync
+
+        def fetch() -> StatusFigures:  # a worker thread: its own connection, read-only queries
+            unknown = len(payment.unknown()) if payment is not None else 0
+            orphans = len(payment.orphans()) if payment is not None else 0
+            status, failed = None, False
+            if sync is not None:
+                try:
+                    status = sync.status()
+                except Exception:  # noqa: BLE001 - informational: shown as "unknown"
+                    logger.debug("sync status failed", exc_info=True)
+                    failed = True
+            return StatusFigures(unknown, orphans, status, failed)
+
+        def done(figures: StatusFigures) -> None:
+            self._figures_in_flight = False
+            self._figures = figures
+            self._render_status()
+
+        def failed(exc: BaseException) -> None:  # informational; never break the status bar
+            self._figures_in_flight = False
+            logger.debug("status figures failed: %r", exc)
+
+        self._figures_in_flight = True
+        self.tasks.submit(fetch, done, failed)
+
+    def _render_status(self) -> None:
         tr = self.ctx.tr
         s = self.status_labels
         s["store"].setText(f"{tr('Store')} {self.ctx.store_id} · {tr('Terminal')} {self.ctx.terminal_id}")
@@ -196,15 +244,9 @@ class MainWindow(QMainWindow):
 
     def payments_banner(self) -> str:
         """'needs a supervisor' text while Alipay attempts are in 'unknown' or paid without a sale."""
-        payment = self.ctx.payment
-        if payment is None:
+        if self.ctx.payment is None:
             return ""
-        try:
-            unknown = len(payment.unknown()) if hasattr(payment, "unknown") else 0
-            orphans = len(payment.orphans())
-        except Exception:  # informational; never break the status bar
-            logger.debug("payment status failed", exc_info=True)
-            return ""
+        unknown, orphans = self._figures.unknown_payments, self._figures.orphan_payments
         parts = []
         if unknown:
             parts.append(tr_n(self.ctx.tr, "{n} Alipay payment(s) with unknown outcome", unknown))
@@ -216,22 +258,21 @@ class MainWindow(QMainWindow):
 
     def _sync_text(self) -> str:
         tr = self.ctx.tr
-        sync = self.ctx.sync
-        if sync is None:
+        if self.ctx.sync is None:
             return tr("off")
-        try:
-            st = sync.status()
-        except Exception:  # status is informational; never break the status bar
-            logger.debug("sync status failed", exc_info=True)
-            return tr("unknown")
-        pending = field(st, "pending", "pending_count", default=None)
-        dead = field(st, "dead", "dead_count", default=0) or 0
-        state = field(st, "state", "phase", default="")
-        text = tr(str(getattr(state, "value", state) or "running"))
-        if pending is not None:
-            text += f" · {tr('pending')} {pending}"
-        if dead:
-            text += f" · {tr('dead')} {dead}"
+        st = self._figures.sync
+        if st is None:
+            return tr("unknown") if self._figures.sync_failed else "…"
+        if st.offline_since is not None:
+            text = tr("offline since {time}", time=f"{st.offline_since.astimezone(BEIJING):%H:%M}")
+        elif st.up_to_date:
+            text = tr("up to date")
+        else:
+            text = tr("running")
+        if st.pending:
+            text += f" · {tr('pending')} {st.pending}"
+        if st.dead:
+            text += f" · {tr('dead')} {st.dead}"
         return text
 
     def closeEvent(self, event: QCloseEvent) -> None:

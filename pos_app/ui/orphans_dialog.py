@@ -46,6 +46,9 @@ class OrphansDialog(QDialog):
         super().__init__(parent)
         t = self._t = ctx.tr
         self.ctx, self.tasks, self._ask = ctx, tasks, ask
+        if ctx.payment is None:
+            raise ValueError("unsettled payments need the Alipay payment service")
+        self._payment = ctx.payment
         self.setObjectName("orphansDialog")
         self.setWindowTitle(t("Unsettled Alipay payments"))
         self.last_result: Any = None
@@ -96,7 +99,7 @@ class OrphansDialog(QDialog):
             super().keyPressEvent(event)
 
     def reload(self) -> None:
-        payment = self.ctx.payment
+        payment = self._payment
         self.list.clear()
         for att in payment.orphans():
             item = QListWidgetItem(f"{att.out_trade_no}   {format_ui(att.amount_fen)}   {att.subject}")
@@ -104,7 +107,7 @@ class OrphansDialog(QDialog):
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
-        unknown = payment.unknown() if hasattr(payment, "unknown") else []
+        unknown = payment.unknown()
         self.unknown_label.setText(
             self._t("Outcome not known (needs a supervisor; check in the Alipay merchant portal): {items}",
                     items=", ".join(f"{a.out_trade_no} {format_ui(a.amount_fen)}" for a in unknown))
@@ -130,7 +133,7 @@ class OrphansDialog(QDialog):
         if approval is None:
             self.status.setText(self._t("Not approved"))
             return
-        payment = self.ctx.payment
+        payment = self._payment
         self.busy = True
         self.complete_button.setEnabled(False)
         self.refund_button.setEnabled(False)
@@ -145,7 +148,7 @@ class OrphansDialog(QDialog):
         if decision == "complete":
             receipt = getattr(result, "receipt_no", "")
             self.status.setText(self._t("Sale completed: receipt {no}", no=receipt))
-            receipts = self.ctx.extras.get("receipts")
+            receipts = self.ctx.nav.receipts
             if receipts is not None:
                 receipts.after_commit(result)
         else:

@@ -1,4 +1,5 @@
-"""Alipay payment dialog: waits for the payment code, runs PaymentService.run in a QThread, shows each stage."""
+"""Alipay payment dialog: waits for the payment code, runs the till's write-ahead payment in a QThread, shows
+each stage. The sequence itself (record the attempt, pay/query/cancel, commit) is Till.pay_alipay."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from pos_app.domain.codes import ScanCode
+from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui
+from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.routing import Route
+from pos_app.services.till import AlipayResult, PaidNotSaved, Till
 
 from .context import TerminalContext
 from .i18n import translate_payment_message
@@ -25,28 +29,34 @@ logger = logging.getLogger(__name__)
 
 
 class PaymentWorker(QObject):
-    """Runs on its own QThread. Signals: progress(PaymentProgress), finished(PaymentOutcome), failed(str)."""
+    """Runs Till.pay_alipay on its own QThread.
+
+    Signals: progress(PaymentProgress), finished(AlipayResult), failed(BaseException).
+    """
 
     progress = Signal(object)
     finished = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)
 
-    def __init__(self, payment: Any, attempt_id: int, auth_code: str, give_up: threading.Event) -> None:
+    def __init__(self, till: Till, auth_code: str, subject: str, give_up: threading.Event) -> None:
         super().__init__()
-        self._payment = payment
-        self._attempt_id = attempt_id
+        self._till = till
         self._auth_code = auth_code
+        self._subject = subject
         self._give_up = give_up
 
     def run(self) -> None:
         try:
-            outcome = self._payment.run(self._attempt_id, self._auth_code, on_progress=lambda p: emit(self.progress, p),
-                                        give_up=self._give_up)
-        except Exception as exc:  # shown to the cashier; the attempt stays recorded for recovery
-            logger.exception("payment run failed")
-            emit(self.failed, str(exc))
+            result = self._till.pay_alipay(self._auth_code, subject=self._subject,
+                                           on_progress=lambda p: emit(self.progress, p), give_up=self._give_up)
+        except (DomainError, ServiceError, ServiceUnavailable) as exc:  # refused, or paid but not saved
+            emit(self.failed, exc)
             return
-        emit(self.finished, outcome)
+        except Exception as exc:  # noqa: BLE001 - shown to the cashier; an attempt stays recorded for recovery
+            logger.exception("payment run failed")
+            emit(self.failed, exc)
+            return
+        emit(self.finished, result)
 
 
 class PaymentDialog(QDialog):
@@ -65,8 +75,11 @@ class PaymentDialog(QDialog):
         self.controller = controller
         self.setObjectName("paymentDialog")
         self.setWindowTitle(tr("Alipay payment"))
+        self.till: Till = controller.till
         self.payable_fen = totals_view(controller.snapshot()).payable_fen
         self.outcome: Any = None
+        self.alipay_result: AlipayResult | None = None
+        self.error: BaseException | None = None
         self._give_up = threading.Event()
         self._thread: QThread | None = None
         self._worker: PaymentWorker | None = None
@@ -97,8 +110,7 @@ class PaymentDialog(QDialog):
         self._tick.setObjectName("paymentSeconds")
         self._tick.timeout.connect(self._show_seconds)
         ctx.router.set_handler(Route.PAYMENT, self._scanned)
-        recovery = ctx.extras.get("recovery_done")
-        if recovery is not None and not recovery.is_set():
+        if not self.till.payments_ready:
             self.status.setText(tr("Checking earlier payments first…"))
 
     # --- code in --------------------------------------------------------------------------
@@ -119,31 +131,20 @@ class PaymentDialog(QDialog):
         return self._thread is not None
 
     def start(self, auth_code: str) -> None:
-        """Record the attempt and run the payment on a worker thread."""
+        """Run the till's write-ahead payment on a worker thread (the GUI thread writes nothing)."""
         tr = self.ctx.tr
         if self.running:
             return
-        recovery = self.ctx.extras.get("recovery_done")
-        if recovery is not None and not recovery.wait(0):
+        if not self.till.payments_ready:
             self.status.setText(tr("Earlier payments are still being checked; scan again in a moment"))
             return
-        session = self.controller.session
-        try:
-            attempt = self.ctx.payment.begin(
-                self.payable_fen, auth_code, self.ctx.extras.get("subject") or tr("Purchase"),
-                shift_id=session.shift_id, cashier_id=session.user_id,
-                basket=self.ctx.checkout.basket_of(self.controller.sale))
-        except Exception as exc:
-            if exc.__class__.__module__.startswith("pos_app.services"):
-                self.status.setText(tr(str(exc)))
-                return
-            raise
         self.ctx.router.set_handler(Route.PAYMENT, None)
         self.code.setEnabled(False)
+        self.status.setText(translate_payment_message(tr, "sending the payment to Alipay…"))
         self._started_at = time.monotonic()
         thread = QThread(self)
         thread.setObjectName("payment")
-        worker = PaymentWorker(self.ctx.payment, attempt.id, auth_code, self._give_up)
+        worker = PaymentWorker(self.till, auth_code, tr("Purchase"), self._give_up)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self._progress)
@@ -175,11 +176,12 @@ class PaymentDialog(QDialog):
             self._thread = None
             self._worker = None
 
-    def _finished(self, outcome: Any) -> None:
+    def _finished(self, result: AlipayResult) -> None:
         self._stop_thread()
-        self.outcome = outcome
+        self.alipay_result = result
+        outcome = self.outcome = result.outcome
         tr = self.ctx.tr
-        if getattr(outcome, "paid", False):
+        if result.committed is not None:
             self.status.setText(tr("Paid"))
             emit(self.paid, outcome)
             self.accept()
@@ -191,10 +193,22 @@ class PaymentDialog(QDialog):
         self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
         self.code.setFocus()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, exc: BaseException) -> None:
         self._stop_thread()
-        self.status.setText(self.ctx.tr("The payment could not be run: {reason}", reason=message))
-        self.give_up_button.setText(self.ctx.tr("Close (Esc)"))
+        tr = self.ctx.tr
+        if isinstance(exc, PaidNotSaved):  # the customer paid: the dialog closes, the cashier calls a supervisor
+            self.error = exc
+            self.outcome = exc.outcome
+            self.accept()
+            return
+        if isinstance(exc, DomainError | ServiceError | ServiceUnavailable):  # nothing was sent: scan again
+            self.status.setText(tr(str(exc)))
+            self.code.setEnabled(True)
+            self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
+            self.code.setFocus()
+            return
+        self.status.setText(tr("The payment could not be run: {reason}", reason=str(exc)))
+        self.give_up_button.setText(tr("Close (Esc)"))
 
     # --- giving up ------------------------------------------------------------------------
     def reject(self) -> None:
@@ -230,18 +244,18 @@ def open_alipay_payment(ctx: TerminalContext, controller: Any) -> PaymentDialog:
 
 
 def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog, accepted: bool) -> None:
-    outcome = dialog.outcome
-    if not accepted or outcome is None or not getattr(outcome, "paid", False):
-        controller._guard(controller.sale.cancel_payment)  # noqa: SLF001 - the controller's own guard
+    """Render the end of the payment: the committed sale, or the basket back with the reason."""
+    if isinstance(dialog.error, PaidNotSaved):
+        controller.refresh()
+        controller.view.show_notice(ctx.tr("The customer paid but the sale could not be saved: call a supervisor"),
+                                    seconds=60)
+        return
+    result = dialog.alipay_result
+    if not accepted or result is None or result.committed is None:
+        controller.till.cancel_payment()
+        controller.refresh()
+        outcome = dialog.outcome
         if outcome is not None:
             controller.view.show_notice(translate_payment_message(ctx.tr, str(getattr(outcome, "message", ""))))
         return
-    session = controller.session
-    committed = controller._guard(lambda: ctx.checkout.commit_alipay(  # noqa: SLF001
-        controller.sale, outcome.attempt, shift_id=session.shift_id, cashier_id=session.user_id,
-        cashier_name=session.user_name))
-    if committed is not None:
-        controller.finish_sale(committed, ctx.tr("Paid by Alipay {amount}", amount=format_ui(dialog.payable_fen)))
-    else:
-        controller.view.show_notice(ctx.tr("The customer paid but the sale could not be saved: call a supervisor"),
-                                    seconds=60)
+    controller.finish_sale(result.committed, ctx.tr("Paid by Alipay {amount}", amount=format_ui(dialog.payable_fen)))

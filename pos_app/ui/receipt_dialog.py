@@ -42,10 +42,7 @@ PdfPathChooser = Callable[[Path], "Path | str | None"]
 
 
 def receipts_data_dir(ctx: TerminalContext) -> Path:
-    """The terminal's data directory (``extras["data_dir"]``, else the folder of the SQLite file)."""
-    explicit = ctx.extras.get("data_dir")
-    if explicit:
-        return Path(explicit)
+    """The terminal's data directory: the folder of the SQLite file."""
     return Path(ctx.db_path).resolve().parent if ctx.db_path else Path.cwd()
 
 _REFUND_LABELS = {
@@ -221,10 +218,9 @@ class ReceiptFlow(QObject):
         self.last_content: Any = None
         self.last_committed: Any = None
         #: injectable "where to save the PDF" (tests); None opens a QFileDialog proposing the default path
-        self.choose_pdf_path: PdfPathChooser | None = ctx.extras.get("receipt_pdf_path")
-        store = ctx.extras.get("store")
-        self._store = StoreInfo(name=getattr(store, "name", ""), store_id=ctx.store_id,
-                                terminal_id=ctx.terminal_id, address=getattr(store, "address", ""))
+        self.choose_pdf_path: PdfPathChooser | None = None
+        self._store = StoreInfo(name=ctx.store_name, store_id=ctx.store_id, terminal_id=ctx.terminal_id,
+                                address=ctx.store_address)
         sc = QShortcut(QKeySequence("Ctrl+P"), window)
         sc.activated.connect(self.show_last)
 

@@ -192,7 +192,7 @@ class RefundDialog(QDialog):
         if outcome.state == "done":
             self.status.setText(tr("Refunded {amount} ({method})", amount=format_ui(outcome.amount_fen),
                                    method=tr(outcome.method)))
-            receipts = self.ctx.extras.get("receipts")
+            receipts = self.ctx.nav.receipts
             if receipts is not None:
                 session = self.controller.session
                 self.receipt = receipts.after_refund(self.detail, outcome, self.refund_lines,

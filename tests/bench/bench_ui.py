@@ -85,7 +85,7 @@ def main() -> None:
             member_ms.append((time.perf_counter() - start) * 1000)
         # new basket line painted
         line_ms = []
-        codes = [it.code for it in t.services["checkout"].search_catalogue("69", 200)][:100]
+        codes = [it.code for it in t.services.checkout.search_catalogue("69", 200)][:100]
         for code in codes:
             n = view.model.rowCount()
             start = time.perf_counter()
@@ -100,11 +100,11 @@ def main() -> None:
         session = ctl.session
         commit_ms = []
         for i in range(1000):
-            sale = t.services["checkout"].new_sale()
-            t.services["checkout"].add_scan(sale, __import__("pos_app.domain.codes", fromlist=["classify"])
+            sale = t.services.checkout.new_sale()
+            t.services.checkout.add_scan(sale, __import__("pos_app.domain.codes", fromlist=["classify"])
                                             .classify(codes[i % len(codes)]))
             start = time.perf_counter()
-            t.services["checkout"].commit_cash(sale, 100_000, shift_id=session.shift_id, cashier_id=session.user_id,
+            t.services.checkout.commit_cash(sale, 100_000, shift_id=session.shift_id, cashier_id=session.user_id,
                                                cashier_name=session.user_name)
             commit_ms.append((time.perf_counter() - start) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -145,5 +145,5 @@ def test_gateway_down_mid_payment_then_resolved(qtbot: Any, terminal: Any) -> No
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: terminal.window.controller.payment_dialog is None)
     terminal.sandbox.clear_faults()
-    outcomes = terminal.services["payment"].recover()    # the later check (start-up recovery does this)
+    outcomes = terminal.services.payment.recover()    # the later check (start-up recovery does this)
     assert [o.state for o in outcomes] in (["cancelled_refunded"], ["paid"], ["cancelled"])

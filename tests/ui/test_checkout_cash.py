@@ -29,7 +29,7 @@ def test_cash_sale_with_change(qtbot: Any, terminal: Any) -> None:
     assert committed.snapshot.totals.payable_fen == 400
     assert view.model.rowCount() == 0                    # the next sale starts at once
     assert "6.00" in view.notice.text()
-    receipts = terminal.ctx.extras["receipts"]
+    receipts = terminal.ctx.nav.receipts
     assert receipts.last_content is not None and receipts.last_content.barcode == committed.receipt_no
 
 

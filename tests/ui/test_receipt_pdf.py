@@ -55,7 +55,7 @@ def _sell(qtbot: Any, terminal: Any) -> Any:
 def test_save_pdf_from_the_preview_of_a_committed_sale(qtbot: Any, terminal: Any) -> None:
     w = terminal.window
     committed = _sell(qtbot, terminal)
-    flow = terminal.ctx.extras["receipts"]
+    flow = terminal.ctx.nav.receipts
     proposed: list[Path] = []
     flow.choose_pdf_path = lambda p: proposed.append(p) or p     # accept the proposed path, no file dialog
     saved: dict[str, Any] = {}
@@ -111,7 +111,7 @@ def test_unwritable_folder_is_reported_not_raised(tmp_path: Path, qtbot: Any, te
     _sell(qtbot, terminal)
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
-    dialog = terminal.ctx.extras["receipts"].preview(terminal.ctx.extras["receipts"].last_content)
+    dialog = terminal.ctx.nav.receipts.preview(terminal.ctx.nav.receipts.last_content)
     qtbot.addWidget(dialog)
     assert dialog.save_pdf(blocker / "x.pdf") is None
     assert dialog.pdf_notice.isVisibleTo(dialog) and dialog.pdf_notice.property("error") is True

@@ -72,7 +72,7 @@ def test_dynamic_member_code_resolves(qtbot: Any, terminal: Any) -> None:
 def test_printer_offline_sale_stays_committed(qtbot: Any, tmp_path: Path) -> None:
     terminal = make_terminal(qtbot, tmp_path, printer_url="fake://?state=offline")
     try:
-        receipts = terminal.ctx.extras["receipts"]
+        receipts = terminal.ctx.nav.receipts
         with qtbot.waitSignal(receipts.printed, timeout=10_000) as blocker:
             committed = _cash_sale(qtbot, terminal)
         assert blocker.args[0] is False

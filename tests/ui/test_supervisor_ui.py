@@ -103,9 +103,10 @@ def _orphan(terminal: Any) -> Any:
 def test_orphans_completed_and_refunded_by_a_supervisor(qtbot: Any, terminal: Any) -> None:
     w = terminal.window
     a1, a2 = _orphan(terminal), _orphan(terminal)
-    w.refresh_status()
+    w.refresh_status()                                    # the figures are read on a worker thread
     banner = w.status_labels["payments"]
-    assert banner.isVisible() and "needs a supervisor" in banner.text()
+    qtbot.waitUntil(lambda: banner.isVisible(), timeout=10_000)
+    assert "needs a supervisor" in banner.text()
     results: list[Any] = []
 
     def decide(key: Qt.Key) -> Any:
@@ -137,4 +138,4 @@ def test_orphans_completed_and_refunded_by_a_supervisor(qtbot: Any, terminal: An
     assert terminal.sandbox.trade(a2.out_trade_no)["refund_fen"] == a2.amount_fen
     assert a1.id != a2.id
     w.refresh_status()
-    assert not w.status_labels["payments"].isVisible()
+    qtbot.waitUntil(lambda: not w.status_labels["payments"].isVisible(), timeout=10_000)

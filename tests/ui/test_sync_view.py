@@ -12,7 +12,7 @@ from pos_app.runtime import SystemClock
 from pos_app.services.ports import SyncApprover
 from pos_app.services.sync import SyncConfig, SyncStatus, SyncWorker
 from pos_app.storage.db import connect, transaction
-from pos_app.storage.outbox import SqliteSyncStore, enqueue
+from pos_app.storage.outbox import SqliteOutboxQueue, enqueue
 from pos_app.ui.sync_view import SyncStatusLabel, SyncView, status_text
 
 
@@ -36,7 +36,7 @@ def _worker(db_path: Path) -> SyncWorker:
     def no_gateway() -> Any:
         raise AssertionError("the screen never sends")
 
-    return SyncWorker(lambda: SqliteSyncStore.open(db_path), no_gateway, SystemClock(), SyncConfig())
+    return SyncWorker(lambda: SqliteOutboxQueue.open(db_path), no_gateway, SystemClock(), SyncConfig())
 
 
 def test_view_lists_rows_masked_and_supervisor_decides(qtbot: Any, qtmodeltester: Any, db_path: Path) -> None:

@@ -18,7 +18,7 @@ from pos_app.services import card_sync
 from pos_app.services.ports import Clock, GatewaySuccess
 from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.storage.db import connect, transaction
-from pos_app.storage.outbox import SqliteSyncStore, enqueue
+from pos_app.storage.outbox import SqliteOutboxQueue, enqueue
 
 __all__ = ["Ledger", "make_trades", "make_worker", "wait_for", "card_events", "check_sandbox_matches"]
 
@@ -51,7 +51,7 @@ def make_worker(db_path: Path, gateway_factory: Callable[[], Any], *, clock: Clo
     defaults: dict[str, Any] = {"backoff_base_s": 0.05, "backoff_cap_s": 0.2, "probe_interval_s": 0.05,
                                 "idle_poll_s": 0.2}
     defaults.update(config)
-    return SyncWorker(lambda: SqliteSyncStore.open(db_path), gateway_factory, clock or SystemClock(),
+    return SyncWorker(lambda: SqliteOutboxQueue.open(db_path), gateway_factory, clock or SystemClock(),
                       SyncConfig(**defaults))
 
 

@@ -23,7 +23,7 @@ from pos_app.services.shifts import ShiftService
 from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.services.users import UserService, hash_pin
 from pos_app.storage.db import Database, connect
-from pos_app.storage.outbox import SqliteSyncStore
+from pos_app.storage.outbox import SqliteOutboxQueue
 from pos_app.storage.seed import load_catalogue, load_members
 from pos_app.storage.uow import SqliteUnitOfWork
 
@@ -150,7 +150,7 @@ def build_services(db_path: Path, gw: GatewayInfo | None, *, payment_config: Pay
         def gateway_factory() -> AlipayClient:
             return make_client(gw, read_timeout_s=read_timeout_s)
 
-        sync = SyncWorker(lambda: SqliteSyncStore.open(db_path), gateway_factory, clock, sync_config)
+        sync = SyncWorker(lambda: SqliteOutboxQueue.open(db_path), gateway_factory, clock, sync_config)
     return Services(
         uow=uow, client=client, checkout=checkout, payment=payment,
         members=MemberService(uow, client, clock, MemberConfig(loyalty=RULES)),

@@ -1,0 +1,311 @@
+"""The one composition root, without Qt: settings -> storage, the gateway client and the services.
+
+``build_container(settings, **overrides)`` is used by the terminal (pos_app.app, the Qt shell) and by
+every command line tool (pos_app.cli): it is the only place that builds storage and Alipay adapters,
+and the command line reaches storage and Alipay only through the functions below
+(tests/test_architecture.py). Tests override any collaborator by keyword (clock, ids, gateway, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pos_app.alipay.client import AlipayClient, GatewayConfig, load_gateway_config
+from pos_app.alipay.errors import AlipayError, KeyConfigError
+from pos_app.alipay.keys import generate_private_key, public_key_base64, write_private_key, write_public_key
+from pos_app.domain.loyalty import LoyaltyRules
+from pos_app.gateway_setup import gateway_config
+from pos_app.runtime import RandomIds, SystemClock
+from pos_app.services.bundle import ServiceBundle
+from pos_app.services.checkout import CheckoutConfig, CheckoutService
+from pos_app.services.members import MemberConfig, MemberService
+from pos_app.services.payment import PaymentConfig, PaymentService
+from pos_app.services.ports.clock import Clock, IdSource
+from pos_app.services.ports.errors import ServiceUnavailable
+from pos_app.services.ports.gateway import CardGateway
+from pos_app.services.ports.uow import UnitOfWork
+from pos_app.services.refunds import RefundService
+from pos_app.services.reports import ReportService
+from pos_app.services.shifts import ShiftService
+from pos_app.services.sync import SyncConfig, SyncWorker
+from pos_app.services.users import UserService
+from pos_app.settings import Settings
+from pos_app.storage.audit import AuditBreak, audit_entries, verify_chain
+from pos_app.storage.catalogue_import import apply_catalogue, read_records
+from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
+from pos_app.storage.errors import StorageError
+from pos_app.storage.outbox import SqliteOutboxQueue, outbox_stats
+from pos_app.storage.pricing import SqlitePriceItems
+from pos_app.storage.promotions import apply_price_book, export_price_book, load_price_book
+from pos_app.storage.uow import SqliteUnitOfWork
+
+__all__ = [
+    "Container", "ThreadConnections", "build_container", "loyalty_rules", "RESOURCES",
+    # the command line's door to storage and Alipay
+    "SCHEMA_VERSION", "AlipayError", "KeyConfigError", "ServiceUnavailable", "AuditBreak", "GatewayConfig",
+    "AlipayClient", "load_gateway_config", "gateway_config", "migrate_database", "database_info",
+    "connect_database", "audit_verify", "audit_tail", "outbox_status", "sync_config", "build_sync_worker",
+    "open_container", "seed_demo_data",
+    "generate_private_key", "public_key_base64", "write_private_key", "write_public_key",
+    "open_database", "StorageError", "apply_catalogue", "read_records",
+    "SqlitePriceItems", "apply_price_book", "export_price_book", "load_price_book",
+]
+
+logger = logging.getLogger(__name__)
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+_DEFAULT: Any = object()
+
+
+class ThreadConnections:
+    """One SQLite connection per thread (connections are never shared across threads)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[tuple[int, sqlite3.Connection]] = []
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append((threading.get_ident(), conn))
+        return conn
+
+    def uow(self) -> UnitOfWork:
+        return SqliteUnitOfWork(self.get())
+
+    def close_mine(self) -> None:
+        """Close this thread's connection (others close with their threads / the process)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def loyalty_rules(settings: Settings) -> LoyaltyRules:
+    """The [loyalty] settings, else the demo rules shipped in resources/demo/loyalty.json."""
+    data: dict[str, Any] = dict(settings.loyalty)
+    demo_rules = RESOURCES / "demo" / "loyalty.json"
+    if not data and demo_rules.is_file():
+        data = json.loads(demo_rules.read_text(encoding="utf-8"))
+    return LoyaltyRules.from_mapping(data) if data else LoyaltyRules()
+
+
+@dataclasses.dataclass(frozen=True)
+class Container:
+    """Everything built from the settings for one process; ``services`` is what the UI receives."""
+
+    settings: Settings
+    conns: ThreadConnections
+    clock: Clock
+    ids: IdSource
+    rules: LoyaltyRules
+    gateway: AlipayClient | None
+    services: ServiceBundle
+
+    @property
+    def users(self) -> UserService:
+        return self.services.users
+
+    @property
+    def shifts(self) -> ShiftService:
+        return self.services.shifts
+
+    @property
+    def reports(self) -> ReportService:
+        return self.services.reports
+
+    @property
+    def checkout(self) -> CheckoutService:
+        return self.services.checkout
+
+    @property
+    def members(self) -> MemberService:
+        return self.services.members
+
+    @property
+    def refunds(self) -> RefundService:
+        return self.services.refunds
+
+    @property
+    def payment(self) -> PaymentService | None:
+        return self.services.payment
+
+    def close(self) -> None:
+        """Close the gateway client and this thread's database connection."""
+        if self.gateway is not None:
+            self.gateway.close()
+        self.conns.close_mine()
+
+
+def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSource | None = None,
+                    gateway: AlipayClient | None = _DEFAULT, conns: ThreadConnections | None = None,
+                    rules: LoyaltyRules | None = None, payment_sleep: Callable[[float], None] | None = None,
+                    migrate_db: bool = True) -> Container:
+    """Open (and migrate) the database and build every service on it.
+
+    Raises ServiceUnavailable (StorageUnavailable) for an unusable database and KeyConfigError for bad
+    gateway keys. ``gateway=None`` builds a cash-only terminal; by default the client follows the settings.
+    """
+    if migrate_db:
+        Database(settings.db_path).open_and_migrate().close()
+    conns = conns or ThreadConnections(settings.db_path)
+    conns.get()
+    clock = clock or SystemClock()
+    ids = ids or RandomIds(f"{settings.store.store_id}{settings.store.terminal_id}")
+    rules = rules or loyalty_rules(settings)
+    if gateway is _DEFAULT:
+        cfg = gateway_config(settings)
+        gateway = AlipayClient(cfg, clock=clock) if cfg is not None else None
+    store, shift = settings.store, settings.shift
+    checkout = CheckoutService(conns.uow, clock, ids, CheckoutConfig(
+        store_id=store.store_id, terminal_id=store.terminal_id, terminal_no=store.terminal_no,
+        receipt_prefix=settings.scanners.receipt_prefix, store_name=store.name, loyalty=rules,
+        language="en" if settings.language == "en" else "zh", member_pattern=settings.scanners.member_pattern))
+    payment = None
+    if gateway is not None:
+        p = settings.payment
+        payment = PaymentService(conns.uow, gateway, clock, ids, PaymentConfig(
+            query_max=p.query_max, query_interval_s=p.query_interval_s, cancel_max=p.cancel_max,
+            cancel_interval_s=p.cancel_interval_s, store_id=store.store_id, terminal_id=store.terminal_id),
+            payment_sleep, checkout=checkout)
+    services = ServiceBundle(
+        users=UserService(conns.uow, clock, terminal_id=store.terminal_id, max_failures=shift.pin_max_failures,
+                          lock_minutes=shift.pin_lock_minutes),
+        shifts=ShiftService(conns.uow, clock, terminal_id=store.terminal_id,
+                            close_difference_threshold_fen=shift.close_difference_threshold_fen,
+                            report_width=settings.printer.width_chars),
+        reports=ReportService(conns.uow, clock, terminal_id=store.terminal_id, width=settings.printer.width_chars),
+        checkout=checkout,
+        members=MemberService(conns.uow, gateway, clock, MemberConfig(loyalty=rules)),
+        refunds=RefundService(conns.uow, gateway, clock, ids, store_id=store.store_id, store_name=store.name),
+        payment=payment,
+    )
+    return Container(settings=settings, conns=conns, clock=clock, ids=ids, rules=rules, gateway=gateway,
+                     services=services)
+
+
+@contextlib.contextmanager
+def open_container(settings: Settings, **overrides: Any) -> Iterator[Container]:
+    """``build_container`` for a command: closed on leaving the block. Gateway off unless asked for."""
+    overrides.setdefault("gateway", None)
+    container = build_container(settings, **overrides)
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def seed_demo_data(container: Container) -> tuple[int, int]:
+    """The demo catalogue and members from resources/demo (the demo's users are added by pos_app.demo)."""
+    from pos_app.storage.seed import seed_demo
+
+    return seed_demo(container.conns.get(), RESOURCES)
+
+
+# --- the command line's door to storage -------------------------------------------------------
+
+
+def open_database(settings: Settings) -> sqlite3.Connection:
+    """The terminal's database, migrated, on a new connection (the caller closes it)."""
+    return Database(settings.db_path).open_and_migrate()
+
+
+def connect_database(settings: Settings, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection to the terminal's database (for a command's own read-only queries)."""
+    return connect(settings.db_path, readonly=readonly)
+
+
+def migrate_database(settings: Settings) -> list[int]:
+    """Apply pending migrations; returns the versions applied."""
+    conn = connect(settings.db_path)
+    try:
+        return migrate(conn)
+    finally:
+        conn.close()
+
+
+def database_info(settings: Settings) -> dict[str, Any]:
+    """Schema version, row counts and file size (read-only)."""
+    path = settings.db_path
+    conn = connect(path, readonly=True)
+    try:
+        version = schema_version(conn)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    return {"path": str(path), "schema_version": version, "code_schema_version": SCHEMA_VERSION,
+            "size_bytes": size, "rows": counts}
+
+
+def audit_verify(settings: Settings) -> tuple[int, AuditBreak | None]:
+    """Walk the audit hash chain (read-only): entries read, and the first break or None."""
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        return verify_chain(conn)
+    finally:
+        conn.close()
+
+
+def audit_tail(settings: Settings, limit: int) -> list[dict[str, Any]]:
+    """The newest audit entries, newest first (read-only)."""
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        return audit_entries(conn, limit=limit)
+    finally:
+        conn.close()
+
+
+def outbox_status(settings: Settings, dead_limit: int = 50) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Queue figures and the first dead letters (read-only; card numbers as stored: mask before showing)."""
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        stats = outbox_stats(conn)
+        dead = [dict(r) for r in conn.execute(
+            "SELECT id, kind, card_no, attempts, last_error FROM outbox WHERE state = 'dead' ORDER BY id LIMIT ?",
+            (dead_limit,))]
+    finally:
+        conn.close()
+    return stats, dead
+
+
+# --- the sync worker ------------------------------------------------------------------------------
+
+
+def sync_config(settings: Settings) -> SyncConfig:
+    """The worker configuration from ``settings.sync``."""
+    s = settings.sync
+    return SyncConfig(max_in_flight=s.max_in_flight, backoff_base_s=s.backoff_base_s,
+                      backoff_cap_s=s.backoff_cap_s, probe_interval_s=s.probe_interval_s)
+
+
+def build_sync_worker(settings: Settings, clock: Clock | None = None,
+                      config: GatewayConfig | None = None) -> SyncWorker | None:
+    """The outbox worker on its own connection and its own gateway client (None: no gateway configured).
+
+    Raises KeyConfigError for bad gateway keys.
+    """
+    cfg = config if config is not None else gateway_config(settings)
+    if cfg is None:
+        return None
+    the_clock = clock or SystemClock()
+    db_path = settings.db_path
+
+    def gateway() -> CardGateway:
+        return AlipayClient(cfg, clock=the_clock)
+
+    return SyncWorker(lambda: SqliteOutboxQueue.open(db_path), gateway, the_clock, sync_config(settings))

@@ -1,0 +1,312 @@
+"""The till: the checkout use-case of one counter. It owns the current sale and the scan mode.
+
+Every intent of the cashier is a method here: it changes the sale through the domain and the
+services and returns an immutable :class:`TillSnapshot` (or a committed sale). Refusals are typed
+errors (DomainError for a basket rule, ServiceError for a use-case refusal, ServiceUnavailable for the
+environment); the sale is left as it was. The UI translates a key or scan into a call, calls, and
+renders what comes back (pos_app/ui/checkout_controller.py).
+
+The write-ahead Alipay sequence lives in :meth:`Till.pay_alipay`: record the attempt (committed) ->
+pay / wait for the buyer / query / cancel (PaymentService.run) -> commit the sale with the paid attempt in
+one transaction. It runs on a worker thread; the GUI thread never writes to the database for it.
+
+Extending (the till is built to take these without reshaping it):
+
+* park/recall: ``basket()`` gives the sale as JSON (the same basket a payment attempt stores), and
+  ``_replace_sale(sale, member)`` installs a recalled one (``checkout.basket_to_sale``);
+* promotions and prices: the Sale's totals come from the domain (pos_app/domain); the till only
+  passes intents through, so a pricing engine plugs in below ``Sale`` without touching this class;
+* split tender: the payment intents take an amount; a tender that covers less than the payable stays
+  in the sale's tenders and the mode stays AWAITING_PAYMENT until the sale is covered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pos_app.domain.catalogue import CatalogueItem
+from pos_app.domain.codes import ScanCode
+from pos_app.domain.errors import DomainError
+from pos_app.domain.loyalty import RedeemOption
+from pos_app.domain.sale import MemberRef, Sale, SaleSnapshot, SaleState
+
+from .checkout import CheckoutService, CommittedSale
+from .errors import CheckoutError, PaymentError, ServiceError
+from .members import MemberView
+from .payment import PaymentOutcome, PaymentProgress, PaymentService
+
+__all__ = ["Till", "TillSession", "TillSnapshot", "ScanMode", "AlipayResult", "PaidNotSaved", "PaymentsNotReady"]
+
+logger = logging.getLogger(__name__)
+
+
+class ScanMode(enum.Enum):
+    """What a scan at the counter means now."""
+
+    PRODUCT = "product"                    # ringing up: products (and member cards, receipts)
+    MEMBER = "member"                      # a member lookup is running
+    AWAITING_PAYMENT = "awaiting_payment"  # the total is taken: a payment code is expected
+
+
+@dataclasses.dataclass(frozen=True)
+class TillSession:
+    """Who is at the till: the logged-in user and the open shift."""
+
+    user_id: int
+    user_name: str
+    shift_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TillSnapshot:
+    """What the checkout screen shows: the sale, the member panel's data, the scan mode."""
+
+    sale: SaleSnapshot
+    member: MemberView | None
+    redeem: RedeemOption | None
+    mode: ScanMode
+
+    @property
+    def payable_fen(self) -> int:
+        return self.sale.totals.payable_fen
+
+
+@dataclasses.dataclass(frozen=True)
+class AlipayResult:
+    """The end of :meth:`Till.pay_alipay`: ``committed`` is the saved sale when the customer paid."""
+
+    outcome: PaymentOutcome
+    committed: CommittedSale | None
+
+    @property
+    def paid(self) -> bool:
+        return self.committed is not None
+
+
+class PaymentsNotReady(PaymentError):
+    """Earlier payments are still being checked (start-up recovery): scan again in a moment."""
+
+    reason = "recovery_running"
+
+    def __init__(self) -> None:
+        super().__init__("Earlier payments are still being checked; scan again in a moment")
+
+
+class PaidNotSaved(ServiceError):
+    """The customer paid but the sale could not be saved: the paid attempt waits for a supervisor."""
+
+    reason = "paid_not_saved"
+
+    def __init__(self, outcome: PaymentOutcome, cause: BaseException) -> None:
+        super().__init__("The customer paid but the sale could not be saved: call a supervisor")
+        self.outcome = outcome
+        self.cause = cause
+
+
+class Till:
+    """One counter's checkout. Intents are called on the GUI thread except :meth:`pay_alipay`
+    (a worker thread); the sale is guarded by a lock so a snapshot is never torn."""
+
+    def __init__(self, checkout: CheckoutService, payment: PaymentService | None = None, *,
+                 payments_ready: threading.Event | None = None) -> None:
+        self._checkout = checkout
+        self._payment = payment
+        self._ready = payments_ready
+        self._lock = threading.RLock()
+        self._session: TillSession | None = None
+        self._sale: Sale = checkout.new_sale()
+        self._member: MemberView | None = None
+        self._mode = ScanMode.PRODUCT
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @property
+    def session(self) -> TillSession | None:
+        return self._session
+
+    @property
+    def alipay_available(self) -> bool:
+        return self._payment is not None
+
+    @property
+    def payments_ready(self) -> bool:
+        """False while start-up recovery still checks earlier payments (a new one must wait)."""
+        return self._ready is None or self._ready.is_set()
+
+    def start(self, session: TillSession) -> TillSnapshot:
+        """A cashier logged in (or the shift changed): keep the basket, change who sells."""
+        with self._lock:
+            self._session = session
+            return self.snapshot()
+
+    def new_sale(self) -> TillSnapshot:
+        with self._lock:
+            self._replace_sale(self._checkout.new_sale(), None)
+            return self.snapshot()
+
+    def _replace_sale(self, sale: Sale, member: MemberView | None) -> None:
+        self._sale = sale
+        self._member = member
+        self._mode = ScanMode.AWAITING_PAYMENT if sale.state == SaleState.AWAITING_PAYMENT else ScanMode.PRODUCT
+
+    def snapshot(self) -> TillSnapshot:
+        with self._lock:
+            sale = self._sale.snapshot()
+            redeem = None
+            if sale.member is not None:
+                try:
+                    redeem = self._sale.redeem_option()
+                except DomainError:
+                    redeem = None
+            member = self._member if sale.member is not None else None
+            return TillSnapshot(sale=sale, member=member, redeem=redeem, mode=self._mode)
+
+    def basket(self) -> dict[str, Any]:
+        """The sale as JSON (stored with a payment attempt; what park/recall would store)."""
+        with self._lock:
+            return self._checkout.basket_of(self._sale)
+
+    def _change(self, action: Callable[[], Any]) -> TillSnapshot:
+        with self._lock:
+            action()
+            return self.snapshot()
+
+    # --- ringing up ---------------------------------------------------------------------
+
+    def scan_product(self, code: ScanCode) -> TillSnapshot:
+        """A product code (UnknownProduct / CheckoutError refuse it; the basket is unchanged)."""
+        return self._change(lambda: self._checkout.add_scan(self._sale, code))
+
+    def add_item(self, item: CatalogueItem) -> TillSnapshot:
+        return self._change(lambda: self._sale.add_item(item))
+
+    def add_open_line(self, name: str, price_fen: int) -> TillSnapshot:
+        return self._change(lambda: self._sale.add_open_line(name, price_fen))
+
+    def set_quantity(self, line_no: int, quantity: int) -> TillSnapshot:
+        return self._change(lambda: self._sale.set_quantity(line_no, quantity))
+
+    def void_line(self, line_no: int, reason: str, *, approved_by: int | None = None) -> TillSnapshot:
+        return self._change(lambda: self._sale.void_line(line_no, reason, approved_by=approved_by))
+
+    def search_catalogue(self, text: str, limit: int = 50) -> list[CatalogueItem]:
+        return self._checkout.search_catalogue(text, limit)
+
+    # --- member -------------------------------------------------------------------------
+
+    def expect_member(self) -> TillSnapshot:
+        """A member lookup started (its result comes to :meth:`attach_member`)."""
+        with self._lock:
+            if self._mode is ScanMode.PRODUCT:
+                self._mode = ScanMode.MEMBER
+            return self.snapshot()
+
+    def member_lookup_ended(self) -> TillSnapshot:
+        with self._lock:
+            if self._mode is ScanMode.MEMBER:
+                self._mode = ScanMode.PRODUCT
+            return self.snapshot()
+
+    def attach_member(self, member: MemberView | MemberRef) -> TillSnapshot:
+        with self._lock:
+            if self._mode is ScanMode.MEMBER:
+                self._mode = ScanMode.PRODUCT
+            ref = member.ref() if isinstance(member, MemberView) else member
+            self._sale.attach_member(ref)
+            self._member = member if isinstance(member, MemberView) else None
+            return self.snapshot()
+
+    def remove_member(self) -> TillSnapshot:
+        with self._lock:
+            self._member = None
+            self._sale.detach_member()
+            return self.snapshot()
+
+    def redeem_option(self) -> RedeemOption:
+        with self._lock:
+            return self._sale.redeem_option()
+
+    def redeem(self, points: int) -> TillSnapshot:
+        return self._change(lambda: self._sale.redeem_points(points))
+
+    def clear_redemption(self) -> TillSnapshot:
+        return self._change(self._sale.clear_redemption)
+
+    # --- payment ------------------------------------------------------------------------
+
+    def take_total(self) -> TillSnapshot:
+        """Show the total (voids now need a supervisor) and wait for a payment."""
+        with self._lock:
+            self._sale.mark_total_shown()
+            self._sale.begin_payment()
+            self._mode = ScanMode.AWAITING_PAYMENT
+            return self.snapshot()
+
+    def cancel_payment(self) -> TillSnapshot:
+        """Back to the basket (the payment was given up or refused); a no-op when not awaiting payment."""
+        with self._lock:
+            if self._sale.state == SaleState.AWAITING_PAYMENT:
+                self._sale.cancel_payment()
+            self._mode = ScanMode.PRODUCT
+            return self.snapshot()
+
+    def _who(self) -> TillSession:
+        if self._session is None:
+            raise CheckoutError("nobody is logged in at this till")
+        return self._session
+
+    def pay_cash(self, tendered_fen: int) -> CommittedSale:
+        """Take cash and commit. On any refusal (a full disk too) the basket is kept, back to open."""
+        with self._lock:
+            who = self._who()
+            try:
+                committed = self._checkout.commit_cash(self._sale, tendered_fen, shift_id=who.shift_id,
+                                                       cashier_id=who.user_id, cashier_name=who.user_name)
+            except BaseException:
+                if self._sale.state == SaleState.AWAITING_PAYMENT:
+                    self._sale.cancel_payment()
+                self._mode = ScanMode.PRODUCT
+                raise
+            self._replace_sale(self._checkout.new_sale(), None)
+            return committed
+
+    def pay_alipay(self, auth_code: str, *, subject: str,
+                   on_progress: Callable[[PaymentProgress], None] | None = None,
+                   give_up: threading.Event | None = None) -> AlipayResult:
+        """The write-ahead Alipay payment of the current sale (call it on a worker thread).
+
+        Raises PaymentsNotReady while start-up recovery runs, PaymentError for a code that is not a payment
+        code or while an earlier payment is unsettled (nothing sent), PaidNotSaved when the customer paid but
+        the commit failed. A payment that ends unpaid leaves the sale awaiting payment (scan another code, or
+        :meth:`cancel_payment`).
+        """
+        payment = self._payment
+        if payment is None:
+            raise PaymentError("Alipay is not configured on this terminal")
+        if self._ready is not None and not self._ready.is_set():
+            raise PaymentsNotReady()
+        with self._lock:
+            who = self._who()
+            if self._sale.state != SaleState.AWAITING_PAYMENT:
+                raise CheckoutError("take the total first")
+            payable = self._sale.totals().payable_fen
+            basket = self._checkout.basket_of(self._sale)
+        attempt = payment.begin(payable, auth_code, subject, shift_id=who.shift_id, cashier_id=who.user_id,
+                                basket=basket)
+        outcome = payment.run(attempt.id, auth_code, on_progress=on_progress, give_up=give_up)
+        if not outcome.paid:
+            return AlipayResult(outcome, None)
+        with self._lock:
+            try:
+                committed = self._checkout.commit_alipay(self._sale, outcome.attempt, shift_id=who.shift_id,
+                                                         cashier_id=who.user_id, cashier_name=who.user_name)
+            except Exception as exc:  # noqa: BLE001 - whatever stopped the commit, the money is taken: say so
+                logger.exception("attempt %d paid but the sale was not saved", outcome.attempt.id)
+                raise PaidNotSaved(outcome, exc) from exc
+            self._replace_sale(self._checkout.new_sale(), None)
+            return AlipayResult(outcome, committed)
