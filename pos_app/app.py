@@ -18,7 +18,9 @@ from pos_app.bootstrap import (
     ServiceUnavailable,
     ThreadConnections,
     build_container,
+    build_held_baskets,
     build_sync_worker,
+    discount_caps,
 )
 from pos_app.demo import (
     DEMO_CASHIER,
@@ -154,7 +156,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
             logger.error("scanner %s cannot be opened: %s", url, exc)
     tr = Translator(settings.language)
     recovery_done = threading.Event()  # set when start-up recovery has checked earlier payments
-    till = Till(services.checkout, services.payment, payments_ready=recovery_done)
+    till = Till(services.checkout, services.payment, payments_ready=recovery_done,
+                held=build_held_baskets(container), discount_caps=discount_caps(settings))
     ctx = TerminalContext(
         tr=tr, store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,
         db_path=str(settings.db_path), router=router, checkout=services.checkout,

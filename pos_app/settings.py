@@ -21,6 +21,7 @@ __all__ = [
     "PrinterSettings",
     "SyncSettings",
     "ShiftSettings",
+    "CounterSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -105,6 +106,16 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CounterSettings:
+    """The counter (issue 14): cash rounding 抹零 (none / jiao = to ¥0.1 / yuan = to ¥1, cash only) and the
+    most a manual discount may take without a supervisor, per role, in percent of the line or sale."""
+
+    cash_rounding: str = "none"
+    cashier_discount_max_pct: int = 10
+    supervisor_discount_max_pct: int = 100
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything configurable, validated. Built once in app.py / the CLI and passed down."""
 
@@ -118,6 +129,7 @@ class Settings:
     printer: PrinterSettings = PrinterSettings()
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
+    counter: CounterSettings = CounterSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -137,6 +149,7 @@ _SECTIONS: dict[str, type] = {
     "printer": PrinterSettings,
     "sync": SyncSettings,
     "shift": ShiftSettings,
+    "counter": CounterSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
@@ -237,6 +250,12 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
     for key in ("connect_timeout_s", "read_timeout_s"):
         if not 0 < getattr(gw, key) <= 120:
             problems.append(f"{where}gateway.{key}: must be between 0 and 120 seconds")
+    c = s.counter
+    if c.cash_rounding not in ("none", "jiao", "yuan"):
+        problems.append(f"{where}counter.cash_rounding: {c.cash_rounding!r} must be none, jiao (to ¥0.1) or yuan")
+    for key in ("cashier_discount_max_pct", "supervisor_discount_max_pct"):
+        if not 0 <= getattr(c, key) <= 100:
+            problems.append(f"{where}counter.{key}: must be a percentage from 0 to 100")
     p = s.payment
     if not 0 <= p.query_max <= 60 or not 0 < p.query_interval_s <= 60:
         problems.append(f"{where}payment: query_max must be 0-60 and query_interval_s 0-60 s")

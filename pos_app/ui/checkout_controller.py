@@ -98,7 +98,7 @@ class CheckoutController(QObject):
         self._session = session
         if session is not None:
             self.till.start(TillSession(user_id=session.user_id, user_name=session.user_name,
-                                        shift_id=session.shift_id))
+                                        shift_id=session.shift_id, role=session.role))
 
     @property
     def sale(self) -> Any:
