@@ -222,7 +222,7 @@ def sale_pricing(settings: Settings, conn: sqlite3.Connection) -> SalePricing:
 def build_held_baskets(container: Container) -> HeldBaskets:
     """Park/recall and the crash-safe open basket of this terminal, priced like its sales."""
     store = SqliteHeldBaskets(container.conns.get, container.settings.store.terminal_id)
-    return HeldBaskets(store, container.clock, container.rules, container.checkout.config.pricing)
+    return HeldBaskets(store, container.clock, container.rules, container.checkout.config.pricing, background=True)
 
 
 def discount_caps(settings: Settings) -> DiscountCaps:

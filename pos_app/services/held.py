@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any, Protocol
 
 from pos_app.domain.errors import DomainError
@@ -44,14 +45,62 @@ class HeldStore(Protocol):
     def open_basket(self) -> HeldRecord | None: ...
 
 
-class HeldBaskets:
-    """The park/recall use-cases of one till."""
+class _Keeper:
+    """Writes the latest open basket on its own thread (the GUI thread never takes the write lock for a scan);
+    a newer basket replaces one not yet written."""
 
-    def __init__(self, store: HeldStore, clock: Clock, rules: LoyaltyRules, pricing: SalePricing | None = None) -> None:
+    def __init__(self, store: HeldStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._pending: tuple[dict[str, Any] | None, int | None] | None = None
+        self._busy = False
+        self._thread = threading.Thread(target=self._run, name="open-basket-keeper", daemon=True)
+        self._thread.start()
+
+    def submit(self, body: dict[str, Any] | None, cashier_id: int | None) -> None:
+        with self._cond:
+            self._pending = (body, cashier_id)
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until what was submitted is written; False on time-out."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None)
+                assert self._pending is not None  # noqa: S101 - wait_for above
+                body, cashier_id = self._pending
+                self._pending = None
+                self._busy = True
+            try:
+                self._store.save_open(body, cashier_id=cashier_id, at=self._clock.now())
+            except Exception:  # noqa: BLE001 - losing the safety copy must not stop the till; logged
+                logger.exception("could not keep the open basket")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+class HeldBaskets:
+    """The park/recall use-cases of one till. With ``background`` the open basket is written on a thread of
+    its own (its store must then open a connection per thread)."""
+
+    def __init__(self, store: HeldStore, clock: Clock, rules: LoyaltyRules, pricing: SalePricing | None = None,
+                 *, background: bool = False) -> None:
         self._store = store
         self._clock = clock
         self._rules = rules
         self._pricing = pricing
+        self._keeper = _Keeper(store, clock) if background else None
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the open basket submitted last is written (immediately true without ``background``)."""
+        return self._keeper.flush(timeout_s) if self._keeper is not None else True
 
     def park(self, sale: Sale, label: str, *, shift_id: int | None, user_id: int | None, user_name: str) -> int:
         """Park an open sale under ``label`` (the till then starts a new one); returns the parked id."""
@@ -65,6 +114,7 @@ class HeldBaskets:
             label = f"#{len(self._store.parked()) + 1}"
         if len(label) > MAX_LABEL:
             raise HeldError(f"the label is too long (at most {MAX_LABEL} characters)")
+        self.flush()
         held_id = self._store.park(basket_to_json(snap), label=label, shift_id=shift_id, cashier_id=user_id,
                                    user_name=user_name, at=self._clock.now())
         logger.info("sale parked as %d (%s, %d lines)", held_id, label, len(snap.active_lines))
@@ -82,6 +132,7 @@ class HeldBaskets:
         """The parked sale, open again and priced now; refused while the till has a basket of its own."""
         if current is not None and current.state is SaleState.OPEN and current.snapshot().active_lines:
             raise HeldError("finish or park the current sale before recalling another")
+        self.flush()
         record = self._store.get(held_id)
         if record is None or record.kind != "parked" or record.state != "held":
             raise HeldError("that parked sale is no longer waiting")
@@ -110,7 +161,10 @@ class HeldBaskets:
         body = None
         if sale is not None and sale.state is SaleState.OPEN:
             body = basket_to_json(sale.snapshot())
-        self._store.save_open(body, cashier_id=cashier_id, at=self._clock.now())
+        if self._keeper is not None:
+            self._keeper.submit(body, cashier_id)
+        else:
+            self._store.save_open(body, cashier_id=cashier_id, at=self._clock.now())
 
     def restore_open(self) -> Sale | None:
         """The open basket kept from before a crash or restart (priced again now), or None."""

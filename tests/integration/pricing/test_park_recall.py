@@ -95,3 +95,19 @@ def test_the_open_basket_survives_a_restart_and_parked_sales_too(db: Path) -> No
     assert [p.label for p in again.parked()] == ["A"]
     again.keep_open(None, cashier_id=None)  # the sale was paid or voided
     assert _held(db).restore_open() is None
+
+
+def test_the_open_basket_is_written_off_the_callers_thread(db: Path) -> None:
+    from pos_app.bootstrap import ThreadConnections
+
+    conns = ThreadConnections(db)
+    held = HeldBaskets(SqliteHeldBaskets(conns.get, "T1"), FixedClock(), RULES, SalePricing(), background=True)
+    sale = Sale(RULES, SalePricing())
+    sale.add_item(SOAP, 2)
+    held.keep_open(sale, cashier_id=None)
+    sale.add_item(MILK)
+    held.keep_open(sale, cashier_id=None)
+    assert held.flush()
+    restored = _held(db).restore_open()
+    assert restored is not None and [ln.code for ln in restored.snapshot().lines] == [SOAP.code, MILK.code]
+    conns.close_mine()
