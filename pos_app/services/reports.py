@@ -172,8 +172,11 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     for kind, cnt in (fig.get("count") or {}).items():
         sec = f"count {kind}"
         add(sec, "Expected", cnt["expected_fen"], True)
-        add(sec, "Counted", cnt["counted_fen"], True)
-        add(sec, "Difference (over/short)", cnt["difference_fen"], True)
+        if cnt.get("counted", True):
+            add(sec, "Counted", cnt["counted_fen"], True)
+            add(sec, "Difference (over/short)", cnt["difference_fen"], True)
+        else:
+            add(sec, "Counted", "not counted")
         for denom, pieces in sorted((cnt.get("denominations") or {}).items(), key=lambda kv: -int(kv[0])):
             add(sec, f"  {_yuan(int(denom))} x {pieces}", int(denom) * int(pieces), True)
     v = fig["voided_sales"]
@@ -216,6 +219,12 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     for p in fig["unsettled_payments"]:
         rows.append(("alipay", f"{p['out_trade_no']} {p['state']} ({p['cashier']})", _yuan(p["amount_fen"]),
                      str(p["amount_fen"])))
+    failed = fig.get("failed_payments")
+    if failed is not None:
+        add("alipay", "Failed Alipay attempts", len(failed))
+        for p in failed:
+            rows.append(("alipay", f"Failed {p['out_trade_no']} {p['state']} ({p['cashier']})",
+                         _yuan(p["amount_fen"]), str(p["amount_fen"])))
     for p in fig.get("escalated_payments") or []:
         rows.append(("alipay", f"Escalated {p['out_trade_no']} {p['state']}", _yuan(p["amount_fen"]),
                      str(p["amount_fen"])))

@@ -271,6 +271,8 @@ class ShiftService:
                 "printed_at": now.astimezone(dt.UTC).isoformat(),
                 "count": {c.tender: {"expected_fen": c.expected_fen, "counted_fen": c.counted_fen,
                                      "difference_fen": c.difference_fen,
+                                     # Alipay is not counted at the drawer: say so, do not copy expected
+                                     "counted": c.tender == "cash" or c.tender in (counted_other or {}),
                                      "denominations": ({str(k): v for k, v in sorted(counts.items())}
                                                        if c.tender == "cash" else {})}
                           for c in comparison},

@@ -198,7 +198,13 @@ class SqliteReportRepository:
                                 " ORDER BY d.kind, d.ref", (shift_id,))]
         parked = q("SELECT count(*) FROM held_baskets WHERE kind = 'parked' AND state = 'held'"
                    " AND terminal_id = (SELECT terminal_id FROM shifts WHERE id = ?)", (shift_id,)).fetchone()
-        return {"tax": tax, "tax_fen": sum(t["tax_fen"] for t in tax), "categories": categories,
+        failed = [{"out_trade_no": r[0], "state": r[1], "amount_fen": int(r[2]), "cashier": r[3] or "", "at": r[4]}
+                  for r in q("SELECT p.out_trade_no, p.state, p.amount_fen, u.name, p.created_at"
+                             " FROM payment_attempts p LEFT JOIN users u ON u.id = p.cashier_id"
+                             " WHERE p.shift_id = ? AND p.state IN ('failed', 'cancelled', 'cancelled_refunded')"
+                             " ORDER BY p.id", (shift_id,))]
+        return {"failed_payments": failed,
+                "tax": tax, "tax_fen": sum(t["tax_fen"] for t in tax), "categories": categories,
                 "discounts": discounts,
                 "rounding_fen": sum(d["amount_fen"] for d in discounts if d["kind"] == "rounding"),
                 "parked_waiting": int(parked[0])}

@@ -51,6 +51,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Sale (?P<receipt>\S+) \((?P<who>.*)\)$"), "Sale {receipt} ({who})"),
     (re.compile(r"^#(?P<id>\d+) (?P<what>.*) tries (?P<count>\d+)$"), "#{id} {what} tries {count}"),
     (re.compile(r"^Escalated (?P<what>.*)$"), "Escalated {what}"),
+    (re.compile(r"^Failed (?P<what>.*)$"), "Failed {what}"),
     (re.compile(r"^VAT (?P<rate>[\d.]+%) sales$"), "VAT {rate} sales"),
     (re.compile(r"^VAT (?P<rate>[\d.]+%) tax$"), "VAT {rate} tax"),
     (re.compile(r"^VAT (?P<rate>[\d.]+%) net of tax$"), "VAT {rate} net of tax"),

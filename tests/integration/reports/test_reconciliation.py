@@ -159,7 +159,8 @@ def _recompute(env: Env, shift_id: int) -> dict[str, Any]:
     out["categories"] = [{"category": k, "lines": v[0], "sales_fen": v[1], "tax_fen": v[2]}
                          for k, v in sorted(cats.items())]
     discs: dict[tuple[str, str], list[Any]] = {}
-    for d in conn.execute("SELECT * FROM sale_line_discounts"):
+    for d in conn.execute("SELECT d.* FROM sale_line_discounts d JOIN sales s ON s.id = d.sale_id"
+                          " WHERE s.shift_id = ?", (shift_id,)):
         if d["sale_id"] in live_ids:
             e = discs.setdefault((d["kind"], d["ref"]), [d["label"], set(), 0])
             e[1].add(d["sale_id"])

@@ -151,3 +151,17 @@ def test_parked_sales_must_be_recalled_or_discarded_before_close(env: Env) -> No
     assert env.shifts.current_shift() is not None
     held.discard(parked, "customer left", user_id=env.supervisor.id, user_name=env.supervisor.name)
     assert env.shifts.close_shift({}, env.cashier).figures["parked_waiting"] == 0
+
+
+def test_failed_alipay_attempts_listed_and_alipay_not_counted_at_the_drawer(env: Env, seed: Seeder) -> None:
+    from pos_app.services.reports import render_text
+
+    shift = env.shifts.open_shift(env.cashier, float_fen=0)
+    seed.sale(shift.id, 1, [("alipay", 2500, 2500)])
+    seed.attempt(shift.id, 1, "failed", 700)
+    x = env.reports.x_report().figures
+    assert [(p["state"], p["amount_fen"]) for p in x["failed_payments"]] == [("failed", 700)]
+    result = env.shifts.close_shift({}, env.cashier)
+    assert result.figures["count"]["alipay"]["counted"] is False
+    text = render_text(result.figures)
+    assert "Failed Alipay attempts" in text and "not counted" in text
