@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed
 # window (PySide6's xcb plugin needs them, see DESIGN.md); offscreen tests need only libzbar0.
 # Fonts: DejaVu for Latin text and Droid Sans Fallback for Chinese (receipts, screenshots, the UI).
 # poppler-utils: the tests read back the receipt and report PDFs with pdftotext.
+# postgresql: the store-mode tests start a real PostgreSQL of their own (tests/pgserver.py).
 TEST_DEBS := libzbar0 libdbus-1-3 libglib2.0-0 libfontconfig1 fontconfig fonts-dejavu-core fonts-droid-fallback \
-             poppler-utils
+             poppler-utils postgresql
 RUN_DEBS  := $(TEST_DEBS) libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
              libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pos_app.bootstrap import (
+    AlipayClient,
     Container,
     KeyConfigError,
     ServiceUnavailable,
@@ -59,6 +60,7 @@ class Terminal:
     printer: Any
     sandbox: Any = None
     sync: Any = None
+    store_link: Any = None
     wallet: Any = None
     wedge_filter: Any = None
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
@@ -68,7 +70,7 @@ class Terminal:
         return self.container.conns
 
     @property
-    def gateway(self) -> Any:
+    def gateway(self) -> AlipayClient | None:
         return self.container.gateway
 
     def fake_scanner(self) -> Any:
@@ -94,6 +96,8 @@ class Terminal:
             self.window.tasks.wait_idle(int(SHUTDOWN_TIMEOUT_S * 1000))
         if self.sync is not None:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.store_link is not None:
+            self.store_link.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.printer is not None:
             self.printer.close()
         if self.container.gateway is not None:
@@ -200,6 +204,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
                         recovery_done=recovery_done)
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
+    terminal.store_link = ctx.store_link = _start_store_link(settings)
     _start_recovery(terminal)
     if demo:
         window.try_login(DEMO_CASHIER[0], DEMO_CASHIER[1])
@@ -227,6 +232,20 @@ def _start_readers(t: Terminal) -> None:
             scanner.start(bridge.deliver, bridge.state_callback(scanner.url), bridge.notice_callback(scanner.url))
         except Exception as exc:  # noqa: BLE001 - shown in the status bar; the till keeps working
             logger.error("scanner %s failed to start: %s", scanner.url, exc)
+
+
+def _start_store_link(settings: Settings) -> Any:
+    """Store mode (``[store] dsn``): the uplink and pull threads; None for a standalone lane."""
+    if not settings.store.dsn:
+        return None
+    from pos_app.store.errors import StoreError
+    from pos_app.store_wiring import start_store_link
+
+    try:
+        return start_store_link(settings)
+    except StoreError as exc:   # e.g. an unreadable password file: the lane still sells, the log says why
+        logger.error("store mode not started: %s", exc)
+        return None
 
 
 def _start_sync(container: Container) -> Any:

@@ -48,6 +48,13 @@ class StoreSettings:
     name: str = "演示便利店 Demo Store"
     address: str = ""
     currency: str = "CNY"
+    # store mode (issue 13, docs/store-mode.md): empty dsn = a standalone lane, exactly as before
+    dsn: str = ""                       # libpq string or URL of the store's PostgreSQL, without the password
+    password_file: str = ""             # first line = the lane role's password (chmod 600)
+    password_env: str = ""              # or: the variable holding it
+    deadline_s: float = 10.0            # client-side deadline per round trip to the store server
+    offline_redeem_cap: int = 500       # points per member per day a lane may redeem while the store is down
+    offline_redeem_max_age_h: float = 24.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,6 +238,18 @@ def _validate(s: Settings, problems: list[str], where: str) -> None:
         problems.append(f"{where}store.terminal_id: {s.store.terminal_id!r} must be 1-32 letters, digits, _ or -")
     if not 0 <= s.store.terminal_no <= 999:
         problems.append(f"{where}store.terminal_no: {s.store.terminal_no} must be between 0 and 999")
+    if s.store.dsn:
+        if "password=" in s.store.dsn or re.search(r"://[^/@]*:[^/@]*@", s.store.dsn):
+            problems.append(f"{where}store.dsn: must not contain the password; use store.password_file "
+                            "or store.password_env")
+        if s.store.password_file and s.store.password_env:
+            problems.append(f"{where}store.password_file, store.password_env: set one, not both")
+        if s.store.password_file and not Path(s.store.password_file).expanduser().is_file():
+            problems.append(f"{where}store.password_file: file not found: {s.store.password_file}")
+    if not 0.5 <= s.store.deadline_s <= 120:
+        problems.append(f"{where}store.deadline_s: must be between 0.5 and 120 seconds")
+    if s.store.offline_redeem_cap < 0:
+        problems.append(f"{where}store.offline_redeem_cap: must not be negative")
     if s.store.currency != "CNY":
         problems.append(f"{where}store.currency: only CNY is supported, not {s.store.currency!r}")
     gw = s.gateway

@@ -16,6 +16,8 @@ THIRD_PARTY_OF = {
     "alipay": {"httpx", "cryptography"},
     # The sandbox stands in for Alipay's servers: it keeps its own state in its own SQLite file.
     "sandbox": {"cryptography", "httpx", "sqlite3"},
+    # store mode: the store server is PostgreSQL; this layer never touches the lane's SQLite or the UI
+    "store": {"psycopg"},
 }
 DRIVER_LIBS = {"serial", "cv2", "numpy", "pyzbar", "escpos", "barcode", "qrcode", "PIL", "usb", "zxingcpp"}
 
@@ -50,6 +52,9 @@ def _allowed(layer: str, name: str, path: Path) -> bool:
     if layer == "services":
         return (name.startswith(("pos_app.domain", "pos_app.services")) or name == "drivers.base"
                 or name.startswith("drivers.base"))
+    if layer == "store":
+        return (name.startswith(("pos_app.domain", "pos_app.services.ports", "pos_app.store"))
+                or top in THIRD_PARTY_OF["store"])
     if layer in ("storage", "alipay"):
         return (name.startswith(("pos_app.domain", "pos_app.services.ports", f"pos_app.{layer}"))
                 or top in THIRD_PARTY_OF[layer])
@@ -68,7 +73,7 @@ def _allowed(layer: str, name: str, path: Path) -> bool:
     return True
 
 
-LAYERS = ["domain", "services", "storage", "alipay", "sandbox", "ui"]
+LAYERS = ["domain", "services", "storage", "alipay", "sandbox", "ui", "store"]
 
 
 @pytest.mark.parametrize("layer", [*LAYERS, "drivers"])
@@ -107,6 +112,9 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "settings": ("pos_app.", "drivers", *QT),
     "runtime": ("pos_app.", "drivers", *QT),
     "logs": ("pos_app.", "drivers", *QT),
+    # store mode's composition modules (issue 13): the lane's store link, the store's card worker
+    "store_wiring": SHELL_ONLY,
+    "store_card": (*SHELL_ONLY, "pos_app.storage"),
 }
 CLI_FORBIDDEN = (*ADAPTERS, "pos_app.demo", *QT)   # the command line: storage and Alipay only via the bootstrap
 
@@ -148,6 +156,10 @@ def test_the_rule_itself_catches_a_violation(tmp_path: Path) -> None:
     assert not _allowed("ui", "pos_app.storage.db", ROOT / "pos_app/ui/x.py")
     assert not _allowed("drivers", "PySide6.QtCore", ROOT / "drivers/camera.py")
     assert _allowed("drivers", "PySide6.QtCore", ROOT / "drivers/wedge_qt.py")
+    assert _allowed("store", "psycopg.sql", ROOT / "pos_app/store/x.py")
+    assert not _allowed("store", "sqlite3", ROOT / "pos_app/store/x.py")
+    assert not _allowed("store", "pos_app.storage.db", ROOT / "pos_app/store/x.py")
+    assert not _allowed("ui", "psycopg", ROOT / "pos_app/ui/x.py")
 
 
 def test_tests_never_read_the_shared_folder() -> None:

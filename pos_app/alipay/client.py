@@ -17,7 +17,6 @@ from pos_app.domain.money import format_gateway
 from pos_app.services.ports import (
     CardGateway,
     Clock,
-    GatewayBusinessFailure,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
@@ -29,6 +28,7 @@ from .envelope import build_request, verify_response
 from .errors import KeyConfigError, ResponseFormatError, SignatureVerificationError
 from .keys import load_private_key_file, load_public_key_file, same_public_key
 from .signing import SIGN_TYPES, verify_notification_v1
+from .subcodes import business_failure
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
@@ -210,7 +210,7 @@ class AlipayClient:
                 return GatewayInProgress(body)
             return GatewayUnknown(f"unexpected code 10003 for {method}", "unexpected_code")
         if method == "alipay.trade.cancel" and body.get("retry_flag") == "Y":
-            return GatewayBusinessFailure(code, sub_code, sub_msg, body, signed)
+            return business_failure(code, sub_code, sub_msg, body, signed)
         if code == "20000":
             return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", "service_unavailable")
         if sub_code in ("ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR"):
@@ -218,7 +218,7 @@ class AlipayClient:
         if not code:
             return GatewayUnknown("response has no code", "format")
         logger.info("%s: business failure %s %s", method, code, sub_code)
-        return GatewayBusinessFailure(code, sub_code, sub_msg, body, signed)
+        return business_failure(code, sub_code, sub_msg, body, signed)
 
     def verify_notification(self, params: Mapping[str, str]) -> bool:
         """Check a form-decoded trade notification (V1 rule) against the Alipay public key and our app_id."""

@@ -58,6 +58,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="the file is the whole catalogue: deactivate items that are not in it")
     imp.add_argument("--sheet", metavar="NAME", help="the sheet to read in a .xlsx (default: the first)")
     imp.add_argument("--by", metavar="NAME", help="who is importing (default: the system user)")
+    imp.add_argument("--store-dsn", metavar="DSN", help="store mode: administrator connection to the store's "
+                     "PostgreSQL (default $POS_STORE_ADMIN_DSN)")
     imp.set_defaults(func=_cmd_import)
     tpl = csub.add_parser("template", help="write an empty catalogue sheet with the headers and one example row")
     tpl.add_argument("--out", type=Path, required=True, metavar="FILE.xlsx")
@@ -84,6 +86,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return 1
     print(f"{path.name}: {len(records)} items valid; applying", flush=True)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if settings.store.dsn:   # store mode: the catalogue lives on the store server; every lane pulls it
+        from pos_app.cli.store import import_catalogue_to_store
+
+        return import_catalogue_to_store(args, records, source=path.name, sha256=digest, by_user=who(args))
     try:
         conn = open_database(settings)
         try:

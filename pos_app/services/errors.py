@@ -27,10 +27,13 @@ class CheckoutError(ServiceError):
 class UnknownProduct(CheckoutError):
     """A scanned or keyed product code is not in the catalogue."""
 
+    reason = "unknown_product"
+
     def __init__(self, code: str) -> None:
         super().__init__(f"product {code} is not in the catalogue: key the price as an open-price line, "
                          "or call a supervisor")
         self.code = code
+        self.params = {"code": code}
 
 
 class PaymentError(ServiceError):

@@ -36,6 +36,7 @@ from .ports.gateway import (
 )
 from .ports.payments import PaymentAttempt
 from .ports.uow import UnitOfWork
+from .reasons import Reason
 
 if TYPE_CHECKING:
     from .checkout import CheckoutService, CommittedSale
@@ -81,46 +82,11 @@ FINAL_STATES: tuple[str, ...] = ("paid", "failed", "cancelled", "cancelled_refun
 _PAYMENT_CODE_RE = re.compile(r"(2[5-9]|30)[0-9]{14,22}")
 _FACE_CODE_RE = re.compile(r"fp.{33}", re.DOTALL)
 
-_SUB_CODE_REASONS: Mapping[str, str] = {
-    "ACQ.BUYER_BALANCE_NOT_ENOUGH": "the customer's balance is not enough: ask for another payment method or cash",
-    "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH": "the customer's bank card balance is not enough: ask for another payment method or cash",
-    "ACQ.PAYMENT_AUTH_CODE_INVALID": "the payment code has expired: ask the customer to refresh it",
-    "ACQ.TRADE_HAS_CLOSE": "this payment was already closed: scan a new payment code",
-    "ACQ.CONTEXT_INCONSISTENT": "this payment number was used for another order: start the payment again",
-    "ACQ.TRADE_BUYER_NOT_MATCH": "this payment belongs to another customer: start the payment again",
-    "ACQ.ERROR_BALANCE_PAYMENT_DISABLE": "the customer's balance payment is switched off: ask for another payment method or cash",
-    "ACQ.PULL_MOBILE_CASHIER_FAIL": "the customer's phone could not confirm the payment: scan the payment code again",
-    "ACQ.MOBILE_PAYMENT_SWITCH_OFF": "mobile payment is switched off for this customer: ask for another payment method or cash",
-    "ACQ.PAYMENT_FAIL": "Alipay refused the payment: ask for another payment method or cash",
-    "ACQ.PAYMENT_REQUEST_HAS_RISK": "Alipay refused the payment as risky: ask for another payment method or cash",
-    "ACQ.NO_PAYMENT_INSTRUMENTS_AVAILABLE": "the customer has no usable payment method in Alipay: ask for cash",
-    "ACQ.USER_FACE_PAYMENT_SWITCH_OFF": "face payment is switched off for this customer: ask the customer to show the payment code",
-    "ACQ.BUYER_SELLER_EQUAL": "the customer and the shop are the same Alipay account: ask for another payment method or cash",
-    "ACQ.BUYER_ENABLE_STATUS_FORBID": "the customer's Alipay account is restricted: ask for another payment method or cash",
-    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": "the customer reached the daily payment limit: ask for another payment method or cash",
-    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": "the customer reached the monthly payment limit: ask for another payment method or cash",
-    "ACQ.BEYOND_PAY_RESTRICTION": "the amount is above what the customer may pay: ask for another payment method or cash",
-    "ACQ.BEYOND_PER_RECEIPT_RESTRICTION": "the amount is above the limit for one payment: ask for another payment method or cash",
-    "ACQ.TOTAL_FEE_EXCEED": "the amount is too large for one payment: ask for another payment method or cash",
-    "ACQ.SELLER_BEEN_BLOCKED": "the shop's Alipay account is blocked: call a supervisor",
-    "ACQ.ACCESS_FORBIDDEN": "the shop's Alipay contract does not allow this: call a supervisor",
-    "ACQ.INVALID_STORE_ID": "the store id is not known to Alipay: call a supervisor",
-    "ACQ.PARTNER_ERROR": "the shop's Alipay set-up is wrong: call a supervisor",
-    "ACQ.INVALID_PARAMETER": "Alipay rejected the payment request: call a supervisor",
-    "ACQ.ERROR_BUYER_CERTIFY_LEVEL_LIMIT": "the customer's account is not verified enough for this payment: ask for another payment method or cash",
-    "ACQ.EXIST_FORBIDDEN_WORD": "the sale description was refused by Alipay: call a supervisor",
-    "isv.invalid-signature": "the terminal's Alipay key is wrong: call a supervisor",
-    "isv.invalid-timestamp": "the terminal's clock is wrong: call a supervisor",
-    "isv.invalid-app-id": "the terminal's Alipay app id is wrong: call a supervisor",
-}
-
-
 def reason_for_sub_code(code: str, sub_code: str, sub_msg: str = "") -> str:
-    """A cashier-readable reason for a definite gateway failure (never shows raw codes alone)."""
-    if sub_code in _SUB_CODE_REASONS:
-        return _SUB_CODE_REASONS[sub_code]
+    """The English line stored with a refused attempt (logs, audit); the cashier's words come from the
+    reason code (pos_app/alipay/subcodes.py classifies, pos_app/ui/messages.py words it)."""
     detail = f" ({sub_code})" if sub_code else f" (code {code})"
-    return f"Alipay refused the payment{detail}: ask for another payment method"
+    return f"Alipay refused the payment{detail}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -149,6 +115,7 @@ class PaymentProgress:
     poll: int
     polls_max: int
     message: str
+    reason: Reason = Reason("")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,6 +126,7 @@ class PaymentOutcome:
     attempt: Attempt
     trade_no: str
     message: str
+    reason: Reason = Reason("")
 
     @property
     def paid(self) -> bool:
@@ -175,6 +143,9 @@ _MSG_CANCELLED = "the payment was cancelled; no money was taken: scan a new paym
 _MSG_CANCELLED_REFUNDED = "the payment was cancelled and the money was returned to the customer: scan a new payment code or ask for cash"
 _MSG_UNKNOWN = ("the result is not known — do not hand over goods; a supervisor must check this payment "
                 "(it will be checked again automatically)")
+
+
+_UNKNOWN = Reason("payment.unknown")
 
 
 def _noop(_: PaymentProgress) -> None:
@@ -278,7 +249,8 @@ class PaymentService:
         if att.state != AttemptState.SENDING:
             raise PaymentError(f"payment attempt {attempt_id} is {att.state}, not ready to send")
         start = self._clock.monotonic()
-        progress(PaymentProgress(att.id, "sending", 0.0, 0, self._config.query_max, _MSG_SENDING))
+        progress(PaymentProgress(att.id, "sending", 0.0, 0, self._config.query_max, _MSG_SENDING,
+                                 Reason("payment.sending")))
         scene = "security_code" if auth_code.startswith("fp") else "bar_code"
         res = self._gateway.pay(att.out_trade_no, auth_code.strip(), att.amount_fen, att.subject,
                                 store_id=self._config.store_id or None,
@@ -301,7 +273,8 @@ class PaymentService:
             if res.code == "20000" or res.sub_code == "ACQ.SYSTEM_ERROR":
                 return self._check(att, start, progress)
             reason = reason_for_sub_code(res.code, res.sub_code, res.sub_msg)
-            return self._failed(att, res.code, res.sub_code, reason)
+            return self._failed(att, res.code, res.sub_code, reason,
+                                Reason.of(res.reason or "refused", code=res.sub_code or f"code {res.code}"))
         logger.warning("pay %s: outcome unknown (%s)", att.out_trade_no, res.cause)
         return self._check(att, start, progress)
 
@@ -373,11 +346,14 @@ class PaymentService:
                         gmt_payment=gmt_payment or att.gmt_payment or
                         self._clock.now().isoformat())
         return PaymentOutcome(AttemptState.PAID, att, att.trade_no,
-                              f"paid {format_ui(att.amount_fen)} with Alipay")
+                              f"paid {format_ui(att.amount_fen)} with Alipay",
+                              Reason.of("payment.paid", amount=format_ui(att.amount_fen)))
 
-    def _failed(self, att: Attempt, code: str, sub_code: str, reason: str) -> PaymentOutcome:
+    def _failed(self, att: Attempt, code: str, sub_code: str, reason: str, why: Reason) -> PaymentOutcome:
+        """``why``: the refusal's own reason (a code from pos_app/alipay/subcodes.py or one of this module)."""
         att = self._set(att, AttemptState.FAILED, fail_code=code, fail_sub_code=sub_code, fail_message=reason)
-        return PaymentOutcome(AttemptState.FAILED, att, att.trade_no, f"payment failed: {reason}")
+        return PaymentOutcome(AttemptState.FAILED, att, att.trade_no, f"payment failed: {reason}",
+                              Reason.of("payment.failed", refusal=why.code, **why.values))
 
     def _pause(self, seconds: float, stop: threading.Event) -> None:
         if seconds <= 0:
@@ -397,7 +373,8 @@ class PaymentService:
                 step = min(1.0, remaining)
                 waited = self._clock.monotonic() - start
                 progress(PaymentProgress(att.id, "waiting", waited, n, cfg.query_max,
-                                         f"waiting for the customer to confirm in Alipay — {int(waited)} s"))
+                                         f"waiting for the customer to confirm in Alipay — {int(waited)} s",
+                                         Reason.of("payment.waiting", seconds=int(waited))))
                 self._pause(step, stop)
                 remaining -= step
             if stop.is_set():
@@ -411,7 +388,8 @@ class PaymentService:
                     return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
                 if q.trade_status == "TRADE_CLOSED":
                     return self._failed(att, "", "TRADE_CLOSED",
-                                        "the payment was closed before the customer confirmed it: scan a new payment code")
+                                        "the payment was closed before the customer confirmed it: scan a new payment code",
+                                        Reason("closed_before_confirmed"))
             elif isinstance(res, GatewayBusinessFailure) and res.sub_code not in ("ACQ.TRADE_NOT_EXIST",
                                                                                  "ACQ.SYSTEM_ERROR"):
                 logger.warning("payment attempt %d: query refused (%s)", att.id, res.sub_code or res.code)
@@ -420,7 +398,7 @@ class PaymentService:
     def _check(self, att: Attempt, start: float, progress: ProgressCallback) -> PaymentOutcome:
         att = self._set(att, AttemptState.CHECKING)
         progress(PaymentProgress(att.id, "checking", self._clock.monotonic() - start, 0, self._config.query_max,
-                                 _MSG_CHECKING))
+                                 _MSG_CHECKING, Reason("payment.checking")))
         res = self._gateway.query(att.out_trade_no)
         if isinstance(res, GatewaySuccess) and str(res.body.get("out_trade_no") or att.out_trade_no) == \
                 att.out_trade_no:
@@ -431,7 +409,7 @@ class PaymentService:
                                  format_ui(q.total_fen), format_ui(att.amount_fen))
                     att = self._set(att, AttemptState.UNKNOWN, trade_no=q.trade_no,
                                     fail_message="Alipay shows a different amount paid")
-                    return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
+                    return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN, _UNKNOWN)
                 return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
             if q.trade_no and not att.trade_no:
                 att = self._set(att, AttemptState.CHECKING, trade_no=q.trade_no)
@@ -444,7 +422,7 @@ class PaymentService:
         while True:
             tries += 1
             progress(PaymentProgress(att.id, "cancelling", self._clock.monotonic() - start, 0, cfg.query_max,
-                                     _MSG_CANCELLING))
+                                     _MSG_CANCELLING, Reason("payment.cancelling")))
             att = self._set(att, AttemptState.CANCELLING, cancel_tries=att.cancel_tries + 1)
             res = self._gateway.cancel(att.out_trade_no)
             if isinstance(res, GatewaySuccess) and not _about(att, res.body):
@@ -454,35 +432,38 @@ class PaymentService:
                 if action == "refund":
                     att = self._set(att, AttemptState.CANCELLED_REFUNDED)
                     return PaymentOutcome(AttemptState.CANCELLED_REFUNDED, att, att.trade_no,
-                                          _MSG_CANCELLED_REFUNDED)
+                                          _MSG_CANCELLED_REFUNDED, Reason("payment.cancelled_refunded"))
                 att = self._set(att, AttemptState.CANCELLED)
-                return PaymentOutcome(AttemptState.CANCELLED, att, att.trade_no, _MSG_CANCELLED)
+                return PaymentOutcome(AttemptState.CANCELLED, att, att.trade_no, _MSG_CANCELLED,
+                                      Reason("payment.cancelled"))
             retry = False
             if isinstance(res, GatewayBusinessFailure):
                 if str(res.body.get("retry_flag") or "N") == "Y":
                     retry = True
                 elif res.sub_code == "ACQ.TRADE_NOT_EXIST":
                     return self._failed(att, res.code, res.sub_code,
-                                        "Alipay has no record of this payment; no money was taken: scan the payment code again or ask for cash")
+                                        "Alipay has no record of this payment; no money was taken: scan the payment code again or ask for cash",
+                                        Reason("no_record"))
                 else:
                     reason = f"Alipay refused to cancel ({res.sub_code or res.code})"
                     att = self._set(att, AttemptState.UNKNOWN, fail_code=res.code, fail_sub_code=res.sub_code,
                                     fail_message=reason)
-                    return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, f"{_MSG_UNKNOWN}: {reason}")
+                    return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, f"{_MSG_UNKNOWN}: {reason}",
+                                          Reason.of("payment.unknown_cancel_refused", code=res.sub_code or res.code))
             elif tries > 1:
                 retry = True  # a missing answer after a retry_flag=Y: keep retrying
             if not retry or tries > cfg.cancel_max:
                 reason = "no answer from Alipay to the cancel" if isinstance(res, GatewayUnknown) \
                     else "Alipay kept asking to retry the cancel"
                 att = self._set(att, AttemptState.UNKNOWN, fail_message=reason)
-                return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
+                return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN, _UNKNOWN)
             self._pause(cfg.cancel_interval_s, threading.Event())
 
     def _settle(self, att: Attempt, progress: ProgressCallback) -> PaymentOutcome:
         """Recovery of one attempt: query; paid -> paid; closed -> cancelled; else cancel."""
         start = self._clock.monotonic()
         progress(PaymentProgress(att.id, "recovering", 0.0, 0, 0,
-                                 "checking an earlier payment that was not finished…"))
+                                 "checking an earlier payment that was not finished…", Reason("payment.recovering")))
         res = self._gateway.query(att.out_trade_no)
         if isinstance(res, GatewaySuccess) and _about(att, res.body):
             q = QueryResult.from_body(res.body)
@@ -492,9 +473,10 @@ class PaymentService:
             if q.trade_status == "TRADE_CLOSED":
                 state = AttemptState.CANCELLED
                 att = self._set(att, state, trade_no=q.trade_no or att.trade_no)
-                return PaymentOutcome(state, att, att.trade_no, "the payment was closed; no money was kept: scan a new payment code or ask for cash")
+                return PaymentOutcome(state, att, att.trade_no, "the payment was closed; no money was kept: scan a new payment code or ask for cash",
+                                      Reason("payment.closed"))
         elif isinstance(res, GatewayUnknown) and att.state == AttemptState.UNKNOWN:
-            return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN)
+            return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN, _UNKNOWN)
         return self._cancel(att, start, progress)
 
     def _refund_orphan(self, att: Attempt, by_user_id: int, by_user_name: str) -> PaymentOutcome:
@@ -525,5 +507,6 @@ class PaymentService:
             new = uow.payments.get(att.id)
         assert new is not None
         return PaymentOutcome(AttemptState.PAID, new, new.trade_no,
-                              f"{format_ui(att.amount_fen)} was refunded to the customer")
+                              f"{format_ui(att.amount_fen)} was refunded to the customer",
+                              Reason.of("payment.orphan_refunded", amount=format_ui(att.amount_fen)))
 

@@ -17,6 +17,7 @@ from pos_app.domain.codes import mask_code
 from pos_app.services.ports.clock import Clock
 from pos_app.services.ports.gateway import (
     CardGateway,
+    FailureKind,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
@@ -99,18 +100,6 @@ class Verdict:
     network: bool = False
 
 
-_TRANSIENT_SUB_CODES = frozenset({
-    "ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "isv.service-busy", "isp.unknow-error", "aop.unknow-error",
-    "isp.service-not-available", "isp.gateway-response-timeout",
-})
-# Problems of the terminal's configuration (keys, app id, clock), not of the row: a retry after the
-# configuration is fixed succeeds, so the row keeps its place instead of going to the dead letters.
-_CONFIG_SUB_CODES = frozenset({
-    "isv.invalid-signature", "isv.invalid-app-id", "isv.invalid-timestamp", "isv.invalid-signature-type",
-    "isv.invalid-charset", "isv.missing-signature-config", "isv.invalid-encrypt-type", "isv.invalid-encrypt",
-    "isv.not-support-app-auth", "isv.insufficient-isv-permissions", "isv.insufficient-user-permissions",
-})
-_CONFIG_CODES = frozenset({"20001", "40001", "40006"})
 _NETWORK_CAUSES = frozenset({"timeout", "connection", "transport", "http_status", "service_unavailable"})
 
 
@@ -132,11 +121,12 @@ def classify(result: GatewayResult) -> Verdict:
     what = f"{result.code} {result.sub_code}: {result.sub_msg}".strip()
     if result.sub_code == "isv.invalid-signature":
         what = f"{result.code} {result.sub_code}"    # its sub_msg echoes the whole signed request
-    if result.code == "20000" or result.sub_code in _TRANSIENT_SUB_CODES:
+    # the kind comes from the sub-code table of pos_app/alipay/subcodes.py
+    if result.kind is FailureKind.TRANSIENT:
         return Verdict("transient", what, network=result.code == "20000")
     if not result.verified:
         return Verdict("transient", f"unsigned error answer, not believed: {what}")
-    if result.code in _CONFIG_CODES or result.sub_code in _CONFIG_SUB_CODES:
+    if result.kind is FailureKind.CONFIGURATION:
         return Verdict("transient", f"configuration problem: {what}")
     return Verdict("permanent", what)
 

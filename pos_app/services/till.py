@@ -12,12 +12,13 @@ one transaction. It runs on a worker thread; the GUI thread never writes to the 
 
 Extending (the till is built to take these without reshaping it):
 
-* park/recall: ``basket()`` gives the sale as JSON (the same basket a payment attempt stores), and
-  ``_replace_sale(sale, member)`` installs a recalled one (``checkout.basket_to_sale``);
+* park/recall (not built yet): ``basket()`` gives the sale as JSON (the same basket a payment attempt
+  stores); a ``park()`` intent stores it and calls ``new_sale()``, ``recall()`` rebuilds it with
+  ``checkout.basket_to_sale`` and installs it with ``load_sale()``;
 * promotions and prices: the Sale's totals come from the domain (pos_app/domain); the till only
   passes intents through, so a pricing engine plugs in below ``Sale`` without touching this class;
-* split tender: the payment intents take an amount; a tender that covers less than the payable stays
-  in the sale's tenders and the mode stays AWAITING_PAYMENT until the sale is covered.
+* split tender (not built yet): a ``pay_part(kind, amount)`` intent records a tender that covers less
+  than the payable and keeps the mode AWAITING_PAYMENT; ``pay_cash``/``pay_alipay`` then cover the rest.
 """
 
 from __future__ import annotations
@@ -182,6 +183,12 @@ class Till:
     def new_sale(self) -> TillSnapshot:
         with self._lock:
             self._replace_sale(self._checkout.new_sale(), None)
+            return self.snapshot()
+
+    def load_sale(self, sale: Sale, member: MemberView | None = None) -> TillSnapshot:
+        """Make ``sale`` the current sale (a recalled basket); the current one is dropped."""
+        with self._lock:
+            self._replace_sale(sale, member)
             return self.snapshot()
 
     def _replace_sale(self, sale: Sale, member: MemberView | None) -> None:

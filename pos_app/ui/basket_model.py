@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from pos_app.domain.money import format_ui
+from pos_app.domain.sale import SaleSnapshot
 
 from .i18n import Translator
 from .qtcompat import emit
@@ -32,12 +32,12 @@ class BasketModel(QAbstractTableModel):
 
     COLUMNS = ("#", "Item", "Qty", "Price", "Amount")
 
-    def __init__(self, tr: Translator, parent: Any = None) -> None:
+    def __init__(self, tr: Translator, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tr = tr
         self._lines: tuple[LineView, ...] = ()
 
-    def set_snapshot(self, snapshot: Any) -> None:
+    def set_snapshot(self, snapshot: SaleSnapshot | None) -> None:
         """Show ``snapshot`` (None: an empty basket). Appends are signalled as row inserts."""
         new = line_views(snapshot, self._tr.is_chinese) if snapshot is not None else ()
         old = self._lines
@@ -65,13 +65,13 @@ class BasketModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
                 and 0 <= section < len(self.COLUMNS):
             return self._tr(self.COLUMNS[section])
         return None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self._lines):
             return None
         line = self._lines[index.row()]

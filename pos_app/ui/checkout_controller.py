@@ -5,29 +5,37 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.domain.pricing import ManualDiscount
-from pos_app.services.approvals import reasons_for
+from pos_app.domain.sale import SaleSnapshot
+from pos_app.services.approvals import Approval, reasons_for
+from pos_app.services.checkout import CommittedSale
 from pos_app.services.errors import ServiceError, ServiceUnavailable
+from pos_app.services.members import MemberLookup
+from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.routing import Route
 from pos_app.services.till import DiscountNeedsApproval, Till, TillSession, TillSnapshot
+from pos_app.services.users import User
 
 from .cash_dialog import CashDialog
 from .checkout_view import CheckoutView
 from .context import TerminalContext
+from .messages import error_text
 from .prompt_dialog import ask_text, choose
 from .qtcompat import emit
-from .snapshot_view import field, member_view, totals_view
+from .snapshot_view import LineView, member_view, totals_view
 from .workers import TaskRunner
 
 __all__ = ["CheckoutController", "Session"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +49,8 @@ class Session:
     role: str
     shift_id: int
     shift_no: str = ""
-    user: Any = None
-    shift: Any = None
+    user: User | None = None
+    shift: ShiftRecord | None = None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -63,7 +71,7 @@ class CheckoutController(QObject):
     basket_changed = Signal()
 
     def __init__(self, ctx: TerminalContext, view: CheckoutView, tasks: TaskRunner,
-                 on_receipt: Callable[[Any], None] | None = None) -> None:
+                 on_receipt: Callable[[CommittedSale], None] | None = None) -> None:
         super().__init__(view)
         self.ctx = ctx
         self.view = view
@@ -72,12 +80,12 @@ class CheckoutController(QObject):
         self.till: Till = ctx.till if ctx.till is not None else Till(ctx.checkout, ctx.payment)
         self._session: Session | None = None
         self._on_receipt = on_receipt
-        self.payment_dialog: Any = None
+        self.payment_dialog: QDialog | None = None
         self.cash_dialog: CashDialog | None = None
-        self.refund_dialog: Any = None
-        self.last_committed: Any = None
-        self.prompt: Any = None  # the small prompt currently open (void reason, search, price, points)
-        self.last_void_approval: Any = None
+        self.refund_dialog: QDialog | None = None
+        self.last_committed: CommittedSale | None = None
+        self.prompt: QDialog | None = None  # the small prompt currently open (void reason, search, price, points)
+        self.last_void_approval: Approval | None = None
         #: the intents this screen handles itself (names from checkout_view.ACTIONS); others open via ctx.nav
         self._intents: dict[str, Callable[[], None]] = {
             "void_line": self.do_void_line, "remove_member": self.do_remove_member,
@@ -103,7 +111,7 @@ class CheckoutController(QObject):
                                         shift_id=session.shift_id, role=session.role))
 
     @property
-    def sale(self) -> Any:
+    def sale(self) -> SaleSnapshot:
         """The current sale as shown (a frozen SaleSnapshot; the till owns the sale itself)."""
         return self.till.snapshot().sale
 
@@ -124,7 +132,7 @@ class CheckoutController(QObject):
     def widget(self) -> QWidget:
         return self.view
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> SaleSnapshot:
         return self.till.snapshot().sale
 
     def refresh(self, till: TillSnapshot | None = None) -> None:
@@ -149,12 +157,12 @@ class CheckoutController(QObject):
             self.view.show_member(panel)
         emit(self.basket_changed)
 
-    def _guard(self, action: Callable[[], Any]) -> Any:
+    def _guard(self, action: Callable[[], T]) -> T | None:
         """Call a till intent; a refusal becomes a notice (the basket is kept), never an escaped exception."""
         try:
             result = action()
         except (DomainError, ServiceError, ServiceUnavailable) as exc:
-            self.view.show_notice(self.t(_error_text(exc)))
+            self.view.show_notice(error_text(self.t, exc))
             self.refresh()
             return None
         except Exception as exc:  # noqa: BLE001 - nothing escapes a Qt slot: logged, shown, the basket kept
@@ -200,15 +208,15 @@ class CheckoutController(QObject):
         self.till.expect_member()
         self.tasks.submit(lambda: members.resolve(code), self._member_resolved, self._member_failed)
 
-    def _member_resolved(self, lookup: Any) -> None:
-        member = field(lookup, "member", default=None)
+    def _member_resolved(self, lookup: MemberLookup) -> None:
+        member = lookup.member
         if member is None:
             self.till.member_lookup_ended()
-            reason = field(lookup, "message", "reason", default="") or "member not found"
+            reason = lookup.message or "member not found"
             self.view.show_notice(self.t(str(reason)))
             return
         if self._guard(lambda: self.till.attach_member(member)) is not None:
-            note = field(lookup, "message", "note", default="")
+            note = lookup.message
             if note:
                 self.view.show_notice(self.t(str(note)), error=False)
             else:
@@ -246,17 +254,17 @@ class CheckoutController(QObject):
         line = self.view.model.line_at(row)
         if line is None or line.voided:
             return
-        if field(self.snapshot(), "total_shown", default=False):
+        if self.snapshot().total_shown:
             # QA #6: the supervisor's approval dialog asks for the reason; no free-text prompt first
             self._void_with_reason(line, "")
             return
         self.prompt = ask_text(self.view, self.t("Void line"), self.t("Reason for voiding {name}:", name=line.name),
                                lambda reason: self._void_with_reason(line, reason))
 
-    def _void_with_reason(self, line: Any, reason: str) -> None:
+    def _void_with_reason(self, line: LineView, reason: str) -> None:
         self.prompt = None
         reason = reason.strip()
-        if field(self.snapshot(), "total_shown", default=False):
+        if self.snapshot().total_shown:
             ask = self.ctx.nav.ask_approval
             if ask is None:
                 self.view.show_notice(self.t("A supervisor approval is needed"))
@@ -283,7 +291,7 @@ class CheckoutController(QObject):
         return self.ctx.nav.approve(self.view, action, subject, reasons)
 
     def do_remove_member(self) -> None:
-        if field(self.snapshot(), "member") is None:
+        if self.snapshot().member is None:
             return
         self._guard(self.till.remove_member)
 
@@ -388,11 +396,11 @@ class CheckoutController(QObject):
 
     def do_redeem(self) -> None:
         snap = self.snapshot()
-        if field(snap, "member") is None:
+        if snap.member is None:
             self.view.show_notice(self.t("Scan the membership card first"))
             return
         option = self._guard(self.till.redeem_option)
-        points = int(field(option, "max_points", "points", default=0) or 0)
+        points = option.max_points if option is not None else 0
         if points <= 0:
             self.view.show_notice(self.t("Nothing to redeem now"))
             return
@@ -444,12 +452,11 @@ class CheckoutController(QObject):
             self.prompt = None
             self.view.show_notice(self.t("No member matches {text}", text=text))
             return
-        labels = [f"{field(m, 'name_masked', 'masked_name', default='')}  {field(m, 'level', default='')}  "
-                  f"****{str(field(m, 'card_no', default=''))[-4:]}" for m in found]
+        labels = [f"{m.name_masked}  {self.t(m.level)}  ****{m.card_no[-4:]}" for m in found]
 
         def chosen(index: int) -> None:
             self.prompt = None
-            self._member_resolved(type("Lookup", (), {"member": found[index], "message": ""})())
+            self._member_resolved(MemberLookup("found", found[index], ""))
 
         self.prompt = choose(self.view, self.t("Member"), self.t("Choose a member:"), labels, chosen)
 
@@ -491,7 +498,7 @@ class CheckoutController(QObject):
             return
         opener(self)
 
-    def finish_sale(self, committed: Any, message: str) -> None:
+    def finish_sale(self, committed: CommittedSale, message: str) -> None:
         self.last_committed = committed
         emit(self.sale_committed, committed)
         sync = getattr(self.ctx, "sync", None)

@@ -207,7 +207,7 @@ class CheckoutView(QWidget):
             self.member_detail.setText("")
             self.member_redeem.setText("")
             return
-        self.member_name.setText(f"{member.masked_name}  ·  {member.level}")
+        self.member_name.setText(f"{member.masked_name}  ·  {tr(member.level)}")  # level codes are message ids
         pending = f"  ({tr('pending sync')}: {member.pending_points:+d})" if member.pending_points else ""
         self.member_detail.setText(f"{tr('Card')} {member.card_masked}   {tr('Points')}: {member.points}{pending}"
                                    + (f"\n{member.note}" if member.note else ""))

@@ -10,6 +10,7 @@ from drivers.base import Scanner
 from pos_app.services.checkout import CheckoutService
 from pos_app.services.members import MemberService
 from pos_app.services.payment import PaymentService
+from pos_app.services.receipts import ReceiptContent
 from pos_app.services.refunds import RefundService
 from pos_app.services.reports import ReportService
 from pos_app.services.routing import ScanRouter
@@ -24,6 +25,16 @@ from .navigator import Navigator
 __all__ = ["TerminalContext", "ReceiptPrinter", "BarcodeRenderer"]
 
 
+class PrintedOutcome(Protocol):
+    """How a print job ended (pos_app.printing.PrintOutcome): ok, or a message a cashier can act on."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def message(self) -> str: ...
+
+
 class ReceiptPrinter(Protocol):
     """The printing adapter as the UI sees it (pos_app/printing.py implements it)."""
 
@@ -32,12 +43,12 @@ class ReceiptPrinter(Protocol):
 
     def status_text(self) -> str: ...
 
-    def print_receipt(self, receipt: Any) -> Any:
+    def print_receipt(self, receipt: ReceiptContent) -> PrintedOutcome:
         """Blocking print (call it on a worker thread); returns an outcome with ``ok`` and ``message``."""
 
     def open_drawer(self) -> None: ...
 
-    def preview_text(self, receipt: Any) -> str: ...
+    def preview_text(self, receipt: ReceiptContent) -> str: ...
 
 
 #: (text, "code128" | "qr") -> PNG bytes
@@ -61,6 +72,7 @@ class TerminalContext:
     reports: ReportService
     payment: PaymentService | None = None   # None: no gateway configured (cash only)
     sync: SyncWorker | None = None          # None: no gateway configured
+    store_link: Any = None                  # store mode: status() -> (template, values); None standalone
     printer: ReceiptPrinter | None = None
     barcode: BarcodeRenderer | None = None
     scanners: list[Scanner] = dataclasses.field(default_factory=list)
@@ -75,4 +87,4 @@ class TerminalContext:
     nav: Navigator = dataclasses.field(default_factory=Navigator)
     # Deprecated: the string-keyed bag the navigator replaced. Nothing on main reads it; kept only so that
     # branches written against it still import and run until they move to ``nav`` (then remove it).
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)  # deprecated bag (above): values of any kind

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
+from pos_app.services.ports.outbox import SyncApprover
+
 from .context import TerminalContext
+from .sync_view import Approve
+
+if TYPE_CHECKING:
+    from pos_app.services.approvals import Approval
+    from pos_app.services.users import User
+
+    from .checkout_controller import CheckoutController
+    from .main_window import MainWindow
 
 __all__ = ["install", "SyncDialog"]
 
@@ -18,7 +28,7 @@ logger = logging.getLogger(__name__)
 class SyncDialog(QDialog):
     """The sync queue screen (pos_app.ui.sync_view.SyncView, a plain widget) in a dialog of its own."""
 
-    def __init__(self, ctx: TerminalContext, approve: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: TerminalContext, approve: Approve, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from .sync_view import SyncView
 
@@ -32,7 +42,7 @@ class SyncDialog(QDialog):
         self.resize(900, 520)
 
 
-def install(ctx: TerminalContext, window: Any) -> None:
+def install(ctx: TerminalContext, window: MainWindow) -> None:
     """Fill ``ctx.nav``: receipts, the Alipay dialog, approvals and the screens opened by intent name."""
     from .approval_dialog import ApprovalDialog
     from .payment_dialog import open_alipay_payment
@@ -44,11 +54,11 @@ def install(ctx: TerminalContext, window: Any) -> None:
     if ctx.payment is not None:
         ctx.nav.alipay = lambda controller: open_alipay_payment(ctx, controller)
 
-    def requester() -> Any:
+    def requester() -> User | None:
         session = window.controller.session
         return getattr(session, "user", None) if session is not None else None
 
-    def ask(parent: QWidget, action: str, subject: str, reasons: list[str] | None = None) -> Any:
+    def ask(parent: QWidget, action: str, subject: str, reasons: list[str] | None = None) -> Approval | None:
         """The recorded Approval, or None (cancelled / no user service)."""
         if ctx.users is None:
             return None
@@ -58,7 +68,7 @@ def install(ctx: TerminalContext, window: Any) -> None:
 
     ctx.nav.ask_approval = ask
 
-    def refund(controller: Any) -> None:
+    def refund(controller: CheckoutController) -> None:
         from .refund_dialog import open_refund
 
         if ctx.refunds is None:
@@ -68,11 +78,11 @@ def install(ctx: TerminalContext, window: Any) -> None:
 
     ctx.nav.intents["refund"] = refund
 
-    def is_supervisor(controller: Any) -> bool:
+    def is_supervisor(controller: CheckoutController) -> bool:
         session = controller.session
         return session is not None and session.role in ("supervisor", "admin")
 
-    def reports(controller: Any) -> None:
+    def reports(controller: CheckoutController) -> None:
         if ctx.reports is None:
             controller.view.show_notice(ctx.tr("Reports are not available on this terminal"))
             return
@@ -92,27 +102,25 @@ def install(ctx: TerminalContext, window: Any) -> None:
 
     ctx.nav.intents["reports"] = reports
 
-    def sync(controller: Any) -> None:
+    def sync(controller: CheckoutController) -> None:
         if ctx.sync is None:
             controller.view.show_notice(ctx.tr("The sync queue is not available"))
             return
 
-        def sync_approve(action: str, subject: str) -> Any:
+        def sync_approve(action: str, subject: str) -> SyncApprover | None:
             approval = ask(window, action, subject)
             if approval is None:
                 return None
-            from pos_app.services.ports import SyncApprover
-
             return SyncApprover(user_id=approval.approved_by, name=approval.approver_name)
 
         SyncDialog(ctx, sync_approve, window).exec()
 
     ctx.nav.intents["sync"] = sync
 
-    def shift(controller: Any) -> None:
+    def shift(controller: CheckoutController) -> None:
         from .shift_dialogs import ShiftDialog
 
-        if ctx.shifts is None or controller.session is None:
+        if controller.session is None or controller.session.user is None:
             controller.view.show_notice(ctx.tr("Shift functions are not available"))
             return
         dialog = ShiftDialog(ctx.shifts, controller.session.user, window, users=ctx.users, tr=ctx.tr)
@@ -129,7 +137,7 @@ def install(ctx: TerminalContext, window: Any) -> None:
 
     ctx.nav.intents["shift"] = shift
 
-    def orphans(controller: Any) -> None:
+    def orphans(controller: CheckoutController) -> None:
         from .orphans_dialog import OrphansDialog
 
         if ctx.payment is None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Translator", "RESOURCES_DIR", "I18N_DIR", "LANGUAGES", "translate_payment_message"]
+__all__ = ["Translator", "RESOURCES_DIR", "I18N_DIR", "LANGUAGES"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,29 +48,3 @@ class Translator:
             except (KeyError, IndexError, ValueError):
                 return text.format(**values)
         return out
-
-
-# Payment texts with variable parts (pos_app/services/payment.py); each is translated as a template whose
-# variable parts are passed as placeholders (a nested reason is itself translated).
-_PAYMENT_TEMPLATES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
-    (re.compile(r"^payment failed: (?P<reason>.+)$", re.DOTALL), "payment failed: {reason}", ("reason",)),
-    (re.compile(r"^(?P<unknown>the result is not known — do not hand over goods; a supervisor must check this "
-                r"payment \(it will be checked again automatically\)): (?P<reason>.+)$", re.DOTALL),
-     "{unknown}: {reason}", ("unknown", "reason")),
-    (re.compile(r"^paid (?P<amount>.+) with Alipay$"), "paid {amount} with Alipay", ()),
-    (re.compile(r"^waiting for the customer to confirm in Alipay — (?P<seconds>\d+) s$"),
-     "waiting for the customer to confirm in Alipay — {seconds} s", ()),
-    (re.compile(r"^Alipay refused the payment \((?P<code>[^)]*)\): ask for another payment method$"),
-     "Alipay refused the payment ({code}): ask for another payment method", ()),
-    (re.compile(r"^Alipay refused to cancel \((?P<code>[^)]*)\)$"), "Alipay refused to cancel ({code})", ()),
-)
-
-
-def translate_payment_message(tr: Callable[..., str], message: str) -> str:
-    """Translate a cashier-facing payment message, including the ones built from a template plus a reason."""
-    for pattern, template, nested in _PAYMENT_TEMPLATES:
-        m = pattern.match(message)
-        if m is not None:
-            values = {k: (translate_payment_message(tr, v) if k in nested else v) for k, v in m.groupdict().items()}
-            return tr(template, **values)
-    return tr(message)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
 from drivers.base import ScanEvent
+from pos_app.services.checkout import CommittedSale
 from pos_app.services.ports.clock import BEIJING
 from pos_app.services.sync import SyncStatus
 
 from .checkout_controller import CheckoutController, Session
 from .checkout_view import ACTIONS, CheckoutView
 from .context import TerminalContext
+from .i18n import Translator
 from .login_view import LoginView
 from .workers import ScanBridge, TaskRunner
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 LoginFn = Callable[[str, str], Session]
 
 
-def tr_n(tr: Any, text: str, n: int) -> str:
+def tr_n(tr: Translator, text: str, n: int) -> str:
     return str(tr(text, n=n))
 
 
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
     """Owns the scan bridge (readers -> router on the GUI thread), the screens and the status bar."""
 
     def __init__(self, ctx: TerminalContext, login: LoginFn, demo_hint: str = "",
-                 on_receipt: Callable[[Any], None] | None = None) -> None:
+                 on_receipt: Callable[[CommittedSale], None] | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         tr = ctx.tr
@@ -175,7 +176,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.status_labels: dict[str, QLabel] = {}
-        for name in ("store", "cashier", "shift", "payments", "scanner", "camera", "printer", "gateway", "sync"):
+        for name in ("store", "cashier", "shift", "payments", "scanner", "camera", "printer", "gateway", "sync",
+                     "storelink"):
             label = QLabel(self)
             label.setObjectName(f"status_{name}")
             bar.addPermanentWidget(label) if name != "store" else bar.addWidget(label)
@@ -236,6 +238,11 @@ class MainWindow(QMainWindow):
                                                     else tr("not configured")))
         s["gateway"].setToolTip(self.ctx.gateway_url)
         s["sync"].setText(f"{tr('Sync')}: {self._sync_text()}")
+        link = self.ctx.store_link
+        s["storelink"].setVisible(link is not None)
+        if link is not None:
+            template, values = link.status()
+            s["storelink"].setText(tr(template, **values))
         banner = self.payments_banner()
         s["payments"].setText(banner)
         s["payments"].setVisible(bool(banner))

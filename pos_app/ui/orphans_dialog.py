@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
@@ -21,15 +20,19 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.domain.money import format_ui
+from pos_app.services.approvals import Approval
+from pos_app.services.checkout import CommittedSale
+from pos_app.services.payment import PaymentOutcome
 
 from .context import TerminalContext
+from .messages import format_reason
 from .workers import TaskRunner
 
 __all__ = ["OrphansDialog", "AskApproval"]
 
 logger = logging.getLogger(__name__)
 
-AskApproval = Callable[[QWidget, str, str, "list[str] | None"], Any]
+AskApproval = Callable[[QWidget, str, str, "list[str] | None"], "Approval | None"]
 """``ask(parent, action, subject, reasons)`` -> the recorded Approval or None."""
 
 
@@ -51,7 +54,7 @@ class OrphansDialog(QDialog):
         self._payment = ctx.payment
         self.setObjectName("orphansDialog")
         self.setWindowTitle(t("Unsettled Alipay payments"))
-        self.last_result: Any = None
+        self.last_result: CommittedSale | PaymentOutcome | None = None
         self.busy = False
         lay = QVBoxLayout(self)
         intro = QLabel(t("Paid in Alipay, but the sale was never saved. If the customer is still here, complete "
@@ -142,17 +145,16 @@ class OrphansDialog(QDialog):
                                                          by_user_name=approval.approver_name),
                           lambda result: self._done(decision, result), self._failed)
 
-    def _done(self, decision: str, result: Any) -> None:
+    def _done(self, decision: str, result: CommittedSale | PaymentOutcome) -> None:
         self.busy = False
         self.last_result = result
-        if decision == "complete":
-            receipt = getattr(result, "receipt_no", "")
-            self.status.setText(self._t("Sale completed: receipt {no}", no=receipt))
+        if isinstance(result, CommittedSale):
+            self.status.setText(self._t("Sale completed: receipt {no}", no=result.receipt_no))
             receipts = self.ctx.nav.receipts
             if receipts is not None:
                 receipts.after_commit(result)
         else:
-            self.status.setText(self._t("Refunded: {message}", message=self._t(str(getattr(result, "message", "")))))
+            self.status.setText(self._t("Refunded: {message}", message=format_reason(self._t, result.reason)))
         self.reload()
 
     def _failed(self, exc: BaseException) -> None:

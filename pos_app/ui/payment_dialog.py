@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
@@ -15,13 +15,18 @@ from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError, ServiceUnavailable
+from pos_app.services.payment import PaymentOutcome, PaymentProgress
+from pos_app.services.reasons import Reason
 from pos_app.services.routing import Route
 from pos_app.services.till import AlipayResult, PaidNotSaved, Till
 
 from .context import TerminalContext
-from .i18n import translate_payment_message
+from .messages import error_text, format_reason
 from .qtcompat import emit
 from .snapshot_view import totals_view
+
+if TYPE_CHECKING:
+    from .checkout_controller import CheckoutController
 
 __all__ = ["PaymentDialog", "PaymentWorker", "open_alipay_payment"]
 
@@ -68,7 +73,7 @@ class PaymentDialog(QDialog):
 
     paid = Signal(object)
 
-    def __init__(self, ctx: TerminalContext, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: TerminalContext, controller: CheckoutController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         tr = ctx.tr
         self.ctx = ctx
@@ -77,7 +82,7 @@ class PaymentDialog(QDialog):
         self.setWindowTitle(tr("Alipay payment"))
         self.till: Till = controller.till
         self.payable_fen = totals_view(controller.snapshot()).payable_fen
-        self.outcome: Any = None
+        self.outcome: PaymentOutcome | None = None
         self.alipay_result: AlipayResult | None = None
         self.error: BaseException | None = None
         self._give_up = threading.Event()
@@ -140,7 +145,7 @@ class PaymentDialog(QDialog):
             return
         self.ctx.router.set_handler(Route.PAYMENT, None)
         self.code.setEnabled(False)
-        self.status.setText(translate_payment_message(tr, "sending the payment to Alipay…"))
+        self.status.setText(format_reason(tr, Reason("payment.sending")))
         self._started_at = time.monotonic()
         thread = QThread(self)
         thread.setObjectName("payment")
@@ -155,9 +160,9 @@ class PaymentDialog(QDialog):
         thread.start()
 
     # --- progress out ---------------------------------------------------------------------
-    def _progress(self, progress: Any) -> None:
+    def _progress(self, progress: PaymentProgress) -> None:
         self._stage = str(getattr(progress, "stage", ""))
-        self._message = translate_payment_message(self.ctx.tr, str(getattr(progress, "message", "")))
+        self._message = format_reason(self.ctx.tr, progress.reason)
         self._show_seconds()
 
     def _show_seconds(self) -> None:
@@ -186,7 +191,7 @@ class PaymentDialog(QDialog):
             emit(self.paid, outcome)
             self.accept()
             return
-        reason = translate_payment_message(tr, str(getattr(outcome, "message", "")))
+        reason = format_reason(tr, outcome.reason)
         self.status.setText(tr("Payment not completed: {reason}", reason=reason))
         self.give_up_button.setText(tr("Close (Esc)"))
         self.code.setEnabled(True)
@@ -202,7 +207,7 @@ class PaymentDialog(QDialog):
             self.accept()
             return
         if isinstance(exc, DomainError | ServiceError | ServiceUnavailable):  # nothing was sent: scan again
-            self.status.setText(tr(str(exc)))
+            self.status.setText(error_text(tr, exc))
             self.code.setEnabled(True)
             self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
             self.code.setFocus()
@@ -226,7 +231,7 @@ class PaymentDialog(QDialog):
         super().done(result)
 
 
-def open_alipay_payment(ctx: TerminalContext, controller: Any) -> PaymentDialog:
+def open_alipay_payment(ctx: TerminalContext, controller: CheckoutController) -> PaymentDialog:
     """F4: the sale is awaiting payment; on paid commit it, else return the sale to the basket."""
     dialog = PaymentDialog(ctx, controller, controller.view)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -243,7 +248,7 @@ def open_alipay_payment(ctx: TerminalContext, controller: Any) -> PaymentDialog:
     return dialog
 
 
-def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog, accepted: bool) -> None:
+def _after_payment(ctx: TerminalContext, controller: CheckoutController, dialog: PaymentDialog, accepted: bool) -> None:
     """Render the end of the payment: the committed sale, or the basket back with the reason."""
     if isinstance(dialog.error, PaidNotSaved):
         controller.refresh()
@@ -256,6 +261,6 @@ def _after_payment(ctx: TerminalContext, controller: Any, dialog: PaymentDialog,
         controller.refresh()
         outcome = dialog.outcome
         if outcome is not None:
-            controller.view.show_notice(translate_payment_message(ctx.tr, str(getattr(outcome, "message", ""))))
+            controller.view.show_notice(format_reason(ctx.tr, outcome.reason))
         return
     controller.finish_sale(result.committed, ctx.tr("Paid by Alipay {amount}", amount=format_ui(dialog.payable_fen)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeyEvent
@@ -21,7 +20,7 @@ class PromptDialog(QDialog):
     With ``choices`` it shows a list (Up/Down move, Enter picks) and reports the chosen index.
     """
 
-    def __init__(self, parent: QWidget, title: str, label: str, on_done: Callable[[Any], None], *,
+    def __init__(self, parent: QWidget, title: str, label: str, on_done: Callable[[str | int], None], *,
                  text: str = "", choices: Sequence[str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("promptDialog")
@@ -65,7 +64,7 @@ class PromptDialog(QDialog):
             row = self.list.currentRow()
             if row < 0:
                 return
-            value: Any = row
+            value: str | int = row
         else:
             value = self.edit.text().strip()
             if not value:
@@ -76,7 +75,7 @@ class PromptDialog(QDialog):
         # event loop), and this dialog must not be deleted under the key event.
         QTimer.singleShot(0, lambda: self._finish(value))
 
-    def _finish(self, value: Any) -> None:
+    def _finish(self, value: str | int) -> None:
         try:
             self._on_done(value)
         finally:
@@ -88,7 +87,7 @@ class PromptDialog(QDialog):
 
 
 def ask_text(parent: QWidget, title: str, label: str, on_done: Callable[[str], None], text: str = "") -> PromptDialog:
-    dialog = PromptDialog(parent, title, label, on_done, text=text)
+    dialog = PromptDialog(parent, title, label, lambda value: on_done(str(value)), text=text)
     dialog.open()
     dialog.focus_widget().setFocus()
     return dialog
@@ -96,7 +95,7 @@ def ask_text(parent: QWidget, title: str, label: str, on_done: Callable[[str], N
 
 def choose(parent: QWidget, title: str, label: str, choices: Sequence[str],
            on_done: Callable[[int], None]) -> PromptDialog:
-    dialog = PromptDialog(parent, title, label, on_done, choices=choices)
+    dialog = PromptDialog(parent, title, label, lambda value: on_done(int(value)), choices=choices)
     dialog.open()
     dialog.focus_widget().setFocus()
     return dialog

@@ -8,11 +8,11 @@ emit behind this function leaves one place to change if a later PySide6 needs a 
 
 from __future__ import annotations
 
-from typing import Any
+from PySide6.QtCore import SignalInstance
 
 __all__ = ["emit"]
 
 
-def emit(signal: Any, *args: Any) -> None:
+def emit(signal: SignalInstance, *args: object) -> None:
     """``signal.emit(*args)``."""
     signal.emit(*args)

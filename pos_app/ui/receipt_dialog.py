@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QPixmap, QShortcut
@@ -22,17 +23,31 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.domain.money import format_ui
+from pos_app.services.checkout import CommittedSale
 from pos_app.services.ports import BEIJING
 from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt
+from pos_app.services.refunds import RefundOutcome, SaleDetail
 
-from .context import TerminalContext
+from .context import PrintedOutcome, TerminalContext
 from .qtcompat import emit
 from .receipt_pdf import ReceiptPdfError, default_receipt_pdf_path, write_receipt_pdf
 
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
 __all__ = ["ReceiptFlow", "ReceiptPreviewDialog", "build_refund_receipt", "REFUND_HEADER", "PdfPathChooser",
+
            "receipts_data_dir"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class _PrintFailed:
+    """A print job that raised instead of returning an outcome."""
+
+    ok: bool
+    message: str
 
 
 REFUND_HEADER = "REFUND / 退款"
@@ -56,7 +71,7 @@ _REFUND_LABELS = {
 }
 
 
-def build_refund_receipt(detail: Any, outcome: Any, lines: list[tuple[int, int]] | None, store: StoreInfo,
+def build_refund_receipt(detail: SaleDetail, outcome: RefundOutcome, lines: list[tuple[int, int]] | None, store: StoreInfo,
                          language: str = "zh", *, cashier_name: str = "", at: dt.datetime | None = None
                          ) -> ReceiptContent:
     """The refund slip: "REFUND / 退款" header, refunded lines, amount, method, points reversed/restored."""
@@ -72,7 +87,7 @@ def build_refund_receipt(detail: Any, outcome: Any, lines: list[tuple[int, int]]
         line = by_no.get(line_no)
         if line is None:
             continue
-        name = line.name if language == "zh" or not getattr(line, "name_en", "") else line.name_en
+        name = line.name  # a stored sale line keeps the name printed on the sale's receipt
         share = line.amount_fen * qty // max(1, line.quantity) if line.unit != "kg" else line.amount_fen
         items.append(ReceiptLine(name, f"-{qty} × {format_ui(line.unit_price_fen)}" if line.unit != "kg"
                                  else f"-{qty / 1000:.3f} kg", "-" + format_ui(share)))
@@ -105,7 +120,7 @@ class ReceiptPreviewDialog(QDialog):
     reprint_requested = Signal()
     pdf_saved = Signal(str)
 
-    def __init__(self, ctx: TerminalContext, content: Any, text: str, parent: QWidget | None = None, *,
+    def __init__(self, ctx: TerminalContext, content: ReceiptContent, text: str, parent: QWidget | None = None, *,
                  choose_pdf_path: PdfPathChooser | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -211,12 +226,12 @@ class ReceiptFlow(QObject):
 
     printed = Signal(bool, str)
 
-    def __init__(self, ctx: TerminalContext, window: Any) -> None:
+    def __init__(self, ctx: TerminalContext, window: MainWindow) -> None:
         super().__init__(window)
         self.ctx = ctx
         self.window = window
-        self.last_content: Any = None
-        self.last_committed: Any = None
+        self.last_content: ReceiptContent | None = None
+        self.last_committed: CommittedSale | None = None
         #: injectable "where to save the PDF" (tests); None opens a QFileDialog proposing the default path
         self.choose_pdf_path: PdfPathChooser | None = None
         self._store = StoreInfo(name=ctx.store_name, store_id=ctx.store_id, terminal_id=ctx.terminal_id,
@@ -228,7 +243,7 @@ class ReceiptFlow(QObject):
     def language(self) -> str:
         return "zh" if self.ctx.tr.is_chinese else "en"
 
-    def after_commit(self, committed: Any) -> None:
+    def after_commit(self, committed: CommittedSale) -> None:
         self.last_committed = committed
         self.last_content = build_receipt(committed, self._store, self.language)
         printer = self.ctx.printer
@@ -245,14 +260,13 @@ class ReceiptFlow(QObject):
         view.show_notice(f"{shown}\n{hint}" if shown and hint not in shown else (shown or hint),
                          error=False, seconds=15)
 
-    def print_content(self, content: Any) -> None:
+    def print_content(self, content: ReceiptContent) -> None:
         printer = self.ctx.printer
         assert printer is not None
         self.window.tasks.submit(lambda: printer.print_receipt(content), self._printed, self._print_failed)
 
-    def _printed(self, outcome: Any) -> None:
-        ok = bool(getattr(outcome, "ok", False))
-        message = str(getattr(outcome, "message", ""))
+    def _printed(self, outcome: PrintedOutcome) -> None:
+        ok, message = outcome.ok, outcome.message
         if not ok:
             self.window.checkout_view.show_notice(self.ctx.tr(
                 "The receipt did not print ({reason}). The sale is saved. Ctrl+P to reprint.",
@@ -260,9 +274,9 @@ class ReceiptFlow(QObject):
         emit(self.printed, ok, message)
 
     def _print_failed(self, exc: BaseException) -> None:
-        self._printed(type("Outcome", (), {"ok": False, "message": str(exc)})())
+        self._printed(_PrintFailed(False, str(exc)))
 
-    def after_refund(self, detail: Any, outcome: Any, lines: list[tuple[int, int]] | None,
+    def after_refund(self, detail: SaleDetail, outcome: RefundOutcome, lines: list[tuple[int, int]] | None,
                      cashier_name: str = "") -> ReceiptContent:
         """Build the refund slip, keep it as the last receipt (Ctrl+P previews/reprints it) and print it."""
         content = build_refund_receipt(detail, outcome, lines, self._store, self.language, cashier_name=cashier_name)
@@ -276,7 +290,7 @@ class ReceiptFlow(QObject):
         if self.last_content is not None and self.ctx.printer is not None and self.ctx.printer.configured:
             self.print_content(self.last_content)
 
-    def preview(self, content: Any) -> ReceiptPreviewDialog:
+    def preview(self, content: ReceiptContent) -> ReceiptPreviewDialog:
         from pos_app.services.receipts import receipt_text
 
         text = receipt_text(content, 42)

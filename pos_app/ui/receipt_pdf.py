@@ -6,7 +6,6 @@ import logging
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
@@ -20,7 +19,7 @@ from PySide6.QtGui import (
     QPdfWriter,
 )
 
-from pos_app.services.receipts import receipt_text
+from pos_app.services.receipts import ReceiptContent, receipt_text
 
 __all__ = ["RECEIPT_PAGE_WIDTH_MM", "ReceiptPdfError", "receipt_pdf_name", "default_receipt_pdf_path",
            "write_receipt_pdf"]
@@ -51,18 +50,18 @@ def _wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
-def _is_refund(content: Any) -> bool:
+def _is_refund(content: ReceiptContent) -> bool:
     header = tuple(getattr(content, "header", ()) or ())
     return bool(header) and header[0].startswith(_REFUND_MARK)
 
 
-def receipt_pdf_name(content: Any) -> str:
+def receipt_pdf_name(content: ReceiptContent) -> str:
     """``<receipt_no>.pdf`` for a sale, ``<receipt_no>-refund.pdf`` for a refund slip (file-name safe)."""
     code = _UNSAFE.sub("_", str(getattr(content, "barcode", "") or "receipt")).strip("._") or "receipt"
     return f"{code}-refund.pdf" if _is_refund(content) else f"{code}.pdf"
 
 
-def default_receipt_pdf_path(content: Any, data_dir: Path | str) -> Path:
+def default_receipt_pdf_path(content: ReceiptContent, data_dir: Path | str) -> Path:
     """Where "Save PDF" proposes to write: ``<data_dir>/receipts/<name>``; a refund slip never overwrites an
     earlier one (``-2``, ``-3``… are appended), a sale receipt is simply rewritten."""
     folder = Path(data_dir) / "receipts"
@@ -117,7 +116,7 @@ def _draw_columns(painter: QPainter, line: str, x0: float, baseline: float, cell
         painter.drawText(QPointF(x, baseline), text)
 
 
-def write_receipt_pdf(content: Any, path: Path | str, *, barcode_png: bytes | None = None,
+def write_receipt_pdf(content: ReceiptContent, path: Path | str, *, barcode_png: bytes | None = None,
                       width_chars: int = 42) -> Path:
     """Write ``content`` (a ReceiptContent: sale receipt or refund slip) as a one-page PDF 80 mm wide whose
     height fits the receipt: the header centred (first line bold), the lines, totals, tenders, member points,

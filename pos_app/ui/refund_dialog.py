@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,10 +23,16 @@ from drivers.base import ScanEvent
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
+from pos_app.services.approvals import Approval
+from pos_app.services.receipts import ReceiptContent
+from pos_app.services.refunds import RefundOutcome, SaleDetail
 from pos_app.services.routing import Route
 
 from .context import TerminalContext
 from .qtcompat import emit
+
+if TYPE_CHECKING:
+    from .checkout_controller import CheckoutController
 
 __all__ = ["RefundDialog", "open_refund"]
 
@@ -41,17 +47,17 @@ class RefundDialog(QDialog):
 
     refunded = Signal(object)
 
-    def __init__(self, ctx: TerminalContext, controller: Any, parent: QWidget | None = None,
+    def __init__(self, ctx: TerminalContext, controller: CheckoutController, parent: QWidget | None = None,
                  receipt_code: str = "") -> None:
         super().__init__(parent)
         tr = ctx.tr
         self.ctx = ctx
         self.controller = controller
-        self.detail: Any = None
-        self.approval_dialog: Any = None
-        self.outcome: Any = None
+        self.detail: SaleDetail | None = None
+        self.approval_dialog: QDialog | None = None
+        self.outcome: RefundOutcome | None = None
         self.refund_lines: list[tuple[int, int]] | None = None
-        self.receipt: Any = None
+        self.receipt: ReceiptContent | None = None
         self.setObjectName("refundDialog")
         self.setWindowTitle(tr("Refund"))
         self.code = QLineEdit(self)
@@ -162,6 +168,8 @@ class RefundDialog(QDialog):
             self.status.setText(tr("The refund was not approved"))
             return
         session = self.controller.session
+        if session is None:
+            return
         method = "alipay" if self.detail.out_trade_no else "cash"
         sale_id = self.detail.sale.id
         refunds = self.ctx.refunds
@@ -174,10 +182,11 @@ class RefundDialog(QDialog):
                                    shift_id=session.shift_id, cashier_name=session.user_name),
             self._done, self._failed)
 
-    def ask_approval(self, reason: str) -> Any:
+    def ask_approval(self, reason: str) -> Approval | None:
         from .approval_dialog import ApprovalDialog
 
-        dialog = ApprovalDialog(self.ctx.users, "refund", str(getattr(self.detail.sale, "receipt_no", "")),
+        receipt_no = self.detail.sale.receipt_no if self.detail is not None else ""
+        dialog = ApprovalDialog(self.ctx.users, "refund", receipt_no,
                                 list(_REFUND_REASONS), self,
                                 requested_by=getattr(self.controller.session, "user", None), tr=self.ctx.tr)
         self.approval_dialog = dialog
@@ -186,14 +195,14 @@ class RefundDialog(QDialog):
         finally:
             self.approval_dialog = None
 
-    def _done(self, outcome: Any) -> None:
+    def _done(self, outcome: RefundOutcome) -> None:
         tr = self.ctx.tr
         self.outcome = outcome
         if outcome.state == "done":
             self.status.setText(tr("Refunded {amount} ({method})", amount=format_ui(outcome.amount_fen),
                                    method=tr(outcome.method)))
             receipts = self.ctx.nav.receipts
-            if receipts is not None:
+            if receipts is not None and self.detail is not None:
                 session = self.controller.session
                 self.receipt = receipts.after_refund(self.detail, outcome, self.refund_lines,
                                                      getattr(session, "user_name", ""))
@@ -221,7 +230,7 @@ class RefundDialog(QDialog):
         super().done(result)
 
 
-def open_refund(ctx: TerminalContext, controller: Any, receipt_code: str = "") -> RefundDialog:
+def open_refund(ctx: TerminalContext, controller: CheckoutController, receipt_code: str = "") -> RefundDialog:
     dialog = RefundDialog(ctx, controller, controller.view, receipt_code)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     controller.refund_dialog = dialog

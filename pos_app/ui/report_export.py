@@ -21,6 +21,9 @@ from pos_app.services.reports import figure_rows
 __all__ = ["PAGE_A4", "PAGE_80MM", "CSV_HEADER", "LocalizedRow", "section_label", "figure_label", "figure_value",
            "localized_rows", "report_html", "render_localized_csv", "export_pdf", "export_csv", "ensure_gui_app"]
 
+#: report figures as the report service returns them (JSON-shaped: also stored with a Z report)
+Figures = Mapping[str, Any]  # nested JSON values of several kinds (the report schema), read by key
+
 logger = logging.getLogger(__name__)
 
 PAGE_A4 = "a4"
@@ -120,7 +123,7 @@ def figure_value(label: str, value: str, tr: Callable[..., str] = _identity) -> 
     return value
 
 
-def localized_rows(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> list[LocalizedRow]:
+def localized_rows(figures: Figures, tr: Callable[..., str] = _identity) -> list[LocalizedRow]:
     """Every figure as (section key, section label, figure key, figure label, value shown, raw value)."""
     return [(sec, section_label(sec, tr), name, figure_label(name, tr), figure_value(name, value, tr), raw)
             for sec, name, value, raw in figure_rows(figures)]
@@ -137,7 +140,7 @@ def ensure_gui_app() -> QGuiApplication:
     return app
 
 
-def report_html(figures: Mapping[str, Any], *, title: str = "", tr: Callable[..., str] = _identity) -> str:
+def report_html(figures: Figures, *, title: str = "", tr: Callable[..., str] = _identity) -> str:
     """The report as a simple HTML table (one row per figure, sections as headings), in ``tr``'s language."""
     rows = localized_rows(figures, tr)
     kind = str(figures.get("kind", "X"))
@@ -155,7 +158,7 @@ def report_html(figures: Mapping[str, Any], *, title: str = "", tr: Callable[...
     return "\n".join(parts)
 
 
-def export_pdf(figures: Mapping[str, Any], path: Path | str, *, page: str = PAGE_A4,
+def export_pdf(figures: Figures, path: Path | str, *, page: str = PAGE_A4,
                tr: Callable[..., str] = _identity) -> Path:
     """Write the report as a PDF (A4, or a continuous 80 mm wide receipt page), labels in ``tr``'s language."""
     ensure_gui_app()
@@ -186,7 +189,7 @@ def export_pdf(figures: Mapping[str, Any], path: Path | str, *, page: str = PAGE
     return path
 
 
-def render_localized_csv(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> bytes:
+def render_localized_csv(figures: Figures, tr: Callable[..., str] = _identity) -> bytes:
     """One row per figure: the machine columns (section, figure, value, raw) then the labels in ``tr``'s
     language (section_label, figure_label); UTF-8 with a BOM for spreadsheet programs."""
     buf = io.StringIO()
@@ -197,7 +200,7 @@ def render_localized_csv(figures: Mapping[str, Any], tr: Callable[..., str] = _i
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def export_csv(figures: Mapping[str, Any], path: Path | str, *, tr: Callable[..., str] = _identity) -> Path:
+def export_csv(figures: Figures, path: Path | str, *, tr: Callable[..., str] = _identity) -> Path:
     """Write one row per figure (machine columns plus translated label columns), UTF-8 with a BOM."""
     path = Path(path)
     path.write_bytes(render_localized_csv(figures, tr))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
@@ -28,7 +27,7 @@ from pos_app.services.errors import ServiceError
 from pos_app.services.ports import BEIJING
 from pos_app.services.reports import ReportService, StoredZ
 
-from .report_export import localized_rows
+from .report_export import Figures, localized_rows
 
 __all__ = ["FigureTableModel", "ZListModel", "ReportsView", "sales_chart"]
 
@@ -61,7 +60,7 @@ class FigureTableModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else 3
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self._rows) or not 0 <= index.column() < 3:
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
@@ -71,7 +70,7 @@ class FigureTableModel(QAbstractTableModel):
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < 3:
             return self.HEADERS[section]
         return None
@@ -102,7 +101,7 @@ class ZListModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self._items) or role != Qt.ItemDataRole.DisplayRole:
             return None
         z = self._items[index.row()]
@@ -114,14 +113,14 @@ class ZListModel(QAbstractTableModel):
         return values[index.column()] if 0 <= index.column() < len(values) else None
 
     def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
                 and 0 <= section < len(self.HEADERS):
             return self.HEADERS[section]
         return None
 
 
-def sales_chart(figures: Mapping[str, Any], tr: Callable[..., str] = _identity) -> QChart:
+def sales_chart(figures: Figures, tr: Callable[..., str] = _identity) -> QChart:
     """Stacked-by-tender bars of sales per hour (yuan)."""
     chart = QChart()
     chart.setTitle(tr("Sales per hour and tender"))
@@ -158,7 +157,7 @@ class ReportsView(QDialog):
     print_requested = Signal(str)
 
     def __init__(self, reports: ReportService, parent: QWidget | None = None, *, printed_by: str = "",
-                 printer: Callable[[str], Any] | None = None, tr: Callable[..., str] | None = None) -> None:
+                 printer: Callable[[str], object] | None = None, tr: Callable[..., str] | None = None) -> None:
         super().__init__(parent)
         t = self._t = tr or _identity
         self.setObjectName("reportsView")
@@ -167,7 +166,7 @@ class ReportsView(QDialog):
         self._reports = reports
         self._printed_by = printed_by
         self._printer = printer
-        self.x_figures: Mapping[str, Any] = {}
+        self.x_figures: Figures = {}
         self.x_text = ""
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget()
@@ -274,7 +273,7 @@ class ReportsView(QDialog):
         if self._printer is not None:
             self._printer(text)
 
-    def export(self, figures: Mapping[str, Any], path: Path | str, fmt: str, *, page: str = "a4") -> Path:
+    def export(self, figures: Figures, path: Path | str, fmt: str, *, page: str = "a4") -> Path:
         """Write ``figures`` as PDF (``page`` a4/80mm) or CSV, labels in the terminal language."""
         from .report_export import export_csv, export_pdf
 
@@ -286,7 +285,7 @@ class ReportsView(QDialog):
         if z is not None:
             self._export_dialog(z.figures, fmt)
 
-    def _export_dialog(self, figures: Mapping[str, Any], fmt: str) -> None:
+    def _export_dialog(self, figures: Figures, fmt: str) -> None:
         if not figures:
             return
         path, _ = QFileDialog.getSaveFileName(self, self._t("Export"), f"report.{fmt}", f"{fmt.upper()} (*.{fmt})")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -61,7 +61,8 @@ class WalletWindow(QWidget):
     sent = Signal(str)
 
     def __init__(self, tr: Translator, member_code: Callable[[bool], str], payment_code: Callable[[str], str],
-                 render: Callable[[str, str], bytes], wedge_filter: Any = None,
+                 render: Callable[[str, str], bytes],
+                 wedge_filter: Any = None,  # drivers.wedge_qt.WedgeFilter: the UI never imports drivers/*_qt
                  target: Callable[[], QWidget | None] | None = None) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setObjectName("walletWindow")
@@ -272,6 +273,6 @@ class WalletWindow(QWidget):
         with self._frame_lock:
             return self._frame
 
-    def showEvent(self, event: Any) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._update_frame()

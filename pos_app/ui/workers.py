@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar, cast
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -13,6 +13,8 @@ from drivers.base import ScanEvent, ScannerState
 from .qtcompat import emit
 
 __all__ = ["ScanBridge", "TaskRunner"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class _Signals(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+    def __init__(self, fn: Callable[[], object], signals: _Signals) -> None:
         super().__init__()
         self._fn = fn
         self._signals = signals
@@ -84,7 +86,7 @@ class TaskRunner(QObject):
         self._pool.setMaxThreadCount(max_threads)
         self._live: set[_Signals] = set()
 
-    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+    def submit(self, fn: Callable[[], T], on_done: Callable[[T], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None) -> None:
         def finished(result: object, error: object) -> None:
             self._live.discard(signals)
@@ -94,7 +96,7 @@ class TaskRunner(QObject):
                 else:
                     logger.error("background task failed", exc_info=error)
             elif on_done is not None:
-                on_done(result)
+                on_done(cast(T, result))  # what fn returned, carried across the queued signal
 
         signals = _Signals(finished)
         self._live.add(signals)

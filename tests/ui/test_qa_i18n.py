@@ -8,37 +8,46 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
-from pos_app.services import payment
+from pos_app.alipay.subcodes import PAYMENT_REFUSALS
 from pos_app.services.approvals import reasons_for
+from pos_app.services.reasons import Reason
 from pos_app.ui.approval_dialog import ApprovalDialog
-from pos_app.ui.i18n import Translator, translate_payment_message
+from pos_app.ui.i18n import Translator
+from pos_app.ui.messages import MESSAGES, REFUSALS, format_reason
 from pos_app.ui.report_export import figure_label
 
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 _STEPS = ("ask ", "scan ", "call a supervisor", "start the payment again", "checked again")
+_PARAMS = {"seconds": "7", "amount": "¥2.00", "code": "ACQ.X"}
 
 
-def _all_messages() -> list[str]:
-    reasons = list(payment._SUB_CODE_REASONS.values())  # noqa: SLF001 - the catalogue of cashier texts
-    failed = [f"payment failed: {r}" for r in reasons]
-    return [*failed, payment.reason_for_sub_code("40004", "ACQ.SOMETHING_NEW"),
-            payment._MSG_CANCELLED, payment._MSG_CANCELLED_REFUNDED,  # noqa: SLF001
-            payment._MSG_SENDING, payment._MSG_CHECKING, payment._MSG_CANCELLING,  # noqa: SLF001
-            f"{payment._MSG_UNKNOWN}: Alipay refused to cancel (ACQ.X)",  # noqa: SLF001
-            "waiting for the customer to confirm in Alipay — 7 s", "paid ¥2.00 with Alipay"]
+def _all_reasons() -> list[Reason]:
+    """Every reason a service sends: each refusal inside "payment failed", and every other message."""
+    failed = [Reason.of("payment.failed", refusal=r, code="ACQ.X") for r in REFUSALS]
+    others = [Reason.of(code, **_PARAMS) for code in MESSAGES]
+    return [*failed, Reason.of("payment.failed", refusal="", code="ACQ.SOMETHING_NEW"),
+            Reason.of("payment.unknown_cancel_refused", code="ACQ.X"), *others]
 
 
-@pytest.mark.parametrize("message", _all_messages())
-def test_payment_messages_are_chinese_qa1(message: str) -> None:
-    out = translate_payment_message(Translator("zh_CN"), message)
+@pytest.mark.parametrize("reason", _all_reasons(), ids=lambda r: f"{r.code}:{r.get('refusal')}")
+def test_every_reason_is_worded_in_chinese_qa1(reason: Reason) -> None:
+    out = format_reason(Translator("zh_CN"), reason)
+    assert out
     leftover = [w for w in _ENGLISH_WORD.findall(re.sub(r"ACQ\.\w+|\(code \w+\)", "", out)) if w != "ACQ"]
     assert not leftover, out
 
 
+def test_every_alipay_refusal_has_words_qa1() -> None:
+    """The sub-code table of pos_app/alipay names only reasons the UI can word."""
+    assert set(PAYMENT_REFUSALS.values()) <= set(REFUSALS)
+
+
 def test_failure_messages_end_with_the_next_step_qa1() -> None:
-    failures = [*payment._SUB_CODE_REASONS.values(), payment.reason_for_sub_code("40004", ""),  # noqa: SLF001
-                payment._MSG_CANCELLED, payment._MSG_CANCELLED_REFUNDED, payment._MSG_UNKNOWN]  # noqa: SLF001
-    for text in failures:
+    en = Translator("en")
+    failures = [*_all_reasons()[: len(REFUSALS) + 1],
+                *(Reason(c) for c in ("payment.cancelled", "payment.cancelled_refunded", "payment.unknown"))]
+    for reason in failures:
+        text = format_reason(en, reason)
         assert any(step in text.rsplit(":", 1)[-1] for step in _STEPS), text
 
 
@@ -54,3 +63,14 @@ def test_approval_dialog_and_report_reasons_in_chinese_qa5(qtbot: Any, terminal:
     assert tr("No sale") != "No sale"
     assert not _ENGLISH_WORD.search(tr("the count differs from what was expected by more than the allowed "
                                        "amount: a supervisor must approve with a reason"))
+
+
+def test_member_levels_are_translated(qtbot: Any) -> None:
+    from pos_app.ui.checkout_view import CheckoutView
+    from pos_app.ui.snapshot_view import MemberPanelView
+
+    view = CheckoutView(Translator("zh_CN"))
+    qtbot.addWidget(view)
+    for level, zh in (("GOLD", "金卡"), ("SILVER", "银卡"), ("PLATINUM", "白金卡")):
+        view.show_member(MemberPanelView("张*明", level, "****5130", 100, 0, 0, 0, ""))
+        assert view.member_name.text().endswith(zh)

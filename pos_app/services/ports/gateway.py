@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Mapping
 from typing import Any, Protocol, Union
 
 from pos_app.domain.money import parse_gateway_amount
 
-__all__ = ["GatewaySuccess", "GatewayInProgress", "GatewayBusinessFailure", "GatewayUnknown", "GATEWAY_UNKNOWN_CAUSES", "GatewayResult", "PayResult", "QueryResult", "CancelResult", "RefundResult", "RefundQueryResult", "CardInfo", "TradeGateway", "CardGateway"]
+__all__ = ["FailureKind", "GatewaySuccess", "GatewayInProgress", "GatewayBusinessFailure", "GatewayUnknown", "GATEWAY_UNKNOWN_CAUSES", "GatewayResult", "PayResult", "QueryResult", "CancelResult", "RefundResult", "RefundQueryResult", "CardInfo", "TradeGateway", "CardGateway"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -26,6 +27,14 @@ class GatewayInProgress:
     body: Mapping[str, Any]
 
 
+class FailureKind(enum.StrEnum):
+    """What a business failure means for the caller (classified in pos_app.alipay.subcodes)."""
+
+    DEFINITE = "definite"            # a definite answer about this request: do not retry it as it is
+    TRANSIENT = "transient"          # Alipay is busy or had a system error: the same request may succeed later
+    CONFIGURATION = "configuration"  # the terminal's keys, app id, clock or permissions are wrong
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class GatewayBusinessFailure:
     """A definite answer other than success (40004 with a sub_code, 40002, 20001, ...).
@@ -40,6 +49,8 @@ class GatewayBusinessFailure:
     sub_msg: str
     body: Mapping[str, Any]
     verified: bool = True
+    kind: FailureKind = FailureKind.DEFINITE   # set by the client from the sub-code table
+    reason: str = ""                          # a reason code for the cashier's message ("" = none specific)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

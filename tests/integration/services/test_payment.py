@@ -18,6 +18,8 @@ from pos_app.services.errors import PaymentError, PaymentsBlocked
 from pos_app.services.payment import PaymentProgress, PaymentService
 from pos_app.storage.db import connect
 from pos_app.storage.uow import SqliteUnitOfWork
+from pos_app.ui.i18n import Translator
+from pos_app.ui.messages import format_reason
 
 _codes = itertools.count(1)
 
@@ -96,8 +98,9 @@ def test_never_confirmed_is_cancelled_after_polls(payments: PaymentService, sand
 def test_definite_failures(payments: PaymentService, sandbox: SandboxServer, behaviour: str, words: str) -> None:
     att, auth = start(payments, sandbox, behaviour)
     out = payments.run(att.id, auth)
-    assert out.state == "failed" and words in out.message
-    assert out.attempt.fail_sub_code.startswith("ACQ.")
+    assert out.state == "failed" and out.reason.code == "payment.failed"
+    assert words in format_reason(Translator("en"), out.reason)      # worded by the UI from the reason code
+    assert out.attempt.fail_sub_code.startswith("ACQ.") and out.reason.get("code") == out.attempt.fail_sub_code
 
 
 @pytest.mark.parametrize(("fault", "expected"), [

@@ -132,3 +132,20 @@ def test_alipay_waits_for_recovery_and_refuses_a_non_payment_code(checkout: Chec
         till.pay_alipay(COLA, subject="Demo")
     assert _count(db, "payment_attempts") == 0          # nothing recorded, nothing sent
     assert till.snapshot().mode is ScanMode.AWAITING_PAYMENT
+
+
+def test_a_basket_round_trips_through_json_for_park_and_recall(checkout: CheckoutService) -> None:
+    """The seam park/recall builds on: basket() out, basket_to_sale + load_sale() back, nothing lost."""
+    from pos_app.services.checkout import basket_to_sale
+
+    till = _till(checkout)
+    till.scan_product(classify(COLA))
+    snap = till.scan_product(classify(BREAD))
+    parked = till.basket()
+    assert till.new_sale().sale.lines == ()
+    back = till.load_sale(basket_to_sale(parked, checkout.config.loyalty))
+    assert [(line.code, line.quantity, line.amount_fen) for line in back.sale.lines] == \
+        [(line.code, line.quantity, line.amount_fen) for line in snap.sale.lines]
+    assert back.payable_fen == snap.payable_fen
+    # basket_to_sale rebuilds a sale awaiting payment (as an orphan's completion needs): the till follows it
+    assert back.mode is ScanMode.AWAITING_PAYMENT and till.cancel_payment().sale.state is SaleState.OPEN

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from pos_app.services.ports import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess, GatewayUnknown
+from pos_app.alipay.subcodes import business_failure
+from pos_app.services.ports import GatewayInProgress, GatewaySuccess, GatewayUnknown
 from pos_app.services.sync import SyncConfig, backoff, classify
 
 
@@ -30,16 +31,16 @@ def test_backoff_is_exponential_full_jitter_and_capped() -> None:
     (GatewayUnknown("bad sign", "signature"), "transient", False),
     (GatewayUnknown("truncated", "format"), "transient", False),
     (GatewayInProgress({}), "transient", False),
-    (GatewayBusinessFailure("20000", "isv.service-busy", "busy", {}), "transient", True),
-    (GatewayBusinessFailure("40004", "ACQ.SYSTEM_ERROR", "err", {}), "transient", False),
-    (GatewayBusinessFailure("40002", "isv.invalid-timestamp", "clock", {}), "transient", False),
-    (GatewayBusinessFailure("40002", "isv.invalid-signature", "验签出错 app_id=1&biz_content=...", {}),
+    (business_failure("20000", "isv.service-busy", "busy", {}), "transient", True),
+    (business_failure("40004", "ACQ.SYSTEM_ERROR", "err", {}), "transient", False),
+    (business_failure("40002", "isv.invalid-timestamp", "clock", {}), "transient", False),
+    (business_failure("40002", "isv.invalid-signature", "验签出错 app_id=1&biz_content=...", {}),
      "transient", False),
-    (GatewayBusinessFailure("40006", "isv.insufficient-isv-permissions", "", {}), "transient", False),
-    (GatewayBusinessFailure("40004", "CARD_NOT_EXIST", "会员卡不存在", {}, verified=False), "transient", False),
-    (GatewayBusinessFailure("40004", "CARD_NOT_EXIST", "会员卡不存在", {}), "permanent", False),
-    (GatewayBusinessFailure("40004", "TRADE_NOT_EXIST", "交易不存在", {}), "permanent", False),
-    (GatewayBusinessFailure("40002", "isv.invalid-parameter", "bad", {}), "permanent", False),
+    (business_failure("40006", "isv.insufficient-isv-permissions", "", {}), "transient", False),
+    (business_failure("40004", "CARD_NOT_EXIST", "会员卡不存在", {}, verified=False), "transient", False),
+    (business_failure("40004", "CARD_NOT_EXIST", "会员卡不存在", {}), "permanent", False),
+    (business_failure("40004", "TRADE_NOT_EXIST", "交易不存在", {}), "permanent", False),
+    (business_failure("40002", "isv.invalid-parameter", "bad", {}), "permanent", False),
 ])
 def test_classify(result: object, kind: str, network: bool) -> None:
     v = classify(result)  # type: ignore[arg-type]

@@ -1,0 +1,150 @@
+"""The lane's uplink: pushes journal rows to the store server in lane_seq order, idempotently.
+
+One thread, its own connection, a client-side deadline per round trip; on any failure the connection is
+discarded and the push retried after a back-off with jitter (capped), immediately after any success.
+The pull (reference data, store balances) runs in the same loop between pushes, on its own connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from .connect import deadline, open_connection
+from .errors import StoreRefused, StoreUnavailable
+from .ports import LaneJournalPort
+
+__all__ = ["Uplink", "UplinkConfig", "PUSH_BATCH"]
+
+logger = logging.getLogger(__name__)
+PUSH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class UplinkConfig:
+    conninfo: str
+    deadline_s: float = 10.0
+    heartbeat_s: float = 30.0
+    poll_s: float = 0.1
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 60.0
+
+
+class Uplink:
+    """``step()`` does one round of work and returns True when it did something (for tests and the loop)."""
+
+    def __init__(self, journal: LaneJournalPort, config: UplinkConfig,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self._journal = journal
+        self._cfg = config
+        self._clock = clock
+        self._conn: psycopg.Connection[Any] | None = None
+        self._hello_done = False
+        self._last_heartbeat = 0.0
+        self.failures = 0
+        self.deadline_kills = 0
+        self.pushed_batches = 0
+
+    # -- one connection at a time; dropped on any failure --------------------------------------
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = open_connection(self._cfg.conninfo)
+            self._hello_done = False
+        return self._conn
+
+    def drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                logger.debug("closing a broken store connection failed", exc_info=True)
+            self._conn = None
+        self._hello_done = False
+
+    def _call(self, query: bytes, params: tuple[Any, ...], what: str) -> dict[str, Any]:
+        conn = self._connection()
+        try:
+            with deadline(conn, self._cfg.deadline_s, what):
+                row = conn.execute(query, params).fetchone()
+        except StoreUnavailable as exc:
+            if "deadline" in str(exc):
+                self.deadline_kills += 1
+            self.drop()
+            raise
+        assert row is not None
+        result: dict[str, Any] = row[0]
+        return result
+
+    def _hello(self) -> None:
+        st = self._journal.state()
+        answer = self._call(b"SELECT pos.heartbeat(%s, %s, %s, %s, %s)",
+                            (st.lane_epoch, st.epoch_base_seq, st.max_seq, st.backlog, self._clock()), "heartbeat")
+        if answer.get("restored"):
+            logger.warning("store server holds more of epoch %s than this lane (%s > %s): restored from an older "
+                           "database? starting a new epoch; the supervisor sees it in `store status`",
+                           st.lane_epoch, answer.get("acked_seq"), st.max_seq)
+            epoch = self._journal.new_epoch(st.max_seq)
+            answer = self._call(b"SELECT pos.heartbeat(%s, %s, %s, %s, %s)",
+                                (epoch, st.max_seq, st.max_seq, st.backlog, self._clock()), "heartbeat")
+        self._journal.hello(str(answer["lane_id"]), int(answer["acked_seq"]))
+        self._hello_done = True
+        self._last_heartbeat = time.monotonic()
+
+    def push(self) -> int:
+        """Push everything waiting; returns the number of rows the server newly acknowledged."""
+        if not self._hello_done or time.monotonic() - self._last_heartbeat > self._cfg.heartbeat_s:
+            self._hello()
+        moved = 0
+        while True:
+            st = self._journal.state()
+            rows = self._journal.pending(st.acked_seq, PUSH_BATCH)
+            if not rows:
+                self._journal.set_online(self._clock())
+                return moved
+            answer = self._call(b"SELECT pos.ingest_batch(%s, %s, %s, %s)",
+                                (st.lane_epoch, rows[0]["seq"], Jsonb(rows), self._clock()), "push")
+            self.pushed_batches += 1
+            if "resend_from" in answer:
+                self._journal.hello(st.lane_id, int(answer["resend_from"]) - 1)
+                continue
+            if "error" in answer:
+                logger.warning("store server refused the push: %s; saying hello again", answer["error"])
+                self._hello()
+                continue
+            acked = int(answer["acked_seq"])
+            if acked <= st.acked_seq:
+                raise StoreRefused(f"store server did not advance past seq {st.acked_seq} (answer {answer})")
+            moved += acked - st.acked_seq
+            self._journal.set_acked(acked, self._clock())
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self, stop: threading.Event, extra: Callable[[], None] | None = None,
+            on_round: Callable[[], None] | None = None) -> None:
+        """Until ``stop``: push, then ``extra``; back off on failure, poll when idle; ``on_round`` after each."""
+        delay = 0.0
+        while not stop.is_set():
+            try:
+                self.push()
+                if extra is not None:
+                    extra()
+                self.failures = 0
+                delay = self._cfg.poll_s
+            except (StoreUnavailable, StoreRefused) as exc:
+                self.failures += 1
+                self._journal.set_offline(self._clock(), str(exc))
+                base = min(self._cfg.backoff_cap_s, self._cfg.backoff_base_s * (2 ** min(self.failures - 1, 8)))
+                delay = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+                logger.info("store unreachable (%s); retry in %.1f s", exc, delay)
+            if on_round is not None:
+                on_round()
+            stop.wait(delay)
+        self.drop()

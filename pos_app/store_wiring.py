@@ -1,0 +1,90 @@
+"""Wiring of store mode into a lane (used by the terminal and by ``pos-app store lane-sync``).
+
+A lane with no ``[store] dsn`` gets nothing from here and behaves exactly as a standalone terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pos_app.settings import Settings
+from pos_app.storage.lane_journal import SqliteLaneJournal
+from pos_app.store.connect import lane_conninfo, masked_dsn, read_password
+from pos_app.store.link import LinkConfig, StoreLink, status_line
+
+__all__ = ["link_config", "start_store_link", "store_status_text", "sync_once"]
+
+logger = logging.getLogger(__name__)
+
+
+def link_config(settings: Settings, *, pull_interval_s: float = 1.0) -> LinkConfig | None:
+    """None for a standalone lane; raises StoreRefused for an unreadable password."""
+    s = settings.store
+    if not s.dsn:
+        return None
+    password = read_password(s.password_file, s.password_env)
+    info = lane_conninfo(s.dsn, password, connect_timeout_s=max(1, int(s.deadline_s / 2)),
+                         application_name=f"pos-lane-{s.terminal_id}")
+    return LinkConfig(info, deadline_s=s.deadline_s, pull_interval_s=pull_interval_s)
+
+
+def start_store_link(settings: Settings, *, pull_interval_s: float = 1.0) -> StoreLink | None:
+    """Turn the lane journal on for this database and start the uplink and pull threads."""
+    config = link_config(settings, pull_interval_s=pull_interval_s)
+    if config is None:
+        return None
+    journal = SqliteLaneJournal.open(settings.db_path)
+    try:
+        st = journal.enable()
+    finally:
+        journal.close()
+    logger.info("store mode: %s, epoch %s, %d events waiting", masked_dsn(settings.store.dsn), st.lane_epoch,
+                st.backlog)
+    link = StoreLink(lambda: SqliteLaneJournal.open(settings.db_path), config)
+    link.start()
+    return link
+
+
+def store_status_text(settings: Settings) -> str:
+    """The status-bar text for store mode ("" for a standalone lane)."""
+    if not settings.store.dsn:
+        return ""
+    journal = SqliteLaneJournal.open(settings.db_path)
+    try:
+        return status_line(journal.state())
+    finally:
+        journal.close()
+
+
+def sync_once(settings: Settings) -> str:
+    """``store lane-sync --once``: migrate, turn the journal on, push everything, pull once; a summary line."""
+    from pos_app.storage.db import Database
+    from pos_app.store.errors import StoreError
+    from pos_app.store.pull import Pull
+    from pos_app.store.uplink import Uplink, UplinkConfig
+
+    cfg = link_config(settings)
+    if cfg is None:
+        raise StoreError("this lane has no [store] dsn: it is not in store mode")
+    Database(settings.db_path).open_and_migrate().close()
+    journal = SqliteLaneJournal.open(settings.db_path)
+    try:
+        journal.enable()
+        up = Uplink(journal, UplinkConfig(cfg.conninfo, deadline_s=cfg.deadline_s))
+        pull = Pull(journal, cfg.conninfo, deadline_s=cfg.deadline_s)
+        try:
+            pushed = up.push()
+            pulled = pull.step()
+        finally:
+            up.drop()
+            pull.drop()
+        return f"pushed {pushed} events, pulled {pulled} rows; {status_line(journal.state())}"
+    finally:
+        journal.close()
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create/migrate the lane's database before the link starts (headless lane-sync)."""
+    from pos_app.storage.db import Database
+
+    Database(settings.db_path).open_and_migrate().close()

@@ -1,0 +1,111 @@
+"""A lane in store mode against a real PostgreSQL: the journal, the uplink, the pull, points."""
+
+from __future__ import annotations
+
+import random
+
+from pos_app.store.link import status_line
+from tests.reliability.harness.env import MEMBERS
+from tests.store.lanekit import make_lane, seed_store_members, server
+
+
+def test_standalone_lane_writes_no_journal(tmp_path, store_db):
+    lane = make_lane(tmp_path, store_db, "solo", enable=False)
+    lane.sell(random.Random(1))
+    with lane.sqlite() as c:
+        assert c.execute("SELECT count(*) FROM lane_journal").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM outbox WHERE state = 'discarded'").fetchone()[0] == 0
+    lane.close()
+
+
+def test_sales_reach_the_store_once_and_money_adds_up(tmp_path, store_db):
+    lane = make_lane(tmp_path, store_db, "lane1")
+    rng = random.Random(7)
+    receipts = [lane.sell(rng, MEMBERS[i % 2][0] if i % 3 == 0 else None) for i in range(12)]
+    up = lane.uplink()
+    moved = up.push()
+    st = lane.journal.state()
+    assert moved == st.max_seq and st.backlog == 0 and st.offline_since is None
+    # pushing again (nothing new) and replaying the whole journal (a lost ack) change nothing
+    assert up.push() == 0
+    lane.journal.hello(st.lane_id, 0)
+    assert up.push() == st.max_seq
+    assert server(store_db, "SELECT resends FROM pos.lane_epoch")[0][0] == st.max_seq
+    srv = server(store_db, "SELECT receipt_no, total_fen FROM pos.sale ORDER BY receipt_no")
+    with lane.sqlite() as c:
+        local = [tuple(r) for r in c.execute("SELECT receipt_no, total_fen FROM sales ORDER BY receipt_no")]
+        tenders = c.execute("SELECT sum(amount_fen) FROM tenders").fetchone()[0]
+        seqs = [r[0] for r in c.execute("SELECT seq FROM lane_journal ORDER BY seq")]
+    assert sorted(receipts) == [r for r, _ in srv] and srv == local
+    assert server(store_db, "SELECT sum(amount_fen) FROM pos.tender")[0][0] == tenders
+    assert [r[0] for r in server(store_db, "SELECT lane_seq FROM pos.event ORDER BY lane_seq")] == seqs
+    assert seqs == list(range(1, len(seqs) + 1))
+    lane.close()
+
+
+def test_points_shown_are_store_balance_plus_this_lanes_pending(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    b = make_lane(tmp_path, store_db, "lane_b")
+    member = MEMBERS[0][0]
+    for lane in (a, b):
+        lane.uplink().push()           # hello: the lanes know their epoch
+        lane.pull().step()
+        assert lane.journal.points_shown(member) == 1000
+    rng = random.Random(3)
+    a.sell(rng, member)
+    earned_a = a.journal.points_shown(member) - 1000
+    assert earned_a > 0
+    b.sell(rng, member)
+    earned_b = b.journal.points_shown(member) - 1000
+    # a's sale is pending on a (not yet pushed): b does not see it; a counts it once
+    a.pull().step()
+    assert a.journal.points_shown(member) == 1000 + earned_a
+    a.uplink().push()
+    b.uplink().push()
+    for lane in (a, b):
+        lane.pull().step()
+        assert lane.journal.points_shown(member) == 1000 + earned_a + earned_b
+    bal = server(store_db, "SELECT balance FROM pos.member_points WHERE member_id = %s", (member,))[0][0]
+    total = server(store_db, "SELECT sum(delta) FROM pos.points_entry WHERE member_id = %s", (member,))[0][0]
+    assert bal == total == 1000 + earned_a + earned_b
+    a.close()
+    b.close()
+
+
+def test_reference_data_is_pulled_with_tombstones(tmp_path, store_db):
+    lane = make_lane(tmp_path, store_db, "lane1")
+    lane.uplink().push()
+    with store_db.admin() as c:
+        c.execute("INSERT INTO pos.item (code, name_zh, name_en, price_fen) VALUES ('2000000000008', '茶', 'Tea', 350)")
+        c.execute("INSERT INTO pos.member (member_id, name, level) VALUES ('8800000000099999', '新会员', 'VIP2')")
+    assert lane.pull().step() >= 2
+    with store_db.admin() as c:
+        c.execute("UPDATE pos.item SET price_fen = 400 WHERE code = '2000000000008'")
+        c.execute("DELETE FROM pos.item WHERE code = '2000000000008'")
+    lane.pull().step()
+    with lane.sqlite() as c:
+        assert tuple(c.execute("SELECT price_fen, active FROM catalogue_items WHERE code = '2000000000008'")
+                     .fetchone()) == (400, 0)
+        assert c.execute("SELECT level FROM members WHERE card_no = '8800000000099999'").fetchone()[0] == "VIP2"
+    assert lane.pull().step() == 0     # the cursor moved: nothing again
+    lane.close()
+
+
+def test_store_down_keeps_selling_and_shows_the_status(tmp_path, store_db):
+    lane = make_lane(tmp_path, store_db, "lane1")
+    lane.conninfo = lane.conninfo.replace(f"port={store_db.server.port}", "port=1")   # nothing listens there
+    up = lane.uplink(deadline_s=1.0)
+    rng = random.Random(5)
+    for _ in range(3):
+        lane.sell(rng)
+    import pytest
+
+    from pos_app.store.errors import StoreUnavailable
+    with pytest.raises(StoreUnavailable):
+        up.push()
+    import datetime as dt
+    lane.journal.set_offline(dt.datetime(2026, 12, 3, 2, 5, tzinfo=dt.UTC), "refused")
+    st = lane.journal.state()
+    assert status_line(st) == f"Store offline since 10:05, {st.max_seq} events waiting"
+    lane.close()

@@ -1,0 +1,70 @@
+"""The real terminal (offscreen Qt) in store mode: the link runs off the GUI thread and the status bar says
+whether the store is reachable and how many events wait; a standalone terminal shows nothing of it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pos_app.app import build_terminal
+from pos_app.settings import load_settings
+from pos_app.store import schema
+
+STORE_ENV: dict[str, str] = {}
+
+
+def _store_env(monkeypatch: Any, dsn: str, password: str) -> None:
+    STORE_ENV.clear()
+    STORE_ENV.update({"POS_STORE_DSN": dsn, "POS_STORE_PASSWORD_ENV": "LANE_PW", "POS_STORE_DEADLINE_S": "1.0"})
+    monkeypatch.setenv("LANE_PW", password)
+
+
+def make_terminal(qtbot: Any, tmp_path: Any) -> Any:
+    """As tests/ui/conftest.make_terminal, with this test's [store] settings."""
+    env = {"POS_LANGUAGE": "en", **STORE_ENV}
+    settings = load_settings(None, env=env, data_dir=tmp_path / "data")
+    terminal = build_terminal(settings, demo=True, scanner_urls=("fake://",), show_wallet=False,
+                              payment_sleep=lambda s: time.sleep(min(s, 0.05)))
+    qtbot.addWidget(terminal.window)
+    terminal.window.show()
+    qtbot.waitUntil(terminal.recovery_done.is_set, timeout=10_000)
+    return terminal
+
+
+def test_terminal_in_store_mode_syncs_and_shows_the_store(qtbot: Any, tmp_path: Any, store_db: Any,
+                                                          monkeypatch: Any) -> None:
+    with store_db.admin() as c:
+        creds = schema.add_lane(c, "t1")
+    _store_env(monkeypatch, store_db.server.dsn(store_db.name, creds.role), creds.password)
+    terminal = make_terminal(qtbot, tmp_path)
+    try:
+        label = terminal.window.status_labels["storelink"]
+        qtbot.waitUntil(lambda: (terminal.window.refresh_status(), label.text())[1] == "Store server online",
+                        timeout=15_000)
+        assert label.isVisible()
+    finally:
+        terminal.shutdown()
+    with store_db.admin() as c:    # the demo login opened a shift: it reached the store
+        assert c.execute("SELECT count(*) FROM pos.shift_event WHERE kind = 'open'").fetchone()[0] >= 1
+
+
+def test_terminal_with_the_store_down_says_so(qtbot: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    _store_env(monkeypatch, "host=127.0.0.1 port=1 dbname=x user=y", "pw")
+    terminal = make_terminal(qtbot, tmp_path)
+    try:
+        label = terminal.window.status_labels["storelink"]
+        qtbot.waitUntil(lambda: (terminal.window.refresh_status(), label.text())[1].startswith(
+            "Store offline since"), timeout=15_000)
+        assert label.text().endswith("events waiting")
+    finally:
+        terminal.shutdown()
+
+
+def test_standalone_terminal_has_no_store_status(qtbot: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    STORE_ENV.clear()
+    terminal = make_terminal(qtbot, tmp_path)
+    try:
+        assert terminal.store_link is None
+        assert not terminal.window.status_labels["storelink"].isVisible()
+    finally:
+        terminal.shutdown()
