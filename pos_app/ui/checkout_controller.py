@@ -323,7 +323,7 @@ class CheckoutController(QObject):
             self.view.show_notice(self.t("Type a discount like 10% or 5.00, then a reason"))
             return None
 
-    def _apply_discount(self, apply: Callable[[int | None], Any], subject: str) -> None:
+    def _apply_discount(self, apply: Callable[[int | None], TillSnapshot], subject: str) -> None:
         """Give the discount; above the cashier's cap the supervisor approves first (then it is given)."""
         self.prompt = None
         try:
@@ -511,7 +511,7 @@ class CheckoutController(QObject):
         if self._on_receipt is not None:
             self._on_receipt(committed)
 
-    def _sale_done_text(self, committed: Any) -> str:
+    def _sale_done_text(self, committed: CommittedSale) -> str:
         """The "sale done" panel: total, tenders, change, points earned and redeemed, new balance, receipt."""
         t = self.t
         snap = committed.snapshot
