@@ -24,7 +24,8 @@ import numpy.typing as npt
 from pyzbar import pyzbar
 from pyzbar import wrapper as zw
 
-__all__ = ["Decoded", "decode_frame", "SYMBOLOGIES", "BACKENDS", "default_backend", "valid_code", "to_gray"]
+__all__ = ["Decoded", "decode_frame", "agreeing", "read_image", "ImageRefused", "MAX_IMAGE_PIXELS", "SYMBOLOGIES",
+    "BACKENDS", "default_backend", "valid_code", "to_gray"]
 
 logger = logging.getLogger(__name__)
 
@@ -337,7 +338,76 @@ def decode_frame(
         res.add(found, _compose(offset, inv))
         if res.items:
             break
-    return list(res.items.values())
+    return agreeing(list(res.items.values()))
+
+
+def _box(d: Decoded, margin: float) -> tuple[float, float, float, float] | None:
+    if not d.polygon:
+        return None
+    xs = [p[0] for p in d.polygon]
+    ys = [p[1] for p in d.polygon]
+    return min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin
+
+
+def _overlap(a: Decoded, b: Decoded, margin: float = 3.0) -> bool:
+    """Whether two reads may be of one printed code (an unknown position may be anywhere)."""
+    ba, bb = _box(a, margin), _box(b, margin)
+    if ba is None or bb is None:
+        return True
+    return ba[0] < bb[2] and bb[0] < ba[2] and ba[1] < bb[3] and bb[1] < ba[3]
+
+
+def agreeing(found: list[Decoded]) -> list[Decoded]:
+    """Drop every read whose region overlaps a read with a different value.
+
+    Two decoders (or two passes) that read one code region differently cannot both be right, and a
+    wrong one may still carry a valid check digit: emit neither and let the next frame decide.
+    """
+    bad: set[int] = set()
+    for i, a in enumerate(found):
+        for j in range(i + 1, len(found)):
+            b = found[j]
+            if a.text != b.text and _overlap(a, b):
+                bad.update((i, j))
+    if bad:
+        logger.info("decode: %d overlapping reads disagree; none emitted", len(bad))
+    return [d for i, d in enumerate(found) if i not in bad]
+
+
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel still; a 16000x16000 image would need gigabytes to decode
+
+
+class ImageRefused(ValueError):
+    """An image file that is not decoded: unreadable, truncated, or larger than the pixel limit."""
+
+
+def read_image(path: str, max_pixels: int = MAX_IMAGE_PIXELS) -> Gray:
+    """Read an image file as gray pixels; the size is checked from the header before any pixel is decoded."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is lower
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise ImageRefused(f"{w}x{h} = {w * h} pixels is above the limit of {max_pixels} "
+                                       "(scale the image down)")
+                im.load()
+                return np.asarray(im.convert("L"), dtype=np.uint8)
+    except Image.DecompressionBombError as exc:  # Pillow's own, higher limit tripped while reading the header
+        import re
+
+        m = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{m.group(1)} pixels" if m else "the image"
+        raise ImageRefused(f"{size} is above the limit of {max_pixels} (scale the image down)") from None
+    except ImageRefused:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        reason = "truncated (the file is incomplete)" if "truncated" in str(exc).lower() else str(exc)
+        raise ImageRefused(f"cannot read image: {reason}") from None
 
 
 Found = list[tuple[str, str, list[Point]]]

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 SUFFIXES = ("cr", "lf", "crlf", "etx", "none")
 DEFAULT_GAP_S = 0.050
 DEFAULT_MAX_FRAME = 512
-_STALE_S = 1.0  # a partial suffixed frame idle this long is discarded
+UNTERMINATED_S = 0.3  # a partial suffixed frame idle this long is delivered as it is (scanner sends no terminator)
 
 _CR, _LF, _STX, _ETX = 0x0D, 0x0A, 0x02, 0x03
 
@@ -49,7 +49,9 @@ class SuffixFramer:
     directly follows a CR is swallowed, even when it arrives in a later ``feed``), "etx" (an
     optional STX starts a frame, ETX ends it) or "none" (a frame ends after ``gap_s`` of silence,
     see ``flush_if_idle``). A buffer growing beyond ``max_len`` bytes without a terminator is
-    dropped (with a notice) together with everything up to the next terminator.
+    dropped (with a notice) together with everything up to the next terminator. Under a terminator
+    framing, bytes left without their terminator for ``UNTERMINATED_S`` (or ``gap_s`` if longer) are
+    delivered as a frame, never dropped; the first time with a notice suggesting ``suffix=none``.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class SuffixFramer:
         self._after_cr = False
         self._skipping = False  # inside an over-long frame, waiting for its terminator
         self._in_stx = False
+        self._told_unterminated = False
 
     @property
     def pending(self) -> bool:
@@ -105,10 +108,14 @@ class SuffixFramer:
             if idle >= self.gap_s:
                 return self._take()
             return []
-        if idle >= max(_STALE_S, self.gap_s):
-            if self._buf:
-                self._notice(f"incomplete frame of {len(self._buf)} bytes discarded (no terminator)")
-            self._reset()
+        if idle >= max(UNTERMINATED_S, self.gap_s):
+            frames = self._take()
+            if frames and not self._told_unterminated:
+                self._told_unterminated = True
+                self._notice(f"a code came without its {self.suffix} terminator and was taken after "
+                             f"{max(UNTERMINATED_S, self.gap_s):g} s of silence; if this scanner sends no "
+                             "terminator, add suffix=none to its URL so codes arrive at once")
+            return frames
         return []
 
     def reset(self) -> None:

@@ -366,6 +366,8 @@ def open_printer(url: str) -> Printer:
         timeout = float(q.get("timeout", 5))
     except ValueError as exc:
         raise PrinterUrlError(f"{url}: {exc}") from None
+    if not (16 <= cols <= 80 and 50 <= baud <= 4_000_000 and 0.1 <= timeout <= 120):
+        raise PrinterUrlError(f"{url}: cols must be 16-80, baud 50-4000000, timeout 0.1-120 s")
     transport: Any
     if scheme == "file":
         if not parts.path:
@@ -374,6 +376,8 @@ def open_printer(url: str) -> Printer:
     elif scheme == "usb":
         try:
             vid, pid = (int(x, 16) for x in parts.netloc.split(":"))
+            if not (0 <= vid <= 0xFFFF and 0 <= pid <= 0xFFFF):
+                raise ValueError(parts.netloc)
         except ValueError:
             raise PrinterUrlError(f"{url}: expected usb://VID:PID in hex (usb://04b8:0202)") from None
 
@@ -391,7 +395,10 @@ def open_printer(url: str) -> Printer:
 
             return Serial(devfile=dev, baudrate=baud, timeout=timeout, profile=profile)
     elif scheme == "tcp":
-        host, port = parts.hostname, parts.port or 9100
+        try:
+            host, port = parts.hostname, parts.port or 9100
+        except ValueError:
+            raise PrinterUrlError(f"{url}: port must be a number from 1 to 65535 (tcp://host:9100)") from None
         if not host:
             raise PrinterUrlError(f"{url}: missing host")
 

@@ -155,7 +155,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     scanners = []
     for url in urls:
         try:
-            scanners.append(open_scanner(url))
+            scanners.append(open_scanner(url, **settings.scanners.reader_defaults(url)))
         except Exception as exc:  # noqa: BLE001 - a bad reader must not stop the till: shown in the status bar
             logger.error("scanner %s cannot be opened: %s", url, exc)
     tr = Translator(settings.language)
@@ -313,9 +313,28 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
         settings = load_settings(config, data_dir=data_dir)
     except SettingsError as exc:
         return _fatal("settings", exc.problems, EXIT_SETTINGS)
+    from pos_app.bootstrap import RunLock
+
+    run_lock = RunLock.for_database(settings.db_path)  # `pos-app db restore` refuses while this is held
+    if not run_lock.acquire(shared=True):
+        return _fatal("database", [f"{settings.db_path} is being restored; start again when that is done"],
+                      EXIT_STORAGE)
+    try:
+        return _run_locked(settings, demo, screenshot)
+    finally:
+        run_lock.release()
+
+
+def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from pos_app.bootstrap import BackupError, premigrate_backup
+
+    try:  # an upgrade migrates the file at start: keep a copy of it as the older version left it
+        premigrate_backup(settings.db_path, settings.backup_dir)
+    except BackupError as exc:
+        return _fatal("database", [f"not started: the backup before migrating failed: {exc}"], EXIT_STORAGE)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("pos-app")
@@ -325,7 +344,15 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
         return _fatal("database", [str(exc)], EXIT_STORAGE)
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash
         return _fatal("settings", [f"gateway keys: {exc}"], EXIT_SETTINGS)
-    terminal.window.show()
+    if settings.kiosk.enabled:  # full screen, no frame; leaving asks a supervisor
+        from pos_app.ui.kiosk import enter_kiosk
+
+        approve = terminal.ctx.extras.get("approve")
+        terminal.ctx.extras["kiosk"] = enter_kiosk(terminal.window, lambda: bool(
+            approve and approve(terminal.window, "leave_kiosk", terminal.ctx.tr("Leave the till"),
+                                [terminal.ctx.tr("Leave kiosk mode")])))
+    else:
+        terminal.window.show()
     if terminal.wallet is not None:
         place_beside(terminal.wallet, terminal.window)
     if screenshot is not None:
@@ -333,7 +360,13 @@ def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: b
             terminal.window.grab().save(str(screenshot), "PNG")
             app.quit()
         QTimer.singleShot(500, grab)
+    from pos_app.housekeeping import Housekeeper
+
+    housekeeper = Housekeeper(settings)  # nightly backup, outbox and log pruning, off the GUI thread
+    if screenshot is None:
+        housekeeper.start()
     try:
         return int(app.exec())
     finally:
+        housekeeper.stop()
         terminal.shutdown()

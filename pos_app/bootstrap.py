@@ -44,13 +44,26 @@ from pos_app.services.till import DiscountCaps
 from pos_app.services.users import UserService
 from pos_app.settings import Settings
 from pos_app.storage.audit import AuditBreak, audit_entries, verify_chain
+from pos_app.storage.backup import (
+    BackupError,
+    backup_name,
+    integrity_problems,
+    lower_priority,
+    newest_backup,
+    online_backup,
+    premigrate_backup,
+    restore,
+    rotate,
+)
 from pos_app.storage.catalogue_import import apply_catalogue, read_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
 from pos_app.storage.errors import StorageError
 from pos_app.storage.held import SqliteHeldBaskets
+from pos_app.storage.housekeeping import prune_outbox
 from pos_app.storage.outbox import SqliteOutboxQueue, outbox_stats
 from pos_app.storage.pricing import SqlitePriceItems
 from pos_app.storage.promotions import apply_price_book, export_price_book, load_price_book
+from pos_app.storage.runlock import RunLock
 from pos_app.storage.uow import SqliteUnitOfWork
 
 __all__ = [
@@ -63,11 +76,14 @@ __all__ = [
     "generate_private_key", "public_key_base64", "write_private_key", "write_public_key",
     "open_database", "StorageError", "apply_catalogue", "read_records",
     "SqlitePriceItems", "apply_price_book", "export_price_book", "load_price_book",
+    # backups, restore, pruning (issue 17)
+    "BackupError", "backup_name", "integrity_problems", "lower_priority", "newest_backup", "online_backup",
+    "premigrate_backup", "restore", "rotate", "prune_outbox", "RunLock",
 ]
 
 logger = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+RESOURCES = Path(__file__).resolve().parent / "resources"  # a link to the repo's resources/, packaged in the wheel
 _DEFAULT: Any = object()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ __all__ = [
     "SyncSettings",
     "ShiftSettings",
     "CounterSettings",
+    "KioskSettings",
+    "BackupSettings",
+    "HousekeepingSettings",
     "Settings",
     "load_settings",
     "default_data_dir",
@@ -30,6 +34,11 @@ __all__ = [
 
 ENV_PREFIX = "POS_"
 APP_NAME = "pos-app"
+
+
+def ranged(default: Any, lo: float, hi: float, unit: str = "") -> Any:
+    """A numeric setting allowed from ``lo`` to ``hi`` (inclusive); checked by ``_check_ranges``."""
+    return dataclasses.field(default=default, metadata={"range": (lo, hi, unit)})
 
 
 class SettingsError(ValueError):
@@ -44,7 +53,7 @@ class SettingsError(ValueError):
 class StoreSettings:
     store_id: str = "S001"
     terminal_id: str = "T01"
-    terminal_no: int = 1                # numeric, used inside receipt codes
+    terminal_no: int = ranged(1, 0, 999)  # numeric, used inside receipt codes
     name: str = "演示便利店 Demo Store"
     address: str = ""
     currency: str = "CNY"
@@ -52,9 +61,9 @@ class StoreSettings:
     dsn: str = ""                       # libpq string or URL of the store's PostgreSQL, without the password
     password_file: str = ""             # first line = the lane role's password (chmod 600)
     password_env: str = ""              # or: the variable holding it
-    deadline_s: float = 10.0            # client-side deadline per round trip to the store server
-    offline_redeem_cap: int = 500       # points per member per day a lane may redeem while the store is down
-    offline_redeem_max_age_h: float = 24.0
+    deadline_s: float = ranged(10.0, 0.5, 120, " s")  # client-side deadline per round trip to the store server
+    offline_redeem_cap: int = ranged(500, 0, 10_000_000)  # points per member per day a lane may redeem offline
+    offline_redeem_max_age_h: float = ranged(24.0, 0, 8760, " h")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,16 +74,16 @@ class GatewaySettings:
     passphrase_env: str = ""            # name of the environment variable holding the key passphrase
     alipay_public_key: str = ""         # path to the Alipay public key
     sign_type: str = "RSA2"
-    connect_timeout_s: float = 3.0
-    read_timeout_s: float = 15.0
+    connect_timeout_s: float = ranged(3.0, 0.05, 120, " s")
+    read_timeout_s: float = ranged(15.0, 0.05, 120, " s")
 
 
 @dataclasses.dataclass(frozen=True)
 class PaymentSettings:
-    query_max: int = 5
-    query_interval_s: float = 5.0
-    cancel_max: int = 3
-    cancel_interval_s: float = 2.0
+    query_max: int = ranged(5, 0, 60)
+    query_interval_s: float = ranged(5.0, 0.01, 60, " s")
+    cancel_max: int = ranged(3, 0, 20)
+    cancel_interval_s: float = ranged(2.0, 0.01, 60, " s")
     subject: str = ""                   # default: the store name
 
 
@@ -84,32 +93,43 @@ class ScannerSettings:
     member_pattern: str = r"^8800\d{12}$"
     supervisor_pattern: str = r"^SUP\d{4,8}$"
     receipt_prefix: str = "R"
-    wedge_min_chars: int = 6
-    wedge_max_mean_gap_ms: int = 30
-    wedge_max_gap_ms: int = 100
-    wedge_prefix_key: str = ""
+    # defaults for every wedge:// reader (options written in the URL win)
+    wedge_min_chars: int = ranged(6, 1, 512)
+    wedge_max_mean_gap_ms: int = ranged(30, 1, 1000, " ms")
+    wedge_max_gap_ms: int = ranged(100, 1, 5000, " ms")
+    wedge_prefix_key: str = ""          # one character the scanner sends before each code (e.g. "\u0002")
+
+    def reader_defaults(self, url: str) -> dict[str, Any]:
+        """Options ``drivers.open_scanner(url, **defaults)`` gets unless the URL names them itself."""
+        if not url.lower().startswith("wedge:"):
+            return {}
+        out: dict[str, Any] = {"min_len": str(self.wedge_min_chars), "mean_ms": str(self.wedge_max_mean_gap_ms),
+               "gap_ms": str(self.wedge_max_gap_ms)}
+        if self.wedge_prefix_key:
+            out["prefix"] = self.wedge_prefix_key
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
 class PrinterSettings:
     url: str = "none://"
     drawer: bool = False
-    width_chars: int = 42
+    width_chars: int = ranged(42, 24, 80, " characters")
 
 
 @dataclasses.dataclass(frozen=True)
 class SyncSettings:
-    max_in_flight: int = 8
-    backoff_base_s: float = 2.0
-    backoff_cap_s: float = 300.0
-    probe_interval_s: float = 15.0
+    max_in_flight: int = ranged(8, 1, 64)
+    backoff_base_s: float = ranged(2.0, 0.01, 3600, " s")
+    backoff_cap_s: float = ranged(300.0, 0.01, 86400, " s")  # and at least backoff_base_s
+    probe_interval_s: float = ranged(15.0, 0.01, 3600, " s")
 
 
 @dataclasses.dataclass(frozen=True)
 class ShiftSettings:
-    close_difference_threshold_fen: int = 1000
-    pin_max_failures: int = 5
-    pin_lock_minutes: int = 15
+    close_difference_threshold_fen: int = ranged(1000, 0, 10_000_000, " fen")
+    pin_max_failures: int = ranged(5, 1, 20)
+    pin_lock_minutes: int = ranged(15, 1, 1440, " minutes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,8 +138,29 @@ class CounterSettings:
     most a manual discount may take without a supervisor, per role, in percent of the line or sale."""
 
     cash_rounding: str = "none"
-    cashier_discount_max_pct: int = 10
-    supervisor_discount_max_pct: int = 100
+    cashier_discount_max_pct: int = ranged(10, 0, 100, " %")
+    supervisor_discount_max_pct: int = ranged(100, 0, 100, " %")
+
+
+@dataclasses.dataclass(frozen=True)
+class KioskSettings:
+    enabled: bool = False               # full screen, no window frame; leaving the till asks a supervisor
+
+
+@dataclasses.dataclass(frozen=True)
+class BackupSettings:
+    enabled: bool = True                # the nightly automatic backup (pos-app db backup works regardless)
+    dir: str = ""                       # default: <data_dir>/backups
+    hour: int = ranged(2, 0, 23, " o'clock")  # the day's backup is made at the first check after this hour
+    keep_daily: int = ranged(7, 1, 366)
+    keep_weekly: int = ranged(4, 0, 520)
+
+
+@dataclasses.dataclass(frozen=True)
+class HousekeepingSettings:
+    outbox_keep_days: int = ranged(30, 1, 3650, " days")  # finished sync rows older than this are pruned
+    log_keep_days: int = ranged(90, 1, 3650, " days")     # log files older than this are deleted
+    interval_minutes: int = ranged(30, 1, 1440, " minutes")  # how often the terminal looks for work
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +178,9 @@ class Settings:
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
     counter: CounterSettings = CounterSettings()
+    kiosk: KioskSettings = KioskSettings()
+    backup: BackupSettings = BackupSettings()
+    housekeeping: HousekeepingSettings = HousekeepingSettings()
     loyalty: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -146,6 +190,10 @@ class Settings:
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup.dir).expanduser() if self.backup.dir else self.data_dir / "backups"
 
 
 _SECTIONS: dict[str, type] = {
@@ -157,6 +205,9 @@ _SECTIONS: dict[str, type] = {
     "sync": SyncSettings,
     "shift": ShiftSettings,
     "counter": CounterSettings,
+    "kiosk": KioskSettings,
+    "backup": BackupSettings,
+    "housekeeping": HousekeepingSettings,
 }
 _LANGUAGES = ("zh_CN", "en")
 # mirrors drivers.SCHEMES and drivers.printer (checked by tests/unit/settings/test_settings.py)
@@ -229,77 +280,193 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _validate(s: Settings, problems: list[str], where: str) -> None:
+Report = Callable[[str, str], None]
+"""``report(key, message)`` records one problem: ``report("sync.backoff_cap_s", "1.0 must be ...")``."""
+
+CHECKS: list[Callable[[Settings, Report], None]] = []
+"""Every check ``load_settings`` runs (the terminal, every command and ``config check`` alike).
+
+To add a setting: a field (``ranged(...)`` for numbers) in its section dataclass, and, when it needs more
+than a range, a function decorated with ``@check`` below.
+"""
+
+
+def check(fn: Callable[[Settings, Report], None]) -> Callable[[Settings, Report], None]:
+    CHECKS.append(fn)
+    return fn
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+def _in_range(values: Any) -> bool:
+    """Whether every ranged field of a section is within its range (its own problems reported elsewhere)."""
+    for f in dataclasses.fields(values):
+        bounds = f.metadata.get("range")
+        value = getattr(values, f.name)
+        if bounds and isinstance(value, int | float) and not bounds[0] <= value <= bounds[1]:
+            return False
+    return True
+
+
+@check
+def _check_ranges(s: Settings, report: Report) -> None:
+    for section in _SECTIONS:
+        values = getattr(s, section)
+        for f in dataclasses.fields(values):
+            value = getattr(values, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                report(f"{section}.{f.name}", f"{value!r} is not a finite number")
+                continue
+            bounds = f.metadata.get("range")
+            if bounds and isinstance(value, int | float) and not bounds[0] <= value <= bounds[1]:
+                lo, hi, unit = bounds
+                report(f"{section}.{f.name}", f"{value!r} is out of range (allowed {_fmt(lo)} to {_fmt(hi)}{unit})")
+
+
+@check
+def _check_general(s: Settings, report: Report) -> None:
     if s.language not in _LANGUAGES:
-        problems.append(f"{where}language: {s.language!r} is not one of {', '.join(_LANGUAGES)}")
+        report("language", f"{s.language!r} is not one of {', '.join(_LANGUAGES)}")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", s.store.store_id):
-        problems.append(f"{where}store.store_id: {s.store.store_id!r} must be 1-32 letters, digits, _ or -")
+        report("store.store_id", f"{s.store.store_id!r} must be 1-32 letters, digits, _ or -")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", s.store.terminal_id):
-        problems.append(f"{where}store.terminal_id: {s.store.terminal_id!r} must be 1-32 letters, digits, _ or -")
-    if not 0 <= s.store.terminal_no <= 999:
-        problems.append(f"{where}store.terminal_no: {s.store.terminal_no} must be between 0 and 999")
+        report("store.terminal_id", f"{s.store.terminal_id!r} must be 1-32 letters, digits, _ or -")
     if s.store.dsn:
         if "password=" in s.store.dsn or re.search(r"://[^/@]*:[^/@]*@", s.store.dsn):
-            problems.append(f"{where}store.dsn: must not contain the password; use store.password_file "
-                            "or store.password_env")
+            report("store.dsn", "must not contain the password; use store.password_file or store.password_env")
         if s.store.password_file and s.store.password_env:
-            problems.append(f"{where}store.password_file, store.password_env: set one, not both")
+            report("store.password_file, store.password_env", "set one, not both")
         if s.store.password_file and not Path(s.store.password_file).expanduser().is_file():
-            problems.append(f"{where}store.password_file: file not found: {s.store.password_file}")
-    if not 0.5 <= s.store.deadline_s <= 120:
-        problems.append(f"{where}store.deadline_s: must be between 0.5 and 120 seconds")
-    if s.store.offline_redeem_cap < 0:
-        problems.append(f"{where}store.offline_redeem_cap: must not be negative")
+            report("store.password_file", f"file not found: {s.store.password_file}")
     if s.store.currency != "CNY":
-        problems.append(f"{where}store.currency: only CNY is supported, not {s.store.currency!r}")
+        report("store.currency", f"only CNY is supported, not {s.store.currency!r}")
+    if s.sync.backoff_cap_s < s.sync.backoff_base_s:
+        report("sync.backoff_cap_s", f"{s.sync.backoff_cap_s!r} must not be below sync.backoff_base_s "
+               f"({s.sync.backoff_base_s!r}); allowed {_fmt(s.sync.backoff_base_s)} to 86400 s")
+
+
+@check
+def _check_gateway(s: Settings, report: Report) -> None:
     gw = s.gateway
     if gw.url:
         if not re.match(r"^https?://[^\s/]+", gw.url):
-            problems.append(f"{where}gateway.url: {gw.url!r} is not an http(s) URL")
+            report("gateway.url", f"{gw.url!r} is not an http(s) URL")
         if not gw.app_id:
-            problems.append(f"{where}gateway.app_id: required when gateway.url is set")
+            report("gateway.app_id", "required when gateway.url is set")
         for key in ("app_private_key", "alipay_public_key"):
             value = getattr(gw, key)
             if not value:
-                problems.append(f"{where}gateway.{key}: required when gateway.url is set")
+                report(f"gateway.{key}", "required when gateway.url is set")
             elif not Path(value).is_file():
-                problems.append(f"{where}gateway.{key}: file not found: {value}")
+                report(f"gateway.{key}", f"file not found: {value}")
     if gw.sign_type not in ("RSA2", "RSA"):
-        problems.append(f"{where}gateway.sign_type: {gw.sign_type!r} must be RSA2 or RSA")
-    for key in ("connect_timeout_s", "read_timeout_s"):
-        if not 0 < getattr(gw, key) <= 120:
-            problems.append(f"{where}gateway.{key}: must be between 0 and 120 seconds")
-    c = s.counter
-    if c.cash_rounding not in ("none", "jiao", "yuan"):
-        problems.append(f"{where}counter.cash_rounding: {c.cash_rounding!r} must be none, jiao (to ¥0.1) or yuan")
-    for key in ("cashier_discount_max_pct", "supervisor_discount_max_pct"):
-        if not 0 <= getattr(c, key) <= 100:
-            problems.append(f"{where}counter.{key}: must be a percentage from 0 to 100")
-    p = s.payment
-    if not 0 <= p.query_max <= 60 or not 0 < p.query_interval_s <= 60:
-        problems.append(f"{where}payment: query_max must be 0-60 and query_interval_s 0-60 s")
-    if not 0 <= p.cancel_max <= 20 or not 0 < p.cancel_interval_s <= 60:
-        problems.append(f"{where}payment: cancel_max must be 0-20 and cancel_interval_s 0-60 s")
+        report("gateway.sign_type", f"{gw.sign_type!r} must be RSA2 or RSA")
+
+
+@check
+def _check_scanners(s: Settings, report: Report) -> None:
+    sc = s.scanners
     for key in ("member_pattern", "supervisor_pattern"):
         try:
-            re.compile(getattr(s.scanners, key))
+            re.compile(getattr(sc, key))
         except re.error as exc:
-            problems.append(f"{where}scanners.{key}: not a valid regular expression ({exc})")
-    if not re.fullmatch(r"[A-Z]", s.scanners.receipt_prefix):
-        problems.append(f"{where}scanners.receipt_prefix: must be one capital letter")
-    for url in s.scanners.urls:
+            report(f"scanners.{key}", f"not a valid regular expression ({exc})")
+    if not re.fullmatch(r"[A-Z]", sc.receipt_prefix):
+        report("scanners.receipt_prefix", "must be one capital letter")
+    wedge_ok = _in_range(sc)
+    if sc.wedge_prefix_key and len(sc.wedge_prefix_key) != 1:
+        report("scanners.wedge_prefix_key", f"{sc.wedge_prefix_key!r} must be one character (or empty)")
+        wedge_ok = False
+    from drivers import open_scanner
+
+    for url in sc.urls:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         if scheme not in _SCANNER_SCHEMES:
-            problems.append(f"{where}scanners.urls: {url!r} is not a reader URL "
-                            f"({', '.join(s + '://' for s in _SCANNER_SCHEMES)})")
-    scheme = s.printer.url.split("://", 1)[0] if "://" in s.printer.url else ""
+            report("scanners.urls", f"{url!r} is not a reader URL "
+                   f"({', '.join(s + '://' for s in _SCANNER_SCHEMES)})")
+            continue
+        try:  # builds the reader without opening the device: every option checked as at start
+            open_scanner(url, **(sc.reader_defaults(url) if wedge_ok else {}))  # bad wedge_* reported once
+        except Exception as exc:  # noqa: BLE001 - any refusal of the URL is a settings problem
+            report("scanners.urls", str(exc))
+
+
+@check
+def _check_printer(s: Settings, report: Report) -> None:
+    url = s.printer.url
+    scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in _PRINTER_SCHEMES:
-        problems.append(f"{where}printer.url: {s.printer.url!r} is not a printer URL "
-                        f"({', '.join(s + '://' for s in _PRINTER_SCHEMES)})")
-    if not 1 <= s.sync.max_in_flight <= 64:
-        problems.append(f"{where}sync.max_in_flight: must be between 1 and 64")
-    if s.shift.close_difference_threshold_fen < 0:
-        problems.append(f"{where}shift.close_difference_threshold_fen: must not be negative")
+        report("printer.url", f"{url!r} is not a printer URL ({', '.join(s + '://' for s in _PRINTER_SCHEMES)})")
+        return
+    from drivers.printer import open_printer
+
+    try:  # builds the printer without contacting it
+        open_printer(url)
+    except Exception as exc:  # noqa: BLE001 - any refusal of the URL is a settings problem
+        report("printer.url", str(exc))
+
+
+@check
+def _check_backup(s: Settings, report: Report) -> None:
+    if s.backup.dir:
+        text = s.backup.dir
+        if any(ord(c) < 32 for c in text) or not Path(text).expanduser().is_absolute():
+            report("backup.dir", f"{text!r} must be an absolute folder path")
+            return
+        for parent in (Path(text).expanduser(), *Path(text).expanduser().parents):
+            if parent.exists():
+                if not parent.is_dir():
+                    report("backup.dir", f"{text!r}: {parent} is a file, not a folder")
+                break
+
+
+@check
+def _check_counter(s: Settings, report: Report) -> None:
+    if s.counter.cash_rounding not in ("none", "jiao", "yuan"):
+        report("counter.cash_rounding", f"{s.counter.cash_rounding!r} must be none, jiao (to ¥0.1) or yuan (to ¥1)")
+
+
+@check
+def _check_loyalty(s: Settings, report: Report) -> None:
+    if not s.loyalty:
+        return
+    from pos_app.domain.loyalty import LoyaltyRules
+
+    try:
+        LoyaltyRules.from_mapping(s.loyalty)
+    except (ValueError, TypeError) as exc:
+        report("loyalty", str(exc))
+
+
+def _check_data_dir(data_dir: Path, report: Report) -> None:
+    text = str(data_dir)
+    if any(ord(c) < 32 for c in text):
+        report("data_dir", f"{text!r} contains a control character")
+        return
+    if not data_dir.is_absolute():
+        report("data_dir", f"{text!r} must be an absolute path")
+        return
+    for parent in (data_dir, *data_dir.parents):
+        try:
+            exists = parent.exists()
+        except OSError as exc:
+            report("data_dir", f"{text!r} cannot be used ({exc})")
+            return
+        if exists:
+            if not parent.is_dir():
+                report("data_dir", f"{text!r}: {parent} is a file, not a folder")
+            return
+
+
+def _validate(s: Settings, problems: list[str], where: str, env_keys: Mapping[str, str]) -> None:
+    def report(key: str, message: str) -> None:
+        source = f"{env_keys[key]}: " if key in env_keys else where  # a value from the environment names its variable
+        problems.append(f"{source}{key}: {message}")
+
+    for fn in CHECKS:
+        fn(s, report)
 
 
 def load_settings(config: Path | str | None = None, *, env: Mapping[str, str] | None = None,
@@ -347,9 +514,17 @@ def load_settings(config: Path | str | None = None, *, env: Mapping[str, str] | 
             sections[section] = _build_section(_SECTIONS[section], values, f"$POS_{section.upper()}", problems)
     if env.get("POS_LANGUAGE"):
         top["language"] = env["POS_LANGUAGE"]
-    chosen_dir = data_dir or env.get("POS_DATA_DIR") or top.get("data_dir")
+    chosen_dir: Any = top.get("data_dir")
+    dir_where = where
+    if env.get("POS_DATA_DIR"):  # an empty variable counts as unset, like most shell settings
+        chosen_dir, dir_where = env["POS_DATA_DIR"], "$POS_DATA_DIR: "
+    if data_dir is not None:
+        chosen_dir, dir_where = data_dir, "--data-dir: "
     if chosen_dir is not None and not isinstance(chosen_dir, str | Path):
-        problems.append(f"{where}data_dir: must be a path string")
+        problems.append(f"{dir_where}data_dir: must be a path string")
+        chosen_dir = None
+    elif isinstance(chosen_dir, str) and not chosen_dir.strip():
+        problems.append(f"{dir_where}data_dir: empty; leave it out for the default ({default_data_dir()})")
         chosen_dir = None
     language = top.get("language", "zh_CN")
     if not isinstance(language, str):
@@ -362,7 +537,12 @@ def load_settings(config: Path | str | None = None, *, env: Mapping[str, str] | 
         loyalty=top.get("loyalty", {}),
         **sections,
     )
-    _validate(settings, problems, where)
+    _check_data_dir(settings.data_dir, lambda key, message: problems.append(f"{dir_where}{key}: {message}"))
+    env_keys = {f"{sec}.{key}": f"${ENV_PREFIX}{sec.upper()}_{key.upper()}"
+                for sec, values in overrides.items() for key in values}
+    if env.get("POS_LANGUAGE"):
+        env_keys["language"] = "$POS_LANGUAGE"
+    _validate(settings, problems, where, env_keys)
     if problems:
         raise SettingsError(problems)
     return settings

@@ -78,11 +78,19 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 
 def _cmd_db_migrate(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
+    from pos_app.bootstrap import BackupError, premigrate_backup
+
     try:
+        saved = premigrate_backup(settings.db_path, settings.backup_dir)  # an upgrade can always be undone
         applied = migrate_database(settings)
+    except BackupError as exc:
+        print(f"database: not migrated, the backup first failed: {exc}", file=sys.stderr)
+        return 3
     except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3
+    if saved is not None:
+        print(f"backup before migrating: {saved}")
     print(f"{settings.db_path}: schema {SCHEMA_VERSION}" + (f" (applied {applied})" if applied else " (up to date)"))
     return 0
 

@@ -38,6 +38,8 @@ def register(sub: Any) -> None:
     dec.add_argument("--effort", choices=("fast", "thorough"), default="thorough",
                      help="fast: what the camera thread runs per frame; thorough: more passes, for still images")
     dec.add_argument("--backend", choices=("auto", "pyzbar", "zxing"), default="auto")
+    dec.add_argument("--max-pixels", type=int, default=50_000_000,
+                     help="refuse images with more pixels than this (default 50 000 000)")
     dec.set_defaults(func=_decode)
 
 
@@ -92,23 +94,17 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    import cv2
-    import numpy as np
-
-    from drivers.decode import decode_frame
+    from drivers.decode import ImageRefused, decode_frame, read_image
 
     rc = 0
     for path in args.images:
-        img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            try:
-                from PIL import Image
-
-                img = np.array(Image.open(path).convert("L"))
-            except (OSError, ValueError) as exc:
-                print(json.dumps({"image": path, "error": f"cannot read image: {exc}"}), flush=True)
-                rc = 1
-                continue
+        try:
+            img = read_image(path, args.max_pixels)
+        except ImageRefused as exc:
+            logger.warning("decode %s: %s", path, exc)
+            print(json.dumps({"image": path, "error": str(exc)}, ensure_ascii=False), flush=True)
+            rc = 1
+            continue
         t0 = time.perf_counter()
         found = decode_frame(img, roi=args.roi, effort=args.effort, backend=args.backend)
         ms = (time.perf_counter() - t0) * 1000

@@ -36,7 +36,7 @@ DEFAULT_APP_ID = "9021000100000001"
 
 def default_members_path() -> Path:
     """``resources/demo/members.json`` of the source tree."""
-    return Path(__file__).resolve().parents[2] / "resources" / "demo" / "members.json"
+    return Path(__file__).resolve().parents[1] / "resources" / "demo" / "members.json"
 
 
 def decode_gateway_params(query: str, body: bytes) -> dict[str, str]:

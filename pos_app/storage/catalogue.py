@@ -12,6 +12,7 @@ __all__ = ["SqliteCatalogue", "load_items"]
 
 logger = logging.getLogger(__name__)
 
+MAX_SEARCH_CHARS = 100  # longer than any item code or name
 _COLS = "code, name_zh, name_en, price_fen, unit, category, points_excluded, sku, tax_rate_bp, member_price_fen"
 
 
@@ -37,8 +38,11 @@ class SqliteCatalogue:
         return _item(r) if r else None
 
     def search(self, text: str, limit: int = 50) -> list[CatalogueItem]:
-        """Items whose code starts with ``text`` or whose name contains it (code prefix matches first)."""
-        text = text.strip()
+        """Items whose code starts with ``text`` or whose name contains it (code prefix matches first).
+
+        Text beyond ``MAX_SEARCH_CHARS`` is cut (SQLite refuses LIKE patterns over 50 000 bytes).
+        """
+        text = text.strip()[:MAX_SEARCH_CHARS].strip()
         if not text:
             return []
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -35,8 +35,8 @@ class SqliteMembers:
         return _member(r) if r else None
 
     def search(self, text: str, limit: int = 20) -> list[MemberRecord]:
-        """By card number (exact, then prefix), full phone, or the phone's last four digits."""
-        text = text.strip()
+        """By card number (exact, then prefix), full phone, or the phone's last four digits (text cut at 100)."""
+        text = text.strip()[:100].strip()
         if not text:
             return []
         rows = self._conn.execute(_SELECT + " WHERE m.card_no = ? OR m.biz_card_no = ? OR m.phone = ? LIMIT ?",

@@ -10,7 +10,7 @@ __all__ = ["Translator", "RESOURCES_DIR", "I18N_DIR", "LANGUAGES"]
 
 logger = logging.getLogger(__name__)
 
-RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES_DIR = Path(__file__).resolve().parents[1] / "resources"  # pos_app/resources: packaged in the wheel
 I18N_DIR = RESOURCES_DIR / "i18n"
 LANGUAGES = ("zh_CN", "en")
 

@@ -78,3 +78,31 @@ def test_discovery_by_vendor_id() -> None:
     found = classify_ports(ports)
     assert [(d.url, d.description) for d in found] == [("serial:///dev/ttyACM0", "Honeywell Xenon 1900")]
     assert len(classify_ports(ports, all_ports=True)) == 3
+
+
+def test_decode_refuses_huge_and_truncated_images_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    huge = tmp_path / "huge.png"
+    Image.new("1", (16000, 16000), 1).save(huge)  # 60 KB on disk, 256 megapixels decoded
+    large = tmp_path / "large.png"
+    Image.new("1", (8000, 8000), 1).save(large)  # below Pillow's own limit, above ours
+    img = np.pad(render_code128("R0010000004217", 2, 60), 30, constant_values=255)
+    ok, buf = cv2.imencode(".png", img)
+    assert ok
+    cut_png = tmp_path / "cut.png"
+    cut_png.write_bytes(buf.tobytes()[: len(buf) // 2])
+    ok, jbuf = cv2.imencode(".jpg", img)
+    cut_jpg = tmp_path / "cut.jpg"
+    cut_jpg.write_bytes(jbuf.tobytes()[: len(jbuf) // 2])
+    good = tmp_path / "good.png"
+    cv2.imwrite(str(good), img)
+    assert main(["decode", str(huge), str(large), str(cut_png), str(cut_jpg), str(good)]) == 1
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[0]["error"] == "256000000 pixels is above the limit of 50000000 (scale the image down)"
+    assert lines[1]["error"] == "8000x8000 = 64000000 pixels is above the limit of 50000000 (scale the image down)"
+    assert lines[2]["error"] == "cannot read image: truncated (the file is incomplete)"
+    assert lines[3]["error"] == "cannot read image: truncated (the file is incomplete)"
+    assert lines[4]["codes"][0]["text"] == "R0010000004217"  # the others did not stop it
+    assert main(["decode", "--max-pixels", "1000", str(good)]) == 1
+    assert "above the limit of 1000" in json.loads(capsys.readouterr().out)["error"]

@@ -116,6 +116,20 @@ def test_each_framing(ptyp: Pty, suffix: str, wire: bytes | None) -> None:
     assert sc.state is ScannerState.CLOSED
 
 
+def test_code_without_terminator_under_default_framing_is_delivered(ptyp: Pty) -> None:
+    sc, rec = started(f"serial://{ptyp.path}?baud=9600")  # default suffix=crlf; this scanner sends none
+    try:
+        os.write(ptyp.master, b"4006381333931")
+        wait_for(lambda: len(rec.events) == 1)
+        assert rec.texts() == [("4006381333931", "")]
+        assert len(rec.notices) == 1 and "suffix=none" in rec.notices[0]
+        os.write(ptyp.master, b"6901234567892\r\n")  # a terminated code afterwards frames normally
+        wait_for(lambda: len(rec.events) == 2)
+        assert rec.texts()[1] == ("6901234567892", "")
+    finally:
+        sc.stop()
+
+
 def test_lf_after_cr_swallowed_across_reads(ptyp: Pty) -> None:
     sc, rec = started(f"serial://{ptyp.path}?suffix=crlf")
     try:

@@ -64,6 +64,10 @@ def test_weighed_and_unknown_products(checkout: CheckoutService) -> None:
     assert checkout.find_product(BREAD) is not None
     assert [i.code for i in checkout.search_catalogue("Bre")] == [BREAD]
     assert [i.code for i in checkout.search_catalogue("690")] == [COLA]
+    # a 50 000-character search (a stuck key, a pasted file) is cut, not a storage error
+    assert checkout.search_catalogue("x" * 50_000) == []
+    assert [i.code for i in checkout.search_catalogue("Bre" + " " * 200)] == [BREAD]
+    assert [i.code for i in checkout.search_catalogue("%" * 30_000)] == []
 
 
 def test_member_alipay_sale_earns_points(checkout: CheckoutService, payments: PaymentService,

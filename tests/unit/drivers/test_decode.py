@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from drivers.decode import decode_frame, default_backend, valid_code
+from drivers.decode import Decoded, agreeing, decode_frame, default_backend, valid_code
 from drivers.testing import degraded_set, render_code128
 
 BACKENDS = ["pyzbar"] + (["zxing"] if default_backend() == "zxing" else [])
@@ -110,3 +110,24 @@ def test_fast_path_reads_a_rotated_code_among_texture() -> None:
     frame = cv2.warpAffine(frame, m, (1280, 720), borderMode=cv2.BORDER_REFLECT)
     assert [d.text for d in decode_frame(frame, backend="zxing")] == ["R0010000004217"]
     assert decode_frame(cv2.GaussianBlur(rng.integers(0, 255, (720, 1280), dtype=np.uint8), (0, 0), 3)) == []
+
+
+def _read(text: str, x0: int, y0: int, x1: int, y1: int, sym: str = "CODE128") -> Decoded:
+    return Decoded(text, sym, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
+
+
+def test_overlapping_reads_that_disagree_emit_nothing() -> None:
+    right, wrong = _read("R0010000004217", 100, 100, 400, 160), _read("R0010000004817", 110, 105, 390, 150)
+    assert agreeing([right, wrong]) == []
+    # a line-shaped polygon (zbar's scan line) on the same bars also counts as the same region
+    line = Decoded("R0010000004817", "CODE128", ((100, 130), (400, 130)))
+    assert agreeing([right, line]) == []
+    # a read without a position may be of any region: not trusted beside a different value
+    assert agreeing([right, Decoded("6901234567892", "EAN13", ())]) == []
+
+
+def test_separate_codes_and_agreeing_reads_are_kept() -> None:
+    member, item = _read("8800123456789012", 0, 0, 200, 60), _read("6901234567892", 400, 0, 600, 60, "EAN13")
+    assert agreeing([member, item]) == [member, item]
+    again = _read("8800123456789012", 5, 5, 190, 55, "QR")
+    assert agreeing([member, again]) == [member, again]

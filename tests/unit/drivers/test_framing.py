@@ -54,14 +54,28 @@ def test_overlong_frame_dropped_until_terminator() -> None:
     assert notes == ["frame longer than 8 bytes without a terminator dropped"]
 
 
-def test_stale_partial_frame_discarded() -> None:
+@pytest.mark.parametrize("suffix", ["cr", "lf", "crlf", "etx"])
+def test_unterminated_frame_delivered_after_idle_gap_with_a_notice(suffix: str) -> None:
     notes: list[str] = []
-    f = SuffixFramer("cr", on_notice=notes.append)
-    f.feed(b"abc", 0)
-    assert f.flush_if_idle(0.5) == []
-    assert f.pending
-    f.flush_if_idle(1.5)
-    assert not f.pending and "incomplete frame" in notes[0]
+    f = SuffixFramer(suffix, on_notice=notes.append)
+    assert f.feed(b"6901234567892", 0) == []
+    assert f.flush_if_idle(0.29) == [] and f.pending
+    assert f.flush_if_idle(0.31) == [b"6901234567892"]
+    assert not f.pending
+    assert len(notes) == 1 and "suffix=none" in notes[0]
+    f.feed(b"ABC", 1.0)
+    assert f.flush_if_idle(1.4) == [b"ABC"]
+    assert len(notes) == 1  # told once
+    # a terminated code right after still frames normally
+    assert f.feed(b"123\r\n" if suffix != "etx" else b"\x02123\x03", 2.0) == [b"123"]
+
+
+def test_overlong_unterminated_bytes_are_still_dropped() -> None:
+    notes: list[str] = []
+    f = SuffixFramer("cr", max_len=8, on_notice=notes.append)
+    f.feed(b"0123456789abc", 0)
+    assert f.flush_if_idle(1.0) == []
+    assert notes == ["frame longer than 8 bytes without a terminator dropped"]
 
 
 def test_bad_suffix() -> None:
