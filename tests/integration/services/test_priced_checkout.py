@@ -52,3 +52,26 @@ def test_priced_cash_sale_is_stored_printed_and_reported(uow: Callable[[], Sqlit
         ("manual", "DAMAGED", 105), ("promotion", "MJ20", 300), ("rounding", "jiao", 5)]
     report = render_text(fig)
     assert "VAT 13% tax" in report and "Promotion MJ20 满20减3 (1 sales)" in report
+
+
+def test_refunding_a_discounted_sale_returns_exactly_what_was_paid(uow: Callable[[], SqliteUnitOfWork],
+                                                                   clock: FixedClock) -> None:
+    from pos_app.services.refunds import RefundService
+
+    pricing = SalePricing(book=BOOK, now=lambda: dt.datetime(2026, 12, 3, 10, 0), cash_rounding="jiao")
+    checkout = CheckoutService(uow, clock, RandomIds("T1"),
+                               CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1, loyalty=RULES,
+                                              pricing=pricing))
+    sale = checkout.new_sale()
+    sale.add_item(checkout.find_product(BREAD), 2)  # type: ignore[arg-type]
+    sale.add_item(checkout.find_product(COLA), 3)  # type: ignore[arg-type]
+    sale.discount_sale(ManualDiscount("LOYAL", amount_fen=77))
+    committed = checkout.commit_cash(sale, 5000, shift_id=1, cashier_id=1, cashier_name="Alice")
+    paid = committed.snapshot.totals.payable_fen
+    refunds = RefundService(uow, None, clock, RandomIds("T1"))
+    bread = refunds.refund(committed.sale_id, [(1, 1)], None, method="cash", reason="broken", cashier_id=1,
+                           approved_by=2, shift_id=1)
+    rest = refunds.refund(committed.sale_id, [(1, 1), (2, 3)], None, method="cash", reason="broken",
+                          cashier_id=1, approved_by=2, shift_id=1)
+    assert bread.amount_fen + rest.amount_fen == paid and rest.sale_state == "refunded"
+    assert bread.amount_fen == committed.snapshot.lines[0].paid_fen // 2
