@@ -20,7 +20,6 @@ from pos_app.bootstrap import (
     ThreadConnections,
     build_container,
     build_held_baskets,
-    build_sync_worker,
     discount_caps,
 )
 from pos_app.demo import (
@@ -60,6 +59,7 @@ class Terminal:
     printer: Any
     sandbox: Any = None
     sync: Any = None
+    report_worker: Any = None
     store_link: Any = None
     wallet: Any = None
     wedge_filter: Any = None
@@ -96,6 +96,8 @@ class Terminal:
             self.window.tasks.wait_idle(int(SHUTDOWN_TIMEOUT_S * 1000))
         if self.sync is not None:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.report_worker is not None:
+            self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.store_link is not None:
             self.store_link.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.printer is not None:
@@ -162,11 +164,12 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     recovery_done = threading.Event()  # set when start-up recovery has checked earlier payments
     till = Till(services.checkout, services.payment, payments_ready=recovery_done,
                 held=build_held_baskets(container), discount_caps=discount_caps(settings))
+    report_worker = _start_report_worker(container)   # X reports built in their own process (issue 18)
     ctx = TerminalContext(
         tr=tr, store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,
         db_path=str(settings.db_path), router=router, checkout=services.checkout,
         payment=services.payment, members=services.members, refunds=services.refunds,
-        users=services.users, shifts=services.shifts, reports=services.reports,
+        users=services.users, shifts=services.shifts, reports=report_worker,
         printer=printer, barcode=render_barcode_png, scanners=scanners,
         gateway_url=settings.gateway.url, demo=demo, drawer=settings.printer.drawer, till=till,
         store_name=settings.store.name, store_address=settings.store.address,
@@ -201,7 +204,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     dialogs_wiring.install(ctx, window)  # the dialogs the checkout screen opens for F4/F8/F9/F10/F11 and approvals
     terminal = Terminal(settings=settings, demo=demo, container=container, services=services, ctx=ctx,
                         window=window, scanners=scanners, printer=printer, sandbox=sandbox,
-                        recovery_done=recovery_done)
+                        recovery_done=recovery_done, report_worker=report_worker)
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     terminal.store_link = ctx.store_link = _start_store_link(settings)
@@ -249,12 +252,22 @@ def _start_store_link(settings: Settings) -> Any:
 
 
 def _start_sync(container: Container) -> Any:
-    """The outbox worker: its own thread, its own SQLite connection and its own gateway client."""
+    """The outbox worker in its own process, supervised (issue 18: threads here would take the GIL from the GUI)."""
     if container.gateway is None:
         return None
-    worker = build_sync_worker(container.settings, container.clock, container.gateway.config)
-    if worker is not None:
-        worker.start()
+    from pos_app.background.sync import SyncSupervisor
+
+    worker = SyncSupervisor(container.settings)
+    worker.start()
+    return worker
+
+
+def _start_report_worker(container: Container) -> Any:
+    """ReportService's API with the X report built by a child process (the report screen never waits)."""
+    from pos_app.background.reports import ProcessReports
+
+    worker = ProcessReports(container.services.reports, container.settings)
+    worker.start()
     return worker
 
 

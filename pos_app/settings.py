@@ -119,7 +119,7 @@ class PrinterSettings:
 
 @dataclasses.dataclass(frozen=True)
 class SyncSettings:
-    max_in_flight: int = ranged(8, 1, 64)
+    max_in_flight: int = ranged(16, 1, 64)  # measured: tests/bench/bench_sync.py (issue 18)
     backoff_base_s: float = ranged(2.0, 0.01, 3600, " s")
     backoff_cap_s: float = ranged(300.0, 0.01, 86400, " s")  # and at least backoff_base_s
     probe_interval_s: float = ranged(15.0, 0.01, 3600, " s")

@@ -28,7 +28,7 @@ from .envelope import build_request, verify_response
 from .errors import KeyConfigError, ResponseFormatError, SignatureVerificationError
 from .keys import load_private_key_file, load_public_key_file, same_public_key
 from .signing import SIGN_TYPES, verify_notification_v1
-from .subcodes import business_failure
+from .subcodes import RATE_LIMIT_SUB_CODES, business_failure
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
@@ -212,7 +212,9 @@ class AlipayClient:
         if method == "alipay.trade.cancel" and body.get("retry_flag") == "Y":
             return business_failure(code, sub_code, sub_msg, body, signed)
         if code == "20000":
-            return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", "service_unavailable")
+            # a throttling 20000 is still an unknown outcome, with cause "rate_limited" (subcodes.py)
+            cause = "rate_limited" if sub_code in RATE_LIMIT_SUB_CODES else "service_unavailable"
+            return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", cause)
         if sub_code in ("ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR"):
             return GatewayUnknown(f"{code} {sub_code}: {sub_msg}", "system_error")
         if not code:

@@ -309,9 +309,11 @@ class ReportService:
     def x_report(self, shift_number: int | None = None, *, printed_by: str = "") -> Report:
         """The X report of the open shift (or of shift ``shift_number``): read-only, any number of times."""
         now = self._clock.now()
-        with self._uow() as uow:
+        # the figures from a read snapshot (no write lock held while they are summed), then a short write
+        with self._uow().read() as uow:
             shift = self._shift(uow, shift_number)
             fig = uow.reports.figures(shift.id, now=now)
+        with self._uow() as uow:
             uow.audit.append(at=now, user_id=None, user_name=printed_by, action="report.x",
                              subject=f"shift {shift.number}")
         fig.update({"kind": "X", "printed_by": printed_by, "printed_at": now.astimezone(dt.UTC).isoformat()})

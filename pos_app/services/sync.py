@@ -61,7 +61,7 @@ class SyncDecisionError(SyncError):
 class SyncConfig:
     """Worker tuning; defaults as in the issue (settings.sync supplies the first four)."""
 
-    max_in_flight: int = 8
+    max_in_flight: int = 16         # tests/bench/bench_sync.py: a day's backlog at 150-200 ms per call in < 7 min
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0
     probe_interval_s: float = 15.0
@@ -92,12 +92,15 @@ class Verdict:
     """How the worker treats one answer: ``kind`` is "ok", "transient" or "permanent".
 
     ``network`` marks a transient failure that says the gateway cannot be reached (the worker
-    then stops sending and probes every probe_interval_s until a call succeeds).
+    then stops sending and probes every probe_interval_s until a call succeeds). ``rate_limited``
+    marks Alipay asking us to slow down (the worker halves how many calls it has in flight and
+    pauses, then climbs back one at a time).
     """
 
     kind: str
     reason: str = ""
     network: bool = False
+    rate_limited: bool = False
 
 
 _NETWORK_CAUSES = frozenset({"timeout", "connection", "transport", "http_status", "service_unavailable"})
@@ -107,12 +110,14 @@ def classify(result: GatewayResult) -> Verdict:
     """Transient (retry with back-off) or permanent (dead letter) or ok, for a card call's answer.
 
     Transient: no or unknown answer (timeout, connection, HTTP 5xx, unverifiable or truncated body),
-    20000, ACQ.SYSTEM_ERROR, throttling (isv.service-busy), an unsigned error body (not believed),
+    20000, ACQ.SYSTEM_ERROR, rate limits (RATE_LIMIT_SUB_CODES), an unsigned error body (not believed),
     and configuration errors (keys, app id, timestamp, permissions). Permanent: any other definite
     business failure (40004, 40002 invalid parameter, ...), which a resend of the same body cannot fix.
     """
     if isinstance(result, GatewaySuccess):
         return Verdict("ok")
+    if isinstance(result, GatewayUnknown) and result.cause == "rate_limited":
+        return Verdict("transient", f"rate limited by Alipay: {result.reason}", rate_limited=True)
     if isinstance(result, GatewayUnknown):
         return Verdict("transient", f"no definite answer ({result.cause}): {result.reason}",
                        network=result.cause in _NETWORK_CAUSES)
@@ -121,7 +126,9 @@ def classify(result: GatewayResult) -> Verdict:
     what = f"{result.code} {result.sub_code}: {result.sub_msg}".strip()
     if result.sub_code == "isv.invalid-signature":
         what = f"{result.code} {result.sub_code}"    # its sub_msg echoes the whole signed request
-    # the kind comes from the sub-code table of pos_app/alipay/subcodes.py
+    # the kind comes from the sub-code table of pos_app/alipay/subcodes.py ("rate_limited": slow down)
+    if result.reason == "rate_limited":
+        return Verdict("transient", f"rate limited by Alipay: {what}", rate_limited=True)
     if result.kind is FailureKind.TRANSIENT:
         return Verdict("transient", what, network=result.code == "20000")
     if not result.verified:
@@ -239,6 +246,14 @@ class SyncWorker:
         self._offline_since: dt.datetime | None = None
         self._next_probe_mono = 0.0
         self._last_error = ""
+        # rate limits: how many calls may be in flight now (halved on a rate-limit answer, +1 after as many
+        # successes as the current cap), and no new call before _paused_until (monotonic)
+        self._cap = self._config.max_in_flight
+        self._ok_since_cut = 0
+        self._throttles = 0
+        self._paused_until = 0.0
+        self.rate_limited = 0
+        self.lowest_cap = self._config.max_in_flight
 
     @property
     def config(self) -> SyncConfig:
@@ -390,6 +405,9 @@ class SyncWorker:
             next_probe = self._next_probe_mono
         if offline:
             return min(cfg.idle_poll_s, max(0.0, next_probe - self._clock.monotonic()))
+        pause = self._pause_left()
+        if pause > 0:
+            return min(cfg.idle_poll_s, pause)
         now = self._clock.now().timestamp()
         due = store.next_due_at(now)
         if due is None:
@@ -422,6 +440,45 @@ class SyncWorker:
     def _set_error(self, text: str) -> None:
         with self._state_lock:
             self._last_error = text
+
+    @property
+    def send_cap(self) -> int:
+        """How many calls may be in flight now (max_in_flight unless Alipay asked us to slow down)."""
+        with self._state_lock:
+            return self._cap
+
+    def _slow_down(self, reason: str) -> None:
+        """A rate-limit answer: halve the in-flight cap and pause new calls (doubling while they repeat).
+
+        Answers to calls already in flight when the pause began count once: a burst is one slow-down."""
+        cfg = self._config
+        with self._state_lock:
+            self.rate_limited += 1
+            if self._clock.monotonic() < self._paused_until:
+                return
+            self._throttles += 1
+            self._cap = max(1, self._cap // 2)
+            self.lowest_cap = min(self.lowest_cap, self._cap)
+            self._ok_since_cut = 0
+            pause = min(cfg.backoff_cap_s, cfg.backoff_base_s * 2.0 ** min(self._throttles - 1, 30))
+            pause *= self._rng.uniform(0.5, 1.0)
+            self._paused_until = max(self._paused_until, self._clock.monotonic() + pause)
+            cap = self._cap
+        logger.warning("sync: rate limited by Alipay (%s); %d call(s) in flight from now, none for %.1f s",
+                       reason, cap, pause)
+
+    def _speed_up(self) -> None:
+        with self._state_lock:
+            self._throttles = 0
+            if self._cap < self._config.max_in_flight:
+                self._ok_since_cut += 1
+                if self._ok_since_cut >= self._cap:
+                    self._cap += 1
+                    self._ok_since_cut = 0
+
+    def _pause_left(self) -> float:
+        with self._state_lock:
+            return max(0.0, self._paused_until - self._clock.monotonic())
 
     def _went_offline(self) -> None:
         with self._state_lock:
@@ -490,9 +547,11 @@ class SyncWorker:
         while True:
             with self._state_lock:
                 offline = self._offline_since is not None
-            cap = 1 if offline else cfg.max_in_flight
+            cap = 1 if offline else min(cfg.max_in_flight, self.send_cap)
             while not self._stop.is_set() and len(inflight) < cap:
                 if offline and (probe_sent or not res.probed):
+                    break
+                if self._pause_left() > 0:   # Alipay asked us to slow down: nothing new until the pause ends
                     break
                 if not ready and not exhausted:
                     heads = store.due_heads(self._clock.now().timestamp(), cfg.batch, frozenset(busy))
@@ -523,12 +582,15 @@ class SyncWorker:
                         batch_started = self._clock.monotonic()
                     unrecorded.append((outcome, verdict))
                     if verdict.kind == "ok":
+                        self._speed_up()
                         with self._state_lock:
                             if self._offline_since is not None:
                                 self._offline_since = None
                                 recovered = True
                     else:
                         self._set_error(verdict.reason)
+                        if verdict.rate_limited:
+                            self._slow_down(verdict.reason)
                         if verdict.network:
                             self._went_offline()
             flush = unrecorded and (not inflight or self._stop.is_set() or len(unrecorded) >= cfg.batch

@@ -97,7 +97,8 @@ def install(ctx: TerminalContext, window: MainWindow) -> None:
         printer = None
         if ctx.printer is not None and ctx.printer.configured and hasattr(ctx.printer, "print_text"):
             printer = ctx.printer.print_text
-        dialog = ReportsView(ctx.reports, window, printed_by=printed_by, printer=printer, tr=ctx.tr)
+        dialog = ReportsView(ctx.reports, window, printed_by=printed_by, printer=printer, tr=ctx.tr,
+                             tasks=window.tasks)
         dialog.exec()
 
     ctx.nav.intents["reports"] = reports

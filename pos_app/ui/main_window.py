@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
@@ -208,6 +209,8 @@ class MainWindow(QMainWindow):
 
         def done(figures: StatusFigures) -> None:
             self._figures_in_flight = False
+            if not shiboken6.isValid(self.status_labels["store"]):  # the window closed meanwhile
+                return
             self._figures = figures
             self._render_status()
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QPainter
@@ -25,9 +26,10 @@ from PySide6.QtWidgets import (
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError
 from pos_app.services.ports import BEIJING
-from pos_app.services.reports import ReportService, StoredZ
+from pos_app.services.reports import Report, ReportService, StoredZ
 
 from .report_export import Figures, localized_rows
+from .workers import TaskRunner
 
 __all__ = ["FigureTableModel", "ZListModel", "ReportsView", "sales_chart"]
 
@@ -157,8 +159,15 @@ class ReportsView(QDialog):
     print_requested = Signal(str)
 
     def __init__(self, reports: ReportService, parent: QWidget | None = None, *, printed_by: str = "",
-                 printer: Callable[[str], object] | None = None, tr: Callable[..., str] | None = None) -> None:
+                 printer: Callable[[str], object] | None = None, tr: Callable[..., str] | None = None,
+                 tasks: TaskRunner | None = None) -> None:
         super().__init__(parent)
+        # with ``tasks`` the X report is built off the GUI thread (the terminal hands it to a report
+        # process): the screen shows the previous figures until the new ones arrive (issue 18)
+        self._tasks = tasks
+        self._x_busy = False
+        self._x_again = False
+        self._chart_hours: list[object] | None = None      # what the chart shows (None: not drawn yet)
         t = self._t = tr or _identity
         self.setObjectName("reportsView")
         self.setWindowTitle(t("Reports"))
@@ -232,12 +241,50 @@ class ReportsView(QDialog):
         self.refresh_z()
 
     def refresh_x(self) -> None:
-        try:
-            rep = self._reports.x_report(printed_by=self._printed_by)
-        except ServiceError as exc:
-            self.x_status.setText(self._t(str(exc)))
-            self.x_model.set_rows([])
+        """Rebuild the X report: in the background when the screen has a task runner, else right here."""
+        if self._tasks is None:
+            try:
+                rep = self._reports.x_report(printed_by=self._printed_by)
+            except ServiceError as exc:
+                self._x_failed(exc)
+                return
+            self._show_x(rep)
             return
+        if self._x_busy:                 # one at a time; a refresh asked for meanwhile follows it
+            self._x_again = True
+            return
+        self._x_busy = True
+        reports, printed_by = self._reports, self._printed_by
+        self._tasks.submit(lambda: reports.x_report(printed_by=printed_by), self._x_arrived, self._x_error)
+
+    def _x_arrived(self, rep: Report) -> None:
+        if not shiboken6.isValid(self):  # closed while the report was being built
+            return
+        self._x_busy = False
+        self._show_x(rep)
+        self._follow_up()
+
+    def _x_error(self, exc: BaseException) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._x_busy = False
+        if isinstance(exc, ServiceError):
+            self._x_failed(exc)
+        else:
+            logger.error("X report failed", exc_info=exc)
+            self.x_status.setText(self._t("The X report could not be built; please try again"))
+        self._follow_up()
+
+    def _follow_up(self) -> None:
+        if self._x_again:
+            self._x_again = False
+            self.refresh_x()
+
+    def _x_failed(self, exc: ServiceError) -> None:
+        self.x_status.setText(self._t(str(exc)))
+        self.x_model.set_rows([])
+
+    def _show_x(self, rep: Report) -> None:
         self.x_figures, self.x_text = rep.figures, rep.text
         t = self._t
         # labels translated for display only: x_text / stored Z text stay exactly as rendered by the service
@@ -245,10 +292,13 @@ class ReportsView(QDialog):
                                for _s, sec_label, _n, label, value, raw in localized_rows(rep.figures, t)])
         self.x_status.setText(t("Shift {number} — net {amount}", number=rep.figures["shift_number"],
                                 amount=format_ui(int(rep.figures["net_fen"]))))
-        old = self.chart_view.chart()
-        self.chart_view.setChart(sales_chart(rep.figures, t))
-        if old is not None:
-            old.deleteLater()
+        hours = list(rep.figures.get("hours") or [])
+        if hours != self._chart_hours:                  # a new chart only when its figures changed
+            self._chart_hours = hours
+            old = self.chart_view.chart()
+            self.chart_view.setChart(sales_chart(rep.figures, t))
+            if old is not None:
+                old.deleteLater()
 
     def refresh_z(self) -> None:
         self.z_model.set_items(self._reports.z_reports())

@@ -28,6 +28,7 @@ from pos_app.sandbox import SandboxServer  # noqa: E402
 from pos_app.services import card_sync  # noqa: E402
 from pos_app.storage.db import Database, connect, transaction  # noqa: E402
 from pos_app.storage.outbox import enqueue  # noqa: E402
+from tests.bench.bulk import bulk_outbox_backlog  # noqa: E402
 
 BASE = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
 TRADE_POOL = 500
@@ -56,37 +57,16 @@ def _seed_sandbox(data: Path, cards: int) -> list[str]:
     return trades
 
 
-def _seed_db(db_path: Path, cards: int, rows: int, trades: list[str], biz: dict[str, str]) -> int:
+def _seed_db(db_path: Path, cards: int, rows: int, trades: list[str], biz: dict[str, str]) -> tuple[int, str]:
+    """The members and the backlog (row counts checked: raises ShortInsert)."""
     Database(db_path).open_and_migrate().close()
     conn = connect(db_path)
-    n = 0
-    with transaction(conn):
-        for i in range(cards):
-            conn.execute("INSERT INTO members (card_no, biz_card_no, name, level, updated_at) VALUES (?, ?, '', 'VIP1', ?)",
-                         (f"88{i:014d}", biz[f"88{i:014d}"], BASE.isoformat()))
-    per_card = max(1, rows // cards)
-    for r in range(per_card):                       # commit order interleaves the cards, like real sales
-        with transaction(conn):
-            for i in range(cards):
-                card = f"88{i:014d}"
-                at = BASE + dt.timedelta(seconds=r * 60 + i % 60)
-                points = (r + 1) * 10
-                if r % 2 == 0:
-                    body = card_sync.consume_sync_body(
-                        card_no=card, biz_card_no=biz[card], level="VIP1", trade_no=trades[(i * 7 + r) % TRADE_POOL],
-                        trade_time=at, trade_type="TRADE", trade_name="bench", trade_amount_fen=1000,
-                        act_pay_amount_fen=1000, points_after=points, points_redeemed=0, discount_fen=0,
-                        shop_code="S001")
-                    enqueue(conn, event_id=f"B{r}-{i}", kind="card.consume_sync", card_no=card, body=body,
-                            created_at=at, points_after=points)
-                else:
-                    body = card_sync.card_update_body(card_no=card, biz_card_no=biz[card], level="VIP1",
-                                                      occur_time=at, points_after=points, changed_point=10)
-                    enqueue(conn, event_id=f"B{r}-{i}", kind="card.update", card_no=card, body=body, created_at=at,
-                            points_after=points)
-                n += 1
-    conn.close()
-    return n
+    try:
+        data = bulk_outbox_backlog(conn, cards=cards, rows=rows, trades=trades, biz=biz, base=BASE)
+        n = int(conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
+    finally:
+        conn.close()
+    return n, data
 
 
 def _rss_mb(pid: int) -> float:
@@ -105,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--cards", type=int, default=2_000)
-    ap.add_argument("--in-flight", type=int, default=8)
+    ap.add_argument("--in-flight", type=int, default=16, help="sync.max_in_flight (16: the default setting)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     t0 = time.perf_counter()
     trades = _seed_sandbox(tmp / "sandbox", args.cards)
     biz = json.loads((tmp / "sandbox" / "biz.json").read_text())
     db_path = tmp / "data" / "pos.sqlite3"
-    total = _seed_db(db_path, args.cards, args.rows, trades, biz)
+    total, data = _seed_db(db_path, args.cards, args.rows, trades, biz)
     setup_s = time.perf_counter() - t0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sandbox = subprocess.Popen([sys.executable, "-m", "pos_app", "sandbox", "--data-dir", str(tmp / "sandbox")],
@@ -181,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     rate = seeded_max / elapsed
     print(f"### Sync worker: {seeded_max} backlog rows over {args.cards} cards, {args.in_flight} in flight "
           f"(setup {setup_s:.0f} s; dead letters {dead})\n")
+    print(f"data: {data} (row counts checked), sandbox gateway in its own process, worker = `pos-app sync run`\n")
     print("| figure | target | median | p95 |")
     print("|---|---|---|---|")
     print(f"| backlog drain rate (rows/s, whole run) | ≥ 150 | {rate:.0f} | — |")

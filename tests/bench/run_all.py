@@ -57,8 +57,25 @@ def main(argv: list[str]) -> int:
             body = f"**failed** (exit {proc.returncode}):\n\n```\n{proc.stderr[-2000:]}\n```"
         else:
             body = proc.stdout.strip()
-        sections.append(f"## {path.stem} ({took:.0f} s)\n\n{body}\n")
+        load = os.getloadavg()
+        sections.append(f"## {path.stem} ({took:.0f} s)\n\nRun {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; load average"
+                        f" after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (other work on the machine skews figures)"
+                        f"\n\n{body}\n")
     if wanted:
+        # a partial run replaces its own sections of RESULTS.md and leaves the others as they were
+        results = HERE / "RESULTS.md"
+        if not failed and results.exists():
+            text = results.read_text(encoding="utf-8")
+            for section in sections:
+                name = section.split(" ", 2)[1]
+                start = text.find(f"## {name} (")
+                if start < 0:
+                    text = text.rstrip("\n") + "\n\n" + section
+                    continue
+                end = text.find("\n## ", start + 1)
+                text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "")
+            results.write_text(text, encoding="utf-8")
+            print(f"updated {results}")
         return 1 if failed else 0
     report = (f"# Benchmark results\n\nMachine: {machine()}  \nRun: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC "
               f"with `make bench`.\n\n" + "\n".join(sections))

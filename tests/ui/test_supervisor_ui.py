@@ -73,7 +73,9 @@ def test_f9_f11_open_reports_and_sync(qtbot: Any, terminal: Any) -> None:
         w.grab().save(str(SCREENSHOTS / "x_report_en.png"))
         QTest.keyClick(w, Qt.Key.Key_Escape)
 
-    script = ModalScript([supervisor_approves(), (is_a("ReportsView"), look)])
+    # the X report is built off the GUI thread: the step waits until its figures are on the screen
+    script = ModalScript([supervisor_approves(),
+                          (lambda w: is_a("ReportsView")(w) and w.x_model.rowCount() > 0, look)])
     _f(qtbot, terminal, Qt.Key.Key_F9)                  # a cashier: the supervisor approves viewing
     script.finish()
     assert seen["rows"] > 5

@@ -158,7 +158,7 @@ def test_fault_slow_applied_then_timeout(sandbox) -> None:
 
 
 @pytest.mark.parametrize(("kind", "cause"), [("http500", "http_status"), ("unavailable", "service_unavailable"),
-                                             ("system_error", "system_error"), ("throttle", "service_unavailable"),
+                                             ("system_error", "system_error"), ("throttle", "rate_limited"),
                                              ("truncated", "format"), ("wrong_key", "signature"),
                                              ("tamper_body", "signature"), ("empty_sign", "signature")])
 def test_fault_kinds_map_to_unknown(client, sandbox, kind, cause) -> None:

@@ -31,7 +31,7 @@ def test_backoff_is_exponential_full_jitter_and_capped() -> None:
     (GatewayUnknown("bad sign", "signature"), "transient", False),
     (GatewayUnknown("truncated", "format"), "transient", False),
     (GatewayInProgress({}), "transient", False),
-    (business_failure("20000", "isv.service-busy", "busy", {}), "transient", True),
+    (business_failure("20000", "isv.service-busy", "busy", {}), "transient", False),  # rate limit: slow down
     (business_failure("40004", "ACQ.SYSTEM_ERROR", "err", {}), "transient", False),
     (business_failure("40002", "isv.invalid-timestamp", "clock", {}), "transient", False),
     (business_failure("40002", "isv.invalid-signature", "验签出错 app_id=1&biz_content=...", {}),
