@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -56,26 +57,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from pos_app.data_protection import owner_only_umask, secure_data_dir
     from pos_app.logs import setup_logging, teardown_logging
     from pos_app.settings import SettingsError, load_settings
 
+    old_umask = owner_only_umask()  # everything this process writes is the owner's only
     log_dir = None
+    data_dir = None
     try:
-        log_dir = load_settings(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None)).log_dir
+        settings = load_settings(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None))
+        log_dir, data_dir = settings.log_dir, settings.data_dir
     except SettingsError:
         pass  # the command itself reports bad settings, one line per problem
     setup_logging(log_dir, verbose=args.verbose)
+    if data_dir is not None:
+        secure_data_dir(data_dir)  # an install made under umask 022 is fixed at start, with a log line
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `pos-app db info | head`: the reader left; not an error worth a traceback
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:
         teardown_logging()
+        os.umask(old_umask)
 
 
 if __name__ == "__main__":

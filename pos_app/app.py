@@ -34,6 +34,7 @@ from pos_app.demo import (
 )
 from pos_app.services.bundle import ServiceBundle
 from pos_app.settings import Settings, SettingsError, load_settings
+from pos_app.start_checks import StartRefused
 
 __all__ = ["run_terminal", "Terminal", "build_terminal", "ThreadConnections", "DEMO_CASHIER", "DEMO_SUPERVISOR",
            "DEMO_WALLET_CAMERA", "EXIT_SETTINGS", "EXIT_STORAGE"]
@@ -353,6 +354,8 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     app.setApplicationName("pos-app")
     try:
         terminal = build_terminal(settings, demo=demo)
+    except StartRefused as exc:  # damaged file, broken chain, database older than its anchor, lost secret
+        return _fatal("start", exc.problems, EXIT_STORAGE)
     except ServiceUnavailable as exc:
         return _fatal("database", [str(exc)], EXIT_STORAGE)
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash

@@ -43,6 +43,7 @@ from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.services.till import DiscountCaps
 from pos_app.services.users import UserService
 from pos_app.settings import Settings
+from pos_app.start_checks import integrity_gate, terminal_secret
 from pos_app.storage.audit import AuditBreak, audit_entries, verify_chain
 from pos_app.storage.backup import (
     BackupError,
@@ -175,7 +176,7 @@ class Container:
 def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSource | None = None,
                     gateway: AlipayClient | None = _DEFAULT, conns: ThreadConnections | None = None,
                     rules: LoyaltyRules | None = None, payment_sleep: Callable[[float], None] | None = None,
-                    migrate_db: bool = True) -> Container:
+                    migrate_db: bool = True, start_gate: bool = True) -> Container:
     """Open (and migrate) the database and build every service on it.
 
     Raises ServiceUnavailable (StorageUnavailable) for an unusable database and KeyConfigError for bad
@@ -183,6 +184,11 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
     """
     if migrate_db:
         Database(settings.db_path).open_and_migrate().close()
+    # issue 16: the terminal secret (PIN and audit keys, outside the database) and, unless a supervisor is
+    # about to accept a refused state (`audit accept`), the integrity gate; both raise StartRefused
+    secret = terminal_secret(settings)
+    if start_gate:
+        integrity_gate(settings, secret)
     conns = conns or ThreadConnections(settings.db_path)
     conns.get()
     clock = clock or SystemClock()
@@ -207,7 +213,9 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
             payment_sleep, checkout=checkout)
     services = ServiceBundle(
         users=UserService(conns.uow, clock, terminal_id=store.terminal_id, max_failures=shift.pin_max_failures,
-                          lock_minutes=shift.pin_lock_minutes),
+                          lock_minutes=shift.pin_lock_minutes, pin_key=secret.key("pin"),
+                          min_pin_length=shift.pin_min_length,
+                          supervisor_min_pin_length=shift.supervisor_pin_min_length),
         shifts=ShiftService(conns.uow, clock, terminal_id=store.terminal_id,
                             close_difference_threshold_fen=shift.close_difference_threshold_fen,
                             report_width=settings.printer.width_chars),

@@ -254,7 +254,7 @@ def check_database(s: Settings) -> list[Finding]:
                       problems=problems[:5])]
     out = [_ok("database", f"quick check ok ({ms} ms; full check: pos-app db verify)")]
     try:
-        with sqlite3.connect(f"file:{s.db_path}?mode=ro", uri=True, timeout=1.0) as conn:
+        with sqlite3.connect(Path(s.db_path).resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0) as conn:
             rows = dict(conn.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
             oldest = conn.execute("SELECT min(created_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
     except sqlite3.Error as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
 
@@ -84,6 +85,18 @@ def teardown_logging() -> None:
         root.setLevel(_saved_level.pop())
 
 
+class _OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every log file (and each one rotation starts) is 0600 whatever the umask."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        stream = super()._open()
+        try:
+            os.chmod(self.baseFilename, 0o600)
+        except OSError:
+            pass
+        return stream
+
+
 def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path | None:
     """Configure the root logger once; returns the log file path (None when no folder could be used)."""
     _install_record_factory()
@@ -104,10 +117,10 @@ def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path
     path: Path | None = None
     if log_dir is not None:
         try:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = log_dir / "pos.log"
-            file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=10,
-                                                                encoding="utf-8")
+            file_handler = _OwnerOnlyRotatingFileHandler(path, maxBytes=5_000_000, backupCount=10,
+                                                         encoding="utf-8")
         except OSError as exc:
             logging.getLogger(__name__).warning("cannot write logs to %s: %s", log_dir, exc)
             return None

@@ -129,7 +129,9 @@ class SyncSettings:
 class ShiftSettings:
     close_difference_threshold_fen: int = ranged(1000, 0, 10_000_000, " fen")
     pin_max_failures: int = ranged(5, 1, 20)
-    pin_lock_minutes: int = ranged(15, 1, 1440, " minutes")
+    pin_lock_minutes: int = ranged(15, 1, 1440, " minutes")  # doubles with every further lock (at most a day)
+    pin_min_length: int = ranged(4, 4, 12, " digits")            # cashiers; new and reset PINs only
+    supervisor_pin_min_length: int = ranged(6, 4, 12, " digits")  # supervisors and admins
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +196,11 @@ class Settings:
     @property
     def backup_dir(self) -> Path:
         return Path(self.backup.dir).expanduser() if self.backup.dir else self.data_dir / "backups"
+
+    @property
+    def secret_path(self) -> Path:
+        """The terminal secret (PIN and audit keys): beside the settings file, else in the data folder."""
+        return (self.config_file.parent if self.config_file is not None else self.data_dir) / "pos-secret.key"
 
 
 _SECTIONS: dict[str, type] = {

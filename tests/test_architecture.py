@@ -116,6 +116,8 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "setup_desktop": ("pos_app.", *QT),
     "runtime": ("pos_app.", "drivers", *QT),
     "logs": ("pos_app.", "drivers", *QT),
+    "data_protection": ("pos_app.", "drivers", *QT),            # file modes: stdlib only
+    "start_checks": (*SHELL_ONLY, "pos_app.sandbox"),          # the start gate: composition, like bootstrap
     # store mode's composition modules (issue 13): the lane's store link, the store's card worker
     "store_wiring": SHELL_ONLY,
     "store_card": (*SHELL_ONLY, "pos_app.storage"),

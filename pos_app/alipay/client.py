@@ -24,11 +24,13 @@ from pos_app.services.ports import (
     TradeGateway,
 )
 
+from .binding import bind_answer
 from .envelope import build_request, verify_response
 from .errors import KeyConfigError, ResponseFormatError, SignatureVerificationError
 from .keys import load_private_key_file, load_public_key_file, same_public_key
 from .signing import SIGN_TYPES, verify_notification_v1
 from .subcodes import RATE_LIMIT_SUB_CODES, business_failure
+from .urls import gateway_url_problem
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
@@ -69,6 +71,9 @@ class GatewayConfig:
             raise KeyConfigError(f"sign_type must be RSA2 or RSA, not {self.sign_type!r}")
         if not self.app_id:
             raise KeyConfigError("app_id is empty")
+        url_problem = gateway_url_problem(self.gateway_url)
+        if url_problem:
+            raise KeyConfigError(f"gateway.url: {url_problem}")
         if same_public_key(self.alipay_public_key, self.app_private_key.public_key()):
             raise KeyConfigError(
                 "the configured Alipay public key is the merchant's own public key: download the "
@@ -196,7 +201,7 @@ class AlipayClient:
         except ResponseFormatError as exc:
             logger.warning("%s: unparsable response: %s", method, exc)
             return GatewayUnknown(f"unparsable response: {exc}", "format")
-        return self._classify(method, verified.data, verified.signed)
+        return bind_answer(method, biz, self._classify(method, verified.data, verified.signed))
 
     @staticmethod
     def _classify(method: str, body: Mapping[str, Any], signed: bool) -> GatewayResult:

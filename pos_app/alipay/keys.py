@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .errors import KeyConfigError
 
 __all__ = [
+    "EncryptedKeyError",
+    "KEY_SIZES",
     "load_private_key",
     "load_public_key",
     "load_private_key_file",
@@ -45,6 +47,33 @@ def _bare_der(text: str) -> bytes:
         raise KeyConfigError("key is neither PEM nor a valid Base64 body") from exc
 
 
+class EncryptedKeyError(KeyConfigError):
+    """The private key is encrypted and no passphrase was given (the only case where asking for one helps)."""
+
+
+def _looks_encrypted(text: str) -> bool:
+    return "BEGIN ENCRYPTED PRIVATE KEY" in text or "Proc-Type: 4,ENCRYPTED" in text
+
+
+def _private_key_shape_problem(data: bytes | str) -> str:
+    """What is visibly wrong with private key file content ("" when nothing obvious is)."""
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    if not raw.strip():
+        return "file is empty"
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return "file is not PEM or Base64 text (binary data: wrong file?)"
+    if "PUBLIC KEY-----" in text:
+        return ("file holds a PUBLIC key: gateway.app_private_key must name the merchant PRIVATE key "
+                "(app_private_key.pem from `pos-app keygen`)")
+    if "-----BEGIN" in text and "-----END" not in text:
+        return "file is truncated (its PEM block has no END line)"
+    if "-----BEGIN" in text and "PRIVATE KEY-----" not in text:
+        return "file is a PEM file but not a private key (a certificate?)"
+    return ""
+
+
 def load_private_key(
     data: bytes | str, passphrase: bytes | str | None = None, *, validate: bool = True
 ) -> rsa.RSAPrivateKey:
@@ -52,6 +81,9 @@ def load_private_key(
 
     ``validate=False`` skips the (slow) RSA consistency check; only for keys this program generated itself.
     """
+    problem = _private_key_shape_problem(data)
+    if problem:
+        raise KeyConfigError(f"the merchant private key {problem}")
     text = _as_text(data).strip()
     pw = passphrase.encode("utf-8") if isinstance(passphrase, str) else passphrase
     try:
@@ -64,11 +96,15 @@ def load_private_key(
                 _bare_der(text), password=pw, unsafe_skip_rsa_key_validation=not validate
             )
     except TypeError as exc:  # password missing or given for an unencrypted key
+        if pw is None:
+            raise EncryptedKeyError("the merchant private key is encrypted") from exc
         raise KeyConfigError(f"merchant private key passphrase problem: {exc}") from exc
     except ValueError as exc:
+        if pw is not None and _looks_encrypted(text):
+            raise KeyConfigError("the merchant private key's passphrase is wrong") from exc
         raise KeyConfigError(
-            "cannot load the merchant private key (expected PKCS#1 or PKCS#8, PEM or bare Base64; "
-            "a wrong passphrase also gives this error)"
+            "cannot load the merchant private key: the file is damaged or not an RSA private key (expected "
+            "PKCS#1 or PKCS#8, PEM or bare Base64)"
         ) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyConfigError(f"merchant private key must be RSA, got {type(key).__name__}")
@@ -113,14 +149,14 @@ def load_private_key_file(
     try:
         key = load_private_key(data, None, validate=validate)
         encrypted = False
-    except KeyConfigError as exc:
-        if "passphrase" not in str(exc):
-            raise
+    except EncryptedKeyError as exc:
         if not passphrase:
             raise KeyConfigError(f"the merchant private key {p} is encrypted: give its passphrase "
                                  "(gateway.passphrase_env names the environment variable holding it)") from exc
         key = load_private_key(data, passphrase, validate=validate)
         encrypted = True
+    except KeyConfigError as exc:
+        raise KeyConfigError(f"{p}: {exc}") from exc
     if passphrase and not encrypted:
         logger.info("merchant private key file %s is not encrypted; the passphrase is not used", p)
     if os.name == "posix" and p.stat().st_mode & 0o077:
@@ -157,8 +193,13 @@ def same_public_key(a: rsa.RSAPublicKey, b: rsa.RSAPublicKey) -> bool:
     return a.public_numbers() == b.public_numbers()
 
 
+KEY_SIZES = (2048, 3072, 4096)
+
+
 def generate_private_key(bits: int = 2048) -> rsa.RSAPrivateKey:
-    """A new RSA private key (e = 65537)."""
+    """A new RSA private key (e = 65537); KeyConfigError for a size Alipay RSA2 does not take."""
+    if bits not in KEY_SIZES:
+        raise KeyConfigError(f"--bits {bits}: an Alipay RSA2 key is 2048 bits (3072 or 4096 also work)")
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
@@ -174,17 +215,21 @@ def write_private_key(
     fmt = serialization.PrivateFormat.PKCS8 if (pkcs8 or pw) else serialization.PrivateFormat.TraditionalOpenSSL
     pem = key.private_bytes(serialization.Encoding.PEM, fmt, enc)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # never follow a link at the target (a dangling one would put the key wherever it points)
+    if p.is_symlink():
+        p.unlink()
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
+        os.fchmod(fd, 0o600)
         os.write(fd, pem)
     finally:
         os.close(fd)
-    if os.name == "posix":
-        os.chmod(p, 0o600)
 
 
 def write_public_key(path: Path | str, key: rsa.RSAPublicKey) -> None:
     """Write a public key as SPKI PEM."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    if p.is_symlink():
+        p.unlink()
     p.write_bytes(public_key_pem(key))

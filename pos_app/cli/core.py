@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -105,6 +106,9 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
         info = database_info(settings)
     except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
+        return 3
+    except sqlite3.DatabaseError as exc:  # a damaged file: a clear line, not a traceback
+        print(f"database: {path} is damaged ({exc}); restore the latest backup", file=sys.stderr)
         return 3
     version, size, counts = info["schema_version"], info["size_bytes"], info["rows"]
     if args.json:

@@ -73,17 +73,35 @@ def _passphrase(var: str | None) -> str | None:
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
-    from pos_app.bootstrap import generate_private_key, public_key_base64, write_private_key, write_public_key
+    from pos_app.bootstrap import (
+        KeyConfigError,
+        generate_private_key,
+        public_key_base64,
+        write_private_key,
+        write_public_key,
+    )
 
     out = Path(args.out)
     private_path = out / "app_private_key.pem"
-    if private_path.exists() and not args.force:
+    if (private_path.exists() or private_path.is_symlink()) and not args.force:
         print(f"{private_path} exists; use --force to overwrite", file=sys.stderr)
         return 1
-    key = generate_private_key(args.bits)
-    write_private_key(private_path, key, _passphrase(args.passphrase_env))
-    write_public_key(out / "app_public_key.pem", key.public_key())
-    print(f"private key: {private_path} (owner-only{', encrypted' if args.passphrase_env else ''})", file=sys.stderr)
+    passphrase = _passphrase(args.passphrase_env) if args.passphrase_env else None
+    if args.passphrase_env and not passphrase:
+        print(f"keygen: the environment variable {args.passphrase_env} is empty: the key would not be encrypted",
+              file=sys.stderr)
+        return 2
+    try:
+        key = generate_private_key(args.bits)
+        write_private_key(private_path, key, passphrase)
+        write_public_key(out / "app_public_key.pem", key.public_key())
+    except KeyConfigError as exc:
+        print(f"keygen: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"keygen: cannot write the key pair to {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"private key: {private_path} (owner-only{', encrypted' if passphrase else ''})", file=sys.stderr)
     print(f"public key:  {out / 'app_public_key.pem'}", file=sys.stderr)
     print("paste this into the Alipay console (应用公钥):", file=sys.stderr)
     print(public_key_base64(key.public_key()))

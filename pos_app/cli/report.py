@@ -13,6 +13,7 @@ from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args, open_services
 from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.reports import render_csv
+from pos_app.start_checks import StartRefused
 
 __all__ = ["register"]
 
@@ -50,6 +51,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 1
+    except StartRefused as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 3
     except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3

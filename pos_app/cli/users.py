@@ -15,6 +15,7 @@ from pos_app.services.errors import ServiceError
 from pos_app.services.ports import BEIJING
 from pos_app.services.users import ROLES
 from pos_app.settings import Settings
+from pos_app.start_checks import StartRefused
 
 __all__ = ["register", "ShiftServices", "open_services", "add_config_args"]
 
@@ -98,6 +99,9 @@ def _run(args: argparse.Namespace, action: str) -> int:
     except ServiceError as exc:
         print(f"users: {exc}", file=sys.stderr)
         return 1
+    except StartRefused as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 3
     except ServiceUnavailable as exc:
         print(f"database: {exc}", file=sys.stderr)
         return 3

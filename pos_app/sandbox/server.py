@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import logging
+import os
+import re
+import secrets
+import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._gateway(verb, split.query, body)
             return
         if split.path == "/admin" or split.path.startswith("/admin/"):
+            given = self.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {sandbox.admin_token}".encode()):
+                self._send(401, b'{"error":"the admin API needs Authorization: Bearer <token from admin_token_file>"}',
+                           "application/json")
+                return
             try:
                 payload = json.loads(body.decode("utf-8")) if body.strip() else {}
             except ValueError:
@@ -91,8 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = {}
             query = dict(urllib.parse.parse_qsl(split.query))
             status, out = handle_admin(sandbox, verb, split.path[len("/admin"):].rstrip("/"), query, payload)
-            self._send(status, json.dumps(out, ensure_ascii=False, default=str).encode("utf-8"),
-                       "application/json;charset=utf-8")
+            text = _mask_payment_codes(json.dumps(out, ensure_ascii=False, default=str))
+            self._send(status, text.encode("utf-8"), "application/json;charset=utf-8")
             return
         self._send(404, b"not found", "text/plain")
 
@@ -126,6 +136,24 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     sandbox: SandboxServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets or drops its connection is normal (timeouts, killed terminals): one debug line,
+        no traceback on stderr. Anything else is logged with its traceback through logging (redacted)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            logger.debug("sandbox http: client %s went away (%s)", client_address[0], type(exc).__name__)
+            self.sandbox.client_resets.release()
+            return
+        logger.exception("sandbox http: error while serving %s", client_address[0])
+
+
+_PAYMENT_CODE = re.compile(r"(?<![0-9])((?:2[5-9]|30)[0-9]{10,18})([0-9]{4})(?![0-9])")
+
+
+def _mask_payment_codes(text: str) -> str:
+    """Payment codes in admin answers (the request log carries biz_content) keep only their last 4 digits."""
+    return _PAYMENT_CODE.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
+
 
 class SandboxServer:
     """A local Alipay gateway with its own RSA2 key pair, one registered app, and persistent state.
@@ -147,7 +175,10 @@ class SandboxServer:
         self.alipay_public_key_path = keys / "alipay_public_key.pem"
         self.app_private_key_path = keys / "app_private_key.pem"
         self.app_public_key_path = keys / "app_public_key.pem"
+        self.admin_token_file = keys / "admin_token"
+        self.client_resets = threading.Semaphore(0)   # released once per client connection reset (tests wait on it)
         self._gateway_key = self._ensure_pair(self.gateway_private_key_path, self.alipay_public_key_path)
+        self.admin_token = self._ensure_token(self.admin_token_file)
         self._ensure_pair(self.app_private_key_path, self.app_public_key_path)
         self._wrong: rsa.RSAPrivateKey | None = None
         self.state = SandboxState(self.data_dir)
@@ -171,6 +202,23 @@ class SandboxServer:
         if not public_path.exists():
             write_public_key(public_path, key.public_key())
         return key
+
+    @staticmethod
+    def _ensure_token(path: Path) -> str:
+        """The admin API's bearer token: random, in a 0600 file beside the sandbox keys (kept across restarts)."""
+        try:
+            token = path.read_text(encoding="ascii").strip()
+            if token:
+                return token
+        except FileNotFoundError:
+            pass
+        token = secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, token.encode("ascii"))
+        finally:
+            os.close(fd)
+        return token
 
     def _wrong_key(self) -> rsa.RSAPrivateKey:
         if self._wrong is None:
@@ -236,6 +284,7 @@ class SandboxServer:
             "app_private_key": str(self.app_private_key_path),
             "app_public_key": str(self.app_public_key_path),
             "alipay_public_key": str(self.alipay_public_key_path),
+            "admin_token_file": str(self.admin_token_file),
         }
 
     # --- in-process accessors (mirror the admin API) ---------------------------------------

@@ -152,23 +152,28 @@ def _noop(_: PaymentProgress) -> None:
     return None
 
 
-def _about(att: Attempt, body: Mapping[str, Any]) -> bool:
+def _about(att: Attempt, body: Mapping[str, Any], *, amount: bool = True) -> bool:
     """True if a verified answer is about this attempt: a validly signed answer of ANOTHER call (replayed,
-    or a gateway answering with another trade's data) must not settle it. Compares the out_trade_no and
-    total_amount the answer carries (when it carries them) with what was sent."""
+    renamed from another method, or a gateway answering with another trade's data) must not settle it.
+
+    The answer must name this attempt's out_trade_no and, for pay and query answers (``amount``), carry
+    its total_amount. A body lacking either is not about this attempt (pos_app.alipay already refuses
+    such answers; this is the second line, for any other TradeGateway)."""
     other = str(body.get("out_trade_no") or "")
-    if other and other != att.out_trade_no:
-        logger.error("payment attempt %d: the answer is about another payment (%s); ignored", att.id, other)
+    if other != att.out_trade_no:
+        logger.error("payment attempt %d: the answer does not name this payment (%s); ignored", att.id,
+                     other or "no out_trade_no")
         return False
+    if not amount:
+        return True
     total = body.get("total_amount")
-    if total not in (None, ""):
-        try:
-            fen = parse_gateway_amount(str(total))
-        except MoneyError:
-            fen = -1
-        if fen != att.amount_fen:
-            logger.error("payment attempt %d: the answer is for another amount; ignored", att.id)
-            return False
+    try:
+        fen = parse_gateway_amount(str(total)) if total not in (None, "") else -1
+    except MoneyError:
+        fen = -1
+    if fen != att.amount_fen:
+        logger.error("payment attempt %d: the answer is for another amount (or none); ignored", att.id)
+        return False
     return True
 
 
@@ -256,7 +261,12 @@ class PaymentService:
                                 store_id=self._config.store_id or None,
                                 terminal_id=self._config.terminal_id or None,
                                 operator_id=str(att.cashier_id), scene=scene)
-        if isinstance(res, GatewaySuccess | GatewayInProgress) and not _about(att, res.body):
+        if isinstance(res, GatewaySuccess) and not _about(att, res.body):
+            return self._check(att, start, progress)
+        if isinstance(res, GatewayInProgress) and not _about(att, res.body, amount=False):
+            return self._check(att, start, progress)
+        if isinstance(res, GatewayBusinessFailure) and str(res.body.get("out_trade_no") or att.out_trade_no) \
+                != att.out_trade_no:
             return self._check(att, start, progress)
         if isinstance(res, GatewaySuccess):
             pay = PayResult.from_body(res.body)
@@ -400,8 +410,7 @@ class PaymentService:
         progress(PaymentProgress(att.id, "checking", self._clock.monotonic() - start, 0, self._config.query_max,
                                  _MSG_CHECKING, Reason("payment.checking")))
         res = self._gateway.query(att.out_trade_no)
-        if isinstance(res, GatewaySuccess) and str(res.body.get("out_trade_no") or att.out_trade_no) == \
-                att.out_trade_no:
+        if isinstance(res, GatewaySuccess) and _about(att, res.body, amount=False):
             q = QueryResult.from_body(res.body)
             if q.is_paid:
                 if q.total_fen != att.amount_fen:
@@ -425,8 +434,8 @@ class PaymentService:
                                      _MSG_CANCELLING, Reason("payment.cancelling")))
             att = self._set(att, AttemptState.CANCELLING, cancel_tries=att.cancel_tries + 1)
             res = self._gateway.cancel(att.out_trade_no)
-            if isinstance(res, GatewaySuccess) and not _about(att, res.body):
-                res = GatewayUnknown("the cancel answer is about another payment", "format")
+            if isinstance(res, GatewaySuccess) and not _about(att, res.body, amount=False):
+                res = GatewayUnknown("the cancel answer is about another payment", "binding")
             if isinstance(res, GatewaySuccess):
                 action = str(res.body.get("action") or "")
                 if action == "refund":

@@ -236,6 +236,9 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     last = fig.get("last_receipt")
     add("receipts", "Last receipt", last["receipt_no"] if last else "-")
     add("receipts", "Last receipt hash", (last["hash"] or "-") if last else "-")
+    head = fig.get("audit_head")
+    if head:  # the audit chain's head at the close: compare with `pos-app audit verify` later
+        add("receipts", "Audit head", f"#{head['id']} {str(head['hash'])[:19]}")
     return rows
 
 

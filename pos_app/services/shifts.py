@@ -279,6 +279,9 @@ class ShiftService:
                 "difference_approval": diff_approval,
                 "escalated_payments": escalated,
             })
+            head = uow.audit.head()
+            if head is not None:
+                fig["audit_head"] = {"id": head[0], "hash": head[1]}
             text = render_text(fig, width=self._width)
             figures_json = canonical_json(fig)
             digest = z_hash(figures_json, text)

@@ -42,8 +42,11 @@ ROLES = ("cashier", "supervisor", "admin")
 SCRYPT_N = 2 ** 14
 SCRYPT_R = 8
 SCRYPT_P = 1
-_PIN_RE = re.compile(r"^[0-9]{4,8}$")
-_NUMBER_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_PIN_RE = re.compile(r"[0-9]{4,12}")
+_NUMBER_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+LOGIN_REFUSED = "wrong user number or PIN"
+"""The one message for an unknown user and a wrong PIN (the answer must not tell which users exist)."""
+MAX_LOCK = dt.timedelta(hours=24)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,10 +76,11 @@ class AuthError(ServiceError):
 
 
 class WrongPin(AuthError):
-    """The PIN did not match; ``remaining`` tries are left before the user is locked."""
+    """The PIN did not match; ``remaining`` tries are left before the user is locked (for the audit and
+    the log only: the message is the same as for an unknown user)."""
 
     def __init__(self, remaining: int) -> None:
-        super().__init__(f"wrong PIN ({remaining} tries left)")
+        super().__init__(LOGIN_REFUSED)
         self.remaining = remaining
 
 
@@ -100,7 +104,7 @@ class UnknownUser(AuthError):
     """No user with that number or card."""
 
     def __init__(self) -> None:
-        super().__init__("no such user")
+        super().__init__(LOGIN_REFUSED)
 
 
 class NotAuthorized(AuthError):
@@ -115,28 +119,53 @@ class BadPin(ServiceError):
     """A new PIN that does not follow the rules (4 to 8 digits)."""
 
 
+def _keyed(pin: str, key: bytes | None) -> bytes:
+    if key is None:
+        return pin.encode("utf-8")
+    return hmac.new(key, pin.encode("utf-8"), hashlib.sha256).digest()
+
+
 def hash_pin(pin: str, *, salt: bytes | None = None, n: int = SCRYPT_N, r: int = SCRYPT_R,
-             p: int = SCRYPT_P) -> str:
-    """``scrypt$n$r$p$salt_b64$hash_b64`` with a fresh 16-byte salt."""
+             p: int = SCRYPT_P, key: bytes | None = None) -> str:
+    """``kscrypt$n$r$p$salt_b64$hash_b64`` (keyed: scrypt over HMAC-SHA256(key, PIN)) with a fresh salt.
+
+    ``key`` comes from the terminal secret (a file outside the database); without it the legacy unkeyed
+    form ``scrypt$...`` is produced (tests, tools that have no secret).
+    """
     salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+    digest = hashlib.scrypt(_keyed(pin, key), salt=salt, n=n, r=r, p=p, dklen=32)
     b64 = base64.b64encode
-    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+    scheme = "kscrypt" if key is not None else "scrypt"
+    return f"{scheme}${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def verify_pin(pin: str, encoded: str) -> bool:
-    """Constant-time check of ``pin`` against an encoded scrypt hash; False for a malformed hash."""
+def verify_pin(pin: str, encoded: str, *, key: bytes | None = None) -> bool:
+    """Constant-time check of ``pin`` against an encoded hash (keyed ``kscrypt`` needs ``key``; the legacy
+    ``scrypt`` form still verifies, so an upgraded shop keeps its PINs); False for a malformed hash."""
     try:
         scheme, n, r, p, salt, digest = encoded.split("$")
-        if scheme != "scrypt":
+        if scheme == "kscrypt":
+            if key is None:
+                return False
+            secret = _keyed(pin, key)
+        elif scheme == "scrypt":
+            secret = pin.encode("utf-8")
+        else:
             return False
         expected = base64.b64decode(digest)
-        got = hashlib.scrypt(pin.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+        got = hashlib.scrypt(secret, salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
                              dklen=len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
 
+
+def needs_rehash(encoded: str, *, key: bytes | None) -> bool:
+    """True for a legacy unkeyed hash when a key is available (rehash it at the next successful login)."""
+    return key is not None and not encoded.startswith("kscrypt$")
+
+
+_DUMMY_HASH = hash_pin("000000", salt=b"\0" * 16)
 
 _mask = mask_code  # the one masking function (pos_app.domain.codes)
 
@@ -145,12 +174,22 @@ class UserService:
     """Login, approvals and user management. ``uow_factory()`` returns a fresh unit of work."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, *, terminal_id: str = "",
-                 max_failures: int = 5, lock_minutes: int = 15) -> None:
+                 max_failures: int = 5, lock_minutes: int = 15, pin_key: bytes | None = None,
+                 min_pin_length: int = 4, supervisor_min_pin_length: int = 6) -> None:
         self._uow = uow_factory
         self._clock = clock
         self._terminal_id = terminal_id
         self._max_failures = max_failures
         self._lock = dt.timedelta(minutes=lock_minutes)
+        self._pin_key = pin_key
+        self._min_pin = min_pin_length
+        self._min_pin_supervisor = max(min_pin_length, supervisor_min_pin_length)
+
+    def _lock_for(self, failures: int) -> dt.timedelta:
+        """The lock after ``failures`` consecutive wrong PINs: doubles with every further lock, at most a day."""
+        locks = max(1, failures // self._max_failures)
+        factor: int = 2 ** min(locks - 1, 20)
+        return min(self._lock * factor, MAX_LOCK)
 
     # --- login -------------------------------------------------------------------------
 
@@ -161,6 +200,7 @@ class UserService:
         with self._uow() as uow:
             rec = uow.users.find(number_or_card.strip())
             if rec is None:
+                verify_pin(pin, _DUMMY_HASH)  # the same work as a wrong PIN: timing does not tell either
                 uow.audit.append(at=now, user_id=None, user_name="", action=f"{purpose}.unknown_user",
                                  subject=_mask(number_or_card.strip()))
                 error = UnknownUser()
@@ -172,11 +212,12 @@ class UserService:
                 uow.audit.append(at=now, user_id=rec.id, user_name=rec.name, action=f"{purpose}.locked_out",
                                  subject=rec.number)
                 error = Locked(rec.locked_until)
-            elif not verify_pin(pin, uow.users.pin_hash(rec.id)):
+            elif not verify_pin(pin, stored := uow.users.pin_hash(rec.id), key=self._pin_key):
+                # failures count on across locks (reset only by a good PIN): each lock is longer
                 failures = rec.failed_attempts + 1
-                if failures >= self._max_failures:
-                    until = now + self._lock
-                    uow.users.record_failure(rec.id, 0, until)
+                if failures % self._max_failures == 0:
+                    until = now + self._lock_for(failures)
+                    uow.users.record_failure(rec.id, failures, until)
                     uow.audit.append(at=now, user_id=rec.id, user_name=rec.name, action="user.locked",
                                      subject=rec.number, detail={"failures": failures, "until": until.isoformat()})
                     error = Locked(until)
@@ -184,8 +225,12 @@ class UserService:
                     uow.users.record_failure(rec.id, failures, None)
                     uow.audit.append(at=now, user_id=rec.id, user_name=rec.name, action=f"{purpose}.wrong_pin",
                                      subject=rec.number, detail={"failures": failures})
-                    error = WrongPin(self._max_failures - failures)
+                    error = WrongPin(self._max_failures - failures % self._max_failures)
             else:
+                if needs_rehash(stored, key=self._pin_key):
+                    uow.users.set_pin(rec.id, hash_pin(pin, key=self._pin_key))
+                    uow.audit.append(at=now, user_id=rec.id, user_name=rec.name, action="user.pin_rehashed",
+                                     subject=rec.number)
                 uow.users.record_success(rec.id)
                 uow.audit.append(at=now, user_id=rec.id, user_name=rec.name, action=f"{purpose}.ok",
                                  subject=rec.number)
@@ -233,12 +278,12 @@ class UserService:
         """Create a user; the PIN is stored only as a scrypt hash."""
         if role not in ROLES:
             raise ServiceError(f"role must be one of {', '.join(ROLES)}")
-        if not _NUMBER_RE.match(number):
+        if not _NUMBER_RE.fullmatch(number):
             raise ServiceError("user number: 1 to 32 letters, digits, - or _")
         if not name.strip():
             raise ServiceError("a name is required")
-        self._check_pin(pin)
-        encoded = hash_pin(pin)
+        self._check_pin(pin, role)
+        encoded = hash_pin(pin, key=self._pin_key)
         now = self._clock.now()
         with self._uow() as uow:
             if uow.users.find(number) is not None or (card_code and uow.users.find(card_code) is not None):
@@ -274,21 +319,21 @@ class UserService:
 
     def reset_pin(self, number: str, new_pin: str, *, by: User | None = None) -> User:
         """Set a new PIN and clear any lock."""
-        self._check_pin(new_pin)
-        encoded = hash_pin(new_pin)
         now = self._clock.now()
         with self._uow() as uow:
             rec = uow.users.find(number)
             if rec is None:
                 raise UnknownUser()
+            self._check_pin(new_pin, rec.role)
+            encoded = hash_pin(new_pin, key=self._pin_key)
             uow.users.set_pin(rec.id, encoded)
             uow.audit.append(at=now, user_id=by.id if by else None, user_name=by.name if by else "",
                              action="user.reset_pin", subject=rec.number)
         return _user(dataclasses.replace(rec, failed_attempts=0, locked_until=None))
 
-    @staticmethod
-    def _check_pin(pin: str) -> None:
-        if not _PIN_RE.match(pin):
-            raise BadPin("a PIN is 4 to 8 digits")
+    def _check_pin(self, pin: str, role: str) -> None:
+        least = self._min_pin_supervisor if role in APPROVER_ROLES else self._min_pin
+        if not _PIN_RE.fullmatch(pin) or len(pin) < least:
+            raise BadPin(f"a {role}'s PIN is {least} to 12 digits")
         if len(set(pin)) == 1:
             raise BadPin("a PIN must not be one digit repeated")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
+
+from .integrity import audit_key_for, mark_dirty
 
 __all__ = ["GENESIS", "AuditBreak", "SqliteAuditLog", "append_audit", "audit_entries", "entry_hash", "verify_chain"]
 
@@ -21,11 +24,14 @@ def _canonical(value: Mapping[str, Any]) -> str:
 
 
 def entry_hash(prev_hash: str, at: str, user_id: int | None, user_name: str, action: str, subject: str,
-               detail: str) -> str:
-    """The hash of one entry: SHA-256 of the canonical JSON of its fields and the previous hash."""
+               detail: str, *, key: bytes | None = None) -> str:
+    """The hash of one entry over the canonical JSON of its fields and the previous hash: with the terminal's
+    audit key ``k1:`` + HMAC-SHA256 (cannot be recomputed without the secret), else the legacy SHA-256."""
     payload = _canonical({"prev": prev_hash, "at": at, "user_id": user_id, "user_name": user_name,
-                          "action": action, "subject": subject, "detail": detail})
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+                          "action": action, "subject": subject, "detail": detail}).encode("utf-8")
+    if key is not None:
+        return "k1:" + hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return hashlib.sha256(payload).hexdigest()
 
 
 def append_audit(conn: sqlite3.Connection, *, at: dt.datetime, user_id: int | None, user_name: str,
@@ -42,7 +48,8 @@ def append_audit(conn: sqlite3.Connection, *, at: dt.datetime, user_id: int | No
     prev = row[0] if row else GENESIS
     at_text = at.astimezone(dt.UTC).isoformat()
     detail_text = _canonical(detail)
-    digest = entry_hash(prev, at_text, user_id, user_name, action, subject, detail_text)
+    digest = entry_hash(prev, at_text, user_id, user_name, action, subject, detail_text, key=audit_key_for(conn))
+    mark_dirty(conn)
     cur = conn.execute(
         "INSERT INTO audit_log (at, user_id, user_name, action, subject, detail, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -58,20 +65,15 @@ class AuditBreak:
     reason: str
 
 
-def verify_chain(conn: sqlite3.Connection) -> tuple[int, AuditBreak | None]:
-    """Walk the whole chain; returns (entries checked, first break or None)."""
-    prev = GENESIS
-    count = 0
-    for row in conn.execute("SELECT id, at, user_id, user_name, action, subject, detail, prev_hash, hash"
-                            " FROM audit_log ORDER BY id"):
-        count += 1
-        if row[7] != prev:
-            return count, AuditBreak(row[0], "link to the previous entry does not match")
-        expected = entry_hash(prev, row[1], row[2], row[3], row[4], row[5], row[6])
-        if expected != row[8]:
-            return count, AuditBreak(row[0], "entry content was changed after it was written")
-        prev = row[8]
-    return count, None
+def verify_chain(conn: sqlite3.Connection, key: bytes | None = None) -> tuple[int, AuditBreak | None]:
+    """Walk the whole chain; returns (entries checked, first break or None). Keyed entries need ``key``
+    (by default the key registered for, or named by, this database)."""
+    from .integrity import check
+
+    rep = check(conn, key if key is not None else audit_key_for(conn), None, full=True)
+    if rep.first_bad is None:
+        return rep.entries_checked, None
+    return rep.entries_checked, AuditBreak(rep.first_bad, rep.problems[0])
 
 
 class SqliteAuditLog:
@@ -84,6 +86,12 @@ class SqliteAuditLog:
                detail: Mapping[str, Any] | None = None) -> int:
         return append_audit(self._conn, at=at, user_id=user_id, user_name=user_name, action=action,
                             subject=subject, detail=detail)
+
+    def head(self) -> tuple[int, str] | None:
+        """The newest entry's id and hash (printed on Z reports; compared with the anchor file)."""
+        from .integrity import audit_head
+
+        return audit_head(self._conn)
 
 
 def audit_entries(conn: sqlite3.Connection, *, limit: int = 50) -> list[dict[str, Any]]:

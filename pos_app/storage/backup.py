@@ -88,7 +88,7 @@ def integrity_problems(path: Path, *, quick: bool = False) -> list[str]:
     if not path.is_file():
         return [f"{path}: no such file"]
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         return [f"{path}: cannot open ({exc})"]
     try:
@@ -232,6 +232,7 @@ def restore(db_path: Path, backup: Path, *, now: dt.datetime, who: str = "pos-ap
     the restore is recorded in the restored file's audit log."""
     from pos_app.storage.audit import append_audit
     from pos_app.storage.db import APPLICATION_ID, SCHEMA_VERSION, connect, transaction
+    from pos_app.storage.integrity import re_anchor
     from pos_app.storage.runlock import RunLock, in_use
 
     db_path, backup = Path(db_path), Path(backup)
@@ -240,7 +241,7 @@ def restore(db_path: Path, backup: Path, *, now: dt.datetime, who: str = "pos-ap
     problems = integrity_problems(backup)
     if problems:
         raise BackupError(f"{backup} is not a sound database: {problems[0]}; nothing was replaced")
-    with contextlib.closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as probe:
+    with contextlib.closing(sqlite3.connect(Path(backup).resolve().as_uri() + "?mode=ro", uri=True)) as probe:
         app_id = probe.execute("PRAGMA application_id").fetchone()[0]
         version = int(probe.execute("PRAGMA user_version").fetchone()[0])
     if app_id != APPLICATION_ID:
@@ -271,6 +272,7 @@ def restore(db_path: Path, backup: Path, *, now: dt.datetime, who: str = "pos-ap
                 append_audit(conn, at=now, user_id=None, user_name=who, action="db.restore", subject=str(backup),
                              detail={"replaced_kept_at": str(aside) if aside else "",
                                      "schema_version": version})
+            re_anchor(conn)  # the restored file is the truth now (a copy put back by hand is still refused)
         finally:
             conn.close()
     finally:
@@ -288,7 +290,7 @@ def premigrate_backup(db_path: Path, folder: Path, now: dt.datetime | None = Non
     if not db_path.is_file():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as probe:
+        with contextlib.closing(sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True)) as probe:
             version = int(probe.execute("PRAGMA user_version").fetchone()[0])
             tables = int(probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
     except sqlite3.Error:

@@ -69,11 +69,14 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     try:
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+            # as_uri() percent-escapes '?', '#' and '%' in the folder names (a raw f"file:{path}" opened,
+            # or created, another file)
+            conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
                                    check_same_thread=True)
         else:
             if not path.parent.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _create_owner_only(path)  # SQLite gives -wal/-shm the database file's mode
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -96,6 +99,14 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
         raise err from exc
     except PermissionError as exc:
         raise ReadOnly(f"the data folder cannot be written: {path.parent}") from exc
+
+
+def _create_owner_only(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # exists already, or cannot be created: SQLite's own open reports that precisely
+    os.close(fd)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -88,6 +88,11 @@ class SqliteLaneJournal:
                                (epoch, acked_seq))
         return epoch
 
+    def event_at(self, seq: int) -> str | None:
+        """The event_id journaled at ``seq`` (None if this database has no such row)."""
+        r = self._conn.execute("SELECT event_id FROM lane_journal WHERE seq = ?", (seq,)).fetchone()
+        return str(r[0]) if r else None
+
     def hello(self, lane_id: str, acked_seq: int) -> None:
         with transaction(self._conn):
             self._conn.execute("UPDATE lane_store_state SET lane_id = ?, acked_seq = ? WHERE id = 1",

@@ -11,6 +11,7 @@ from typing import Any
 from pos_app.services.ports import RefundRecord, SaleLineRecord, SaleRecord, TenderRecord
 
 from .audit import append_audit
+from .integrity import note_row
 from .outbox import enqueue
 
 __all__ = ["SqliteSales", "SqliteJournal"]
@@ -58,7 +59,9 @@ class SqliteSales:
             " VALUES (?,?,?,?,?,'paid',?,?,?,?,?,?,?,?)",
             (receipt_no, shift_id, terminal_id, cashier_id, card_no, gross_fen, discount_fen, total_fen,
              points_redeemed, points_earned, earn_explanation, started_at, committed_at))
-        return int(cur.lastrowid or 0)
+        sale_id = int(cur.lastrowid or 0)
+        note_row(self._conn, "sale", sale_id)  # sealed in the audit chain at COMMIT (with its lines, tenders)
+        return sale_id
 
     def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None:
         """The sale's lines, with their VAT and each discount (``discounts``: kind, ref, label, amount_fen)."""
@@ -124,7 +127,9 @@ class SqliteSales:
             " cashier_id, approved_by, created_at) VALUES (?,?,?,?,?,'pending',?,?,?,?,?)",
             (sale_id, shift_id, out_request_no, method, amount_fen, reason, lines_json, cashier_id, approved_by,
              created_at))
-        return int(cur.lastrowid or 0)
+        refund_id = int(cur.lastrowid or 0)
+        note_row(self._conn, "refund", refund_id)
+        return refund_id
 
     def settling_shift(self, shift_id: int) -> int:
         """The shift that money settling now belongs to: ``shift_id`` while it is open, else the terminal's

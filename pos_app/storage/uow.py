@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .errors import translate
+from .integrity import after_commit, discard_pending, seal_pending
 
 if TYPE_CHECKING:
     from .audit import SqliteAuditLog
@@ -45,6 +46,7 @@ class SqliteUnitOfWork:
         return self
 
     def __enter__(self) -> SqliteUnitOfWork:
+        discard_pending(self.conn)
         try:
             if self._readonly:
                 self.conn.execute("PRAGMA query_only = ON")
@@ -68,17 +70,23 @@ class SqliteUnitOfWork:
                 raise translate(exc) from exc
             return
         if exc_type is not None:
+            discard_pending(self.conn)
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc) from exc
             return
         try:
+            seal_pending(self.conn)  # each sale/refund inserted here gets its sealing audit entry
             self.conn.execute("COMMIT")
-        except sqlite3.Error as err:
+        except BaseException as err:  # nothing half-done stays open on this connection
+            discard_pending(self.conn)
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            raise translate(err) from err
+            if isinstance(err, sqlite3.Error):
+                raise translate(err) from err
+            raise
+        after_commit(self.conn)  # the chain head goes to the anchor file
 
     # --- repositories (each area adds a property returning its repository on self.conn) ---
 

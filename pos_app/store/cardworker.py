@@ -146,6 +146,8 @@ class CardWorker:
 
     def step(self) -> int:
         """One pass: claim the heads, send them in parallel (one per card), record; returns rows handled."""
+        if self._conn is None:
+            raise psycopg.OperationalError("not connected to the store server")
         heads = self._claim()
         if not heads:
             return 0
@@ -163,16 +165,22 @@ class CardWorker:
             except psycopg.OperationalError as exc:
                 logger.warning("card worker lost the store server: %s; reconnecting", exc)
                 stop.wait(2.0)
-                self._reconnect()
+                try:
+                    self._reconnect()
+                except StoreRefused as refused:   # another worker took over while we were cut off
+                    logger.error("card worker stops: %s", refused)
+                    return
 
     def _reconnect(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg.Error:
-                logger.debug("close failed", exc_info=True)
+        """New connections, and the store-wide lock again (it went with the old session): without it, stop."""
+        for c in (self._conn, self._lock_conn):
+            if c is not None:
+                try:
+                    c.close()
+                except psycopg.Error:
+                    logger.debug("close failed", exc_info=True)
+        self._conn = self._lock_conn = None
         try:
-            self._conn = psycopg.connect(self._conninfo, autocommit=True)
+            self.acquire()
         except psycopg.OperationalError as exc:
             logger.warning("card worker cannot reconnect yet: %s", exc)
-            self._conn = None

@@ -33,6 +33,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, "0003_close.sql"),
     (4, "0004_catalogue.sql"),
     (5, "0005_ingest_set.sql"),
+    (6, "0006_heartbeat_check.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",

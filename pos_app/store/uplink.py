@@ -88,13 +88,19 @@ class Uplink:
         st = self._journal.state()
         answer = self._call(b"SELECT pos.heartbeat(%s, %s, %s, %s, %s)",
                             (st.lane_epoch, st.epoch_base_seq, st.max_seq, st.backlog, self._clock()), "heartbeat")
-        if answer.get("restored"):
-            logger.warning("store server holds more of epoch %s than this lane (%s > %s): restored from an older "
-                           "database? starting a new epoch; the supervisor sees it in `store status`",
-                           st.lane_epoch, answer.get("acked_seq"), st.max_seq)
-            epoch = self._journal.new_epoch(st.max_seq)
+        acked = int(answer.get("acked_seq", 0))
+        differs = bool(answer.get("acked_event")) and self._journal.event_at(acked) != answer["acked_event"]
+        if answer.get("restored") or differs:
+            # The server holds events of our epoch that this database does not: it was restored from an older
+            # copy (and may have traded since). New epoch after what this copy knows was acknowledged; the rows
+            # after it are sent again (the ones the server has are absorbed by their event_id).
+            logger.warning("store server holds more of epoch %s than this lane (server seq %s, lane %s): "
+                           "restored from an older database? starting a new epoch; the supervisor sees it",
+                           st.lane_epoch, acked, st.max_seq)
+            base = min(st.acked_seq, st.max_seq)
+            epoch = self._journal.new_epoch(base)
             answer = self._call(b"SELECT pos.heartbeat(%s, %s, %s, %s, %s)",
-                                (epoch, st.max_seq, st.max_seq, st.backlog, self._clock()), "heartbeat")
+                                (epoch, base, st.max_seq, st.backlog, self._clock()), "heartbeat")
         self._journal.hello(str(answer["lane_id"]), int(answer["acked_seq"]))
         self._hello_done = True
         self._last_heartbeat = time.monotonic()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+import threading
 
+import psycopg
 import pytest
 
 from pos_app.settings import GatewaySettings, Settings
@@ -58,3 +61,52 @@ def test_card_points_equal_the_store_ledger_in_per_card_order(tmp_path, store_db
         == [(0,)]
     a.close()
     b.close()
+
+
+def test_a_worker_cut_off_from_the_server_takes_the_lock_again_or_stops(tmp_path, sandbox):
+    from pos_app.store import schema
+    from tests.pgserver import PgServer
+
+    pg = PgServer().init().start()
+    stop = threading.Event()
+    a = None
+    try:
+        dsn = pg.create_database("cw")
+        with psycopg.connect(dsn, autocommit=True) as c:
+            schema.init_store(c)
+            info = sandbox.issue_card(external_card_no="8800000000000001", name="会员", level="VIP1", points=0)
+            c.execute("INSERT INTO pos.member (member_id, biz_card_no, name, level) VALUES "
+                      "('8800000000000001', %s, '会员', 'VIP1')", (info["biz_card_no"],))
+        settings = _settings(sandbox, tmp_path)
+        a = CardWorker(dsn, alipay_calls(settings))
+        a.acquire()
+        t = threading.Thread(target=a.run, args=(stop,), kwargs={"idle_s": 0.05}, daemon=True)
+        t.start()
+        pg.stop("fast")          # A loses its session and with it the advisory lock
+        pg.start()
+        with psycopg.connect(dsn, autocommit=True) as c:   # A took the lock again and sends again
+            c.execute("SELECT pos.adjust_points('8800000000000001', 70, gen_random_uuid())")
+        deadline = dt.datetime.now() + dt.timedelta(seconds=30)
+        while dt.datetime.now() < deadline:
+            card = next(c for c in sandbox.cards() if c["external_card_no"] == "8800000000000001")
+            if int(float(card["point"])) == 70:
+                break
+            stop.wait(0.1)
+        assert int(float(card["point"])) == 70
+        b = CardWorker(dsn, alipay_calls(settings))
+        with pytest.raises(StoreRefused):
+            b.acquire()
+        b.close()
+        # now B holds the lock while A is cut off: A must stop instead of sending beside B
+        pg.stop("fast")
+        pg.start()
+        b = CardWorker(dsn, alipay_calls(settings))
+        b.acquire()
+        t.join(30)
+        assert not t.is_alive(), "the cut-off worker kept running beside the new one"
+        b.close()
+    finally:
+        stop.set()
+        if a is not None:
+            a.close()
+        pg.destroy()

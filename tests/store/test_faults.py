@@ -110,6 +110,7 @@ def _wait(pred, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.timeout(900 if FULL else 400)
 def test_lanes_survive_outages_and_the_invariants_hold(tmp_path, own_server):
     dsn = own_server.create_database("store")
     seeded = {card: 1000 for card, _ in MEMBERS}

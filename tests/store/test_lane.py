@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from pos_app.store.link import status_line
 from tests.reliability.harness.env import MEMBERS
 from tests.store.lanekit import make_lane, seed_store_members, server
@@ -108,4 +110,46 @@ def test_store_down_keeps_selling_and_shows_the_status(tmp_path, store_db):
     lane.journal.set_offline(dt.datetime(2026, 12, 3, 2, 5, tzinfo=dt.UTC), "refused")
     st = lane.journal.state()
     assert status_line(st) == f"Store offline since 10:05, {st.max_seq} events waiting"
+    lane.close()
+
+
+@pytest.mark.parametrize("sold_after", [1, 3])   # 3: the restored lane's seq passes the server's again
+def test_lane_restored_from_an_old_backup_starts_a_new_epoch_listed_for_the_supervisor(tmp_path, store_db,
+                                                                                      sold_after):
+    import sqlite3
+
+    lane = make_lane(tmp_path, store_db, "lane1")
+    rng = random.Random(9)
+    lane.sell(rng)
+    backup = tmp_path / "backup.sqlite3"
+    with sqlite3.connect(lane.db) as src, sqlite3.connect(backup) as dst:
+        src.backup(dst)
+    lane.sell(rng)
+    lane.sell(rng)
+    lane.uplink().push()
+    pushed = lane.journal.state().max_seq
+    old_epoch = lane.journal.state().lane_epoch
+    lane.close()
+    # the disk dies; the lane comes back from the backup (fewer events than the server holds)
+    for extra in ("-wal", "-shm"):
+        lane.db.with_name(lane.db.name + extra).unlink(missing_ok=True)
+    backup.replace(lane.db)
+    from pos_app.storage.lane_journal import SqliteLaneJournal
+    from tests.reliability.harness.env import build_services
+
+    lane.journal = SqliteLaneJournal.open(lane.db)
+    lane.svc = build_services(lane.db, None)
+    lane.links = []
+    assert lane.journal.state().max_seq < pushed
+    for _ in range(sold_after):                 # trading goes on after the restore, before the store is reached
+        lane.sell(rng)
+    lane.uplink().push()
+    st = lane.journal.state()
+    assert st.lane_epoch != old_epoch and st.backlog == 0
+    notices = server(store_db, "SELECT kind, detail FROM pos.lane_notice")
+    assert [n[0] for n in notices] == ["new_epoch"] and notices[0][1]["old_acked_seq"] == pushed
+    states = server(store_db, "SELECT state FROM pos.lane_epoch ORDER BY started_at")
+    assert [s[0] for s in states] == ["replaced", "current"]
+    # every sale is on the server once: the three from before the loss and the ones after
+    assert server(store_db, "SELECT count(*) FROM pos.sale")[0][0] == 3 + sold_after
     lane.close()

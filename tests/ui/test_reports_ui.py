@@ -39,7 +39,7 @@ def test_approval_dialog_masks_pin_and_records_approval(qtbot, env: Env) -> None
     dlg.fill_card("SUP0001")
     dlg.pin.setText("0000")
     dlg.buttons.accepted.emit()
-    assert "wrong PIN" in dlg.error.text() and dlg.pin.text() == ""
+    assert "wrong user number or PIN" in dlg.error.text() and dlg.pin.text() == ""
     dlg.pin.setText("1357")
     dlg.buttons.accepted.emit()
     a = dlg.approval()

@@ -64,7 +64,7 @@ class GatewayUnknown:
 
 GATEWAY_UNKNOWN_CAUSES = (
     "timeout", "connection", "transport", "http_status", "service_unavailable", "system_error",
-    "signature", "format", "unexpected_code", "rate_limited",
+    "signature", "format", "unexpected_code", "rate_limited", "binding",
 )
 
 

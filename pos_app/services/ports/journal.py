@@ -26,3 +26,6 @@ class AuditPort(Protocol):
     def append(self, *, at: dt.datetime, user_id: int | None, user_name: str, action: str, subject: str = "",
                detail: Mapping[str, Any] | None = None) -> int: ...
 
+    def head(self) -> tuple[int, str] | None:
+        """The newest entry's id and hash (printed on the Z report)."""
+

@@ -48,7 +48,7 @@ def test_audit_verify_detects_a_deleted_row(data_dir: Path, capsys: pytest.Captu
 
 
 def test_users_cli(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEW_PIN", "2580")
+    monkeypatch.setenv("NEW_PIN", "258036")
     d = ["--data-dir", str(data_dir)]
     assert main(["users", "add", "3001", "Zhao", "--role", "supervisor", "--card", "SUP3001",
                  "--pin-env", "NEW_PIN", *d]) == 0
@@ -56,7 +56,7 @@ def test_users_cli(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypat
     assert main(["users", "reset-pin", "3001", "--pin-env", "NEW_PIN", *d]) == 0
     assert main(["users", "list", *d]) == 0
     out = capsys.readouterr().out
-    assert "3001" in out and "disabled" in out and "****3001" in out and "2580" not in out
+    assert "3001" in out and "disabled" in out and "****3001" in out and "258036" not in out
     assert main(["users", "disable", "nobody", *d]) == 1
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "1470")
     assert main(["users", "add", "3002", "Qian", *d]) == 0

@@ -28,11 +28,11 @@ def test_pin_hash_format_and_salt() -> None:
 
 
 def test_add_and_login_with_number_or_card(env: Env) -> None:
-    u = env.users.add_user("2001", "Ada", "supervisor", "8642", card_code="SUP7777")
+    u = env.users.add_user("2001", "Ada", "supervisor", "864209", card_code="SUP7777")
     row = env.conn.execute("SELECT pin_hash FROM users WHERE id = ?", (u.id,)).fetchone()
-    assert "8642" not in row[0] and row[0].startswith("scrypt$")
-    assert env.users.authenticate("2001", "8642").name == "Ada"
-    assert env.users.authenticate("SUP7777", "8642").id == u.id
+    assert "864209" not in row[0] and row[0].startswith("scrypt$")
+    assert env.users.authenticate("2001", "864209").name == "Ada"
+    assert env.users.authenticate("SUP7777", "864209").id == u.id
     with pytest.raises(UserExists):
         env.users.add_user("2001", "Other", "cashier", "1234")
     with pytest.raises(BadPin):

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _admin(sandbox, verb, path, body=None):
-    r = httpx.request(verb, sandbox.admin_url + path, json=body, trust_env=False)
+    r = httpx.request(verb, sandbox.admin_url + path, json=body, trust_env=False,
+                      headers={"Authorization": f"Bearer {sandbox.admin_token}"})
     return r.status_code, r.json()
 
 
@@ -73,7 +74,7 @@ def test_cli_sandbox_subprocess_and_gateway_call(tmp_path) -> None:
         line = proc.stdout.readline()
         info = json.loads(line)
         assert set(info) == {"gateway_url", "admin_url", "app_id", "app_private_key", "app_public_key",
-                             "alipay_public_key"}
+                             "alipay_public_key", "admin_token_file"}
         base = [sys.executable, "-m", "pos_app", "gateway", "call", "--gateway-url", info["gateway_url"],
                 "--app-id", info["app_id"], "--app-private-key", info["app_private_key"]]
 
@@ -99,7 +100,9 @@ def test_cli_sandbox_subprocess_and_gateway_call(tmp_path) -> None:
                                    capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=60)
         assert by_config.returncode == 0, by_config.stderr
         assert json.loads(by_config.stdout)["trade_status"] == "TRADE_SUCCESS"
-        httpx.post(info["admin_url"] + "/faults", json={"kind": "unavailable"}, trust_env=False)
+        token = Path(info["admin_token_file"]).read_text()
+        httpx.post(info["admin_url"] + "/faults", json={"kind": "unavailable"}, trust_env=False,
+                   headers={"Authorization": f"Bearer {token}"})
         unk = call("alipay.trade.query", {"out_trade_no": "CLI1"}, info["alipay_public_key"])
         assert unk.returncode == 3
     finally:

@@ -27,6 +27,8 @@ import httpx
 from pos_app.services.errors import ServiceError
 from pos_app.services.payment import PaymentConfig
 from pos_app.services.sync import SyncConfig
+from pos_app.settings import load_settings
+from pos_app.start_checks import integrity_gate, terminal_secret
 from pos_app.storage.errors import StorageUnavailable
 from tests.reliability.harness.env import (
     CASHIER,
@@ -65,11 +67,17 @@ class Day:
         (data / "runs.tmp").write_text(str(run))  # a kill may land anywhere: replace, never truncate in place
         os.replace(data / "runs.tmp", data / "runs")
         self.rng = random.Random(seed * 100_003 + run)
+        # the terminal's start gate after every kill: keyed chain, sealed sales, anchor; a false alarm after a
+        # crash (an anchor ahead of the database) would refuse the start here and fail the run
+        settings = load_settings(None, data_dir=data, env={})
+        integrity_gate(settings, terminal_secret(settings))
         self.svc: Services = build_services(
             self.db, gw, payment_config=payment_config(), read_timeout_s=READ_TIMEOUT_S,
             sync_config=SyncConfig(backoff_base_s=0.05, backoff_cap_s=0.5, probe_interval_s=0.1, idle_poll_s=0.2))
         self.committed = open(data / "committed.txt", "a", encoding="utf-8")  # noqa: SIM115
-        self.admin = httpx.Client(base_url=gw.url.rsplit("/", 1)[0] + "/admin", timeout=5, trust_env=False)
+        token = (Path(gw.app_private_key).parent / "admin_token").read_text(encoding="ascii").strip()
+        self.admin = httpx.Client(base_url=gw.url.rsplit("/", 1)[0] + "/admin", timeout=5, trust_env=False,
+                                  headers={"Authorization": f"Bearer {token}"})
         self.cashier: Any = None
         self.supervisor_id = 0
         self.blocked: list[float] = []

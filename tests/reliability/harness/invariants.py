@@ -141,6 +141,16 @@ def check_invariants(run: DayRun, sandbox: SandboxServer) -> dict[str, Any]:
         assert not missing, f"receipts logged as committed but missing: {missing[:10]}"
         assert len(set(logged)) == len(logged), "a receipt was committed twice"
 
+        # the keyed chain verifies end to end after every kill: each sale sealed once, anchor not ahead
+        from pos_app.storage.integrity import anchor_path_for, check
+        from pos_app.storage.secret import load_or_create_secret
+
+        key = load_or_create_secret(run.data / "pos-secret.key", create=False).key("audit")
+        rep = check(conn, key, anchor_path_for(run.data / "pos.sqlite3"), full=True)
+        assert rep.ok, f"integrity check after the day: {rep.problems[:5]}"
+        sealed = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'sale.sealed'").fetchone()[0]
+        assert sealed == len(receipts), f"{sealed} seals for {len(receipts)} sales"
+
         # every sale is whole
         for sale_id, receipt_no in conn.execute("SELECT id, receipt_no FROM sales"):
             assert conn.execute("SELECT count(*) FROM tenders WHERE sale_id=?", (sale_id,)).fetchone()[0] == 1
