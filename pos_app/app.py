@@ -20,6 +20,8 @@ from pos_app.bootstrap import (
     ServiceUnavailable,
     ThreadConnections,
     build_container,
+    build_held_baskets,
+    discount_caps,
     items_service,
 )
 from pos_app.demo import (
@@ -175,7 +177,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
             logger.error("scanner %s cannot be opened: %s", url, exc)
     tr = Translator(settings.language)
     recovery_done = threading.Event()  # set when start-up recovery has checked earlier payments
-    till = Till(services.checkout, services.payment, payments_ready=recovery_done)
+    till = Till(services.checkout, services.payment, payments_ready=recovery_done,
+                held=build_held_baskets(container), discount_caps=discount_caps(settings))
     report_worker = _start_report_worker(container)   # X reports built in their own process (issue 18)
     ctx = TerminalContext(
         tr=tr, store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,

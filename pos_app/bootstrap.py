@@ -20,13 +20,17 @@ from typing import Any
 from pos_app.alipay.client import AlipayClient, GatewayConfig, load_gateway_config
 from pos_app.alipay.errors import AlipayError, KeyConfigError
 from pos_app.alipay.keys import generate_private_key, public_key_base64, write_private_key, write_public_key
+from pos_app.domain.errors import PricingError
 from pos_app.domain.loyalty import LoyaltyRules
+from pos_app.domain.promotions import PriceBook
+from pos_app.domain.sale import SalePricing
 from pos_app.gateway_setup import gateway_config
 from pos_app.loyalty_setup import LoyaltyConfigError
 from pos_app.loyalty_setup import loyalty_rules as configured_loyalty_rules
 from pos_app.runtime import RandomIds, SystemClock
 from pos_app.services.bundle import ServiceBundle
 from pos_app.services.checkout import CheckoutConfig, CheckoutService
+from pos_app.services.held import HeldBaskets
 from pos_app.services.members import MemberConfig, MemberService
 from pos_app.services.payment import PaymentConfig, PaymentService
 from pos_app.services.ports.clock import Clock, IdSource
@@ -37,6 +41,7 @@ from pos_app.services.refunds import RefundService
 from pos_app.services.reports import ReportService
 from pos_app.services.shifts import ShiftService
 from pos_app.services.sync import SyncConfig, SyncWorker
+from pos_app.services.till import DiscountCaps
 from pos_app.services.users import UserService
 from pos_app.settings import Settings
 from pos_app.start_checks import integrity_gate, terminal_secret
@@ -55,6 +60,7 @@ from pos_app.storage.backup import (
 from pos_app.storage.catalogue_import import apply_catalogue, price_history, read_records, search_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
 from pos_app.storage.errors import StorageError
+from pos_app.storage.held import SqliteHeldBaskets
 from pos_app.storage.housekeeping import prune_outbox
 from pos_app.storage.journal_export import COLUMNS as JOURNAL_COLUMNS
 from pos_app.storage.journal_export import journal_rows
@@ -198,10 +204,12 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
         cfg = gateway_config(settings)
         gateway = AlipayClient(cfg, clock=clock) if cfg is not None else None
     store, shift = settings.store, settings.shift
+    pricing = sale_pricing(settings, conns.get())
     checkout = CheckoutService(conns.uow, clock, ids, CheckoutConfig(
         store_id=store.store_id, terminal_id=store.terminal_id, terminal_no=store.terminal_no,
         receipt_prefix=settings.scanners.receipt_prefix, store_name=store.name, loyalty=rules,
-        language="en" if settings.language == "en" else "zh", member_pattern=settings.scanners.member_pattern))
+        language="en" if settings.language == "en" else "zh", member_pattern=settings.scanners.member_pattern,
+        pricing=pricing))
     payment = None
     if gateway is not None:
         p = settings.payment
@@ -225,6 +233,32 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
     )
     return Container(settings=settings, conns=conns, clock=clock, ids=ids, rules=rules, gateway=gateway,
                      services=services)
+
+
+def sale_pricing(settings: Settings, conn: sqlite3.Connection) -> SalePricing:
+    """Promotions, special prices and per-level member prices as stored, and the cash rounding setting
+    (read at start: a promotions import takes effect at the next start of the terminal)."""
+    try:
+        book = load_price_book(conn)
+    except PricingError:
+        logger.exception("the stored promotions do not read: selling without promotions")
+        book = PriceBook()
+    levels: dict[str, dict[str, int]] = {}
+    for code, level, fen in conn.execute("SELECT item_code, level, price_fen FROM item_level_prices"):
+        levels.setdefault(str(code), {})[str(level).upper()] = int(fen)
+    return SalePricing(book=book, level_prices=levels, cash_rounding=settings.counter.cash_rounding)
+
+
+def build_held_baskets(container: Container) -> HeldBaskets:
+    """Park/recall and the crash-safe open basket of this terminal, priced like its sales."""
+    store = SqliteHeldBaskets(container.conns.get, container.settings.store.terminal_id)
+    return HeldBaskets(store, container.clock, container.rules, container.checkout.config.pricing, background=True)
+
+
+def discount_caps(settings: Settings) -> DiscountCaps:
+    """The manual-discount caps per role from the settings."""
+    c = settings.counter
+    return DiscountCaps(c.cashier_discount_max_pct, c.supervisor_discount_max_pct)
 
 
 @contextlib.contextmanager

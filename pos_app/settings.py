@@ -23,6 +23,7 @@ __all__ = [
     "SyncSettings",
     "ShiftSettings",
     "ExportSettings",
+    "CounterSettings",
     "KioskSettings",
     "BackupSettings",
     "HousekeepingSettings",
@@ -135,6 +136,16 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CounterSettings:
+    """The counter (issue 14): cash rounding 抹零 (none / jiao = to ¥0.1 / yuan = to ¥1, cash only) and the
+    most a manual discount may take without a supervisor, per role, in percent of the line or sale."""
+
+    cash_rounding: str = "none"
+    cashier_discount_max_pct: int = ranged(10, 0, 100, " %")
+    supervisor_discount_max_pct: int = ranged(100, 0, 100, " %")
+
+
+@dataclasses.dataclass(frozen=True)
 class KioskSettings:
     enabled: bool = False               # full screen, no window frame; leaving the till asks a supervisor
 
@@ -180,6 +191,7 @@ class Settings:
     sync: SyncSettings = SyncSettings()
     shift: ShiftSettings = ShiftSettings()
     export: ExportSettings = ExportSettings()
+    counter: CounterSettings = CounterSettings()
     kiosk: KioskSettings = KioskSettings()
     backup: BackupSettings = BackupSettings()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
@@ -212,6 +224,7 @@ _SECTIONS: dict[str, type] = {
     "sync": SyncSettings,
     "shift": ShiftSettings,
     "export": ExportSettings,
+    "counter": CounterSettings,
     "kiosk": KioskSettings,
     "backup": BackupSettings,
     "housekeeping": HousekeepingSettings,
@@ -427,6 +440,12 @@ def _check_backup(s: Settings, report: Report) -> None:
                 if not parent.is_dir():
                     report("backup.dir", f"{text!r}: {parent} is a file, not a folder")
                 break
+
+
+@check
+def _check_counter(s: Settings, report: Report) -> None:
+    if s.counter.cash_rounding not in ("none", "jiao", "yuan"):
+        report("counter.cash_rounding", f"{s.counter.cash_rounding!r} must be none, jiao (to ¥0.1) or yuan (to ¥1)")
 
 
 @check

@@ -126,7 +126,8 @@ class ItemRecord:
         """The item as the till sells it."""
         return CatalogueItem(code=self.code, name_zh=self.name_zh, name_en=self.name_en,
                              price_fen=self.price_fen, unit=self.unit, category=self.category,
-                             points_excluded=self.points_excluded)
+                             points_excluded=self.points_excluded, tax_rate_bp=self.tax_rate_bp,
+                             member_price_fen=self.member_price_fen)
 
 
 @dataclass(frozen=True, slots=True)
