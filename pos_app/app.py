@@ -16,9 +16,13 @@ from pos_app.bootstrap import (
     AlipayClient,
     Container,
     KeyConfigError,
+    LoyaltyConfigError,
     ServiceUnavailable,
     ThreadConnections,
     build_container,
+    build_held_baskets,
+    discount_caps,
+    items_service,
 )
 from pos_app.demo import (
     DEMO_CASHIER,
@@ -64,6 +68,7 @@ class Terminal:
     wedge_filter: Any = None
     reconcile: Any = None  # card: the morning Alipay reconciliation thread
     customer_display: Any = None  # card: the customer window and pole display
+    exporter: Any = None
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     @property
@@ -104,6 +109,8 @@ class Terminal:
                 self.customer_display.pole.close()
             if self.customer_display.window is not None:
                 self.customer_display.window.close()
+        if self.exporter is not None:
+            self.exporter.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.report_worker is not None:
             self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.store_link is not None:
@@ -141,12 +148,21 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     sandbox = None
     if demo:
         settings, sandbox = prepare_demo(settings)
+    from pos_app.loyalty_setup import loyalty_rules
+
+    try:  # data (issue 12): a real terminal runs on its own loyalty rules, never on the demo's
+        rules, rules_error = loyalty_rules(settings, demo=demo), None
+    except LoyaltyConfigError as exc:
+        rules, rules_error = None, exc
     try:
-        container = build_container(settings, payment_sleep=payment_sleep)
+        container = build_container(settings, payment_sleep=payment_sleep, rules=rules)  # key problems first
     except Exception:
         if sandbox is not None:
             sandbox.stop()
         raise
+    if rules_error is not None:
+        container.close()
+        raise rules_error
     services = container.services
     if demo:
         seed_demo(container)
@@ -170,7 +186,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
             logger.error("scanner %s cannot be opened: %s", url, exc)
     tr = Translator(settings.language)
     recovery_done = threading.Event()  # set when start-up recovery has checked earlier payments
-    till = Till(services.checkout, services.payment, payments_ready=recovery_done)
+    till = Till(services.checkout, services.payment, payments_ready=recovery_done,
+                held=build_held_baskets(container), discount_caps=discount_caps(settings))
     report_worker = _start_report_worker(container)   # X reports built in their own process (issue 18)
     ctx = TerminalContext(
         tr=tr, store_id=settings.store.store_id, terminal_id=settings.store.terminal_id,
@@ -209,9 +226,16 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         apply_style(app)
     window = MainWindow(ctx, login, demo_hint)
     dialogs_wiring.install(ctx, window)  # the dialogs the checkout screen opens for F4/F8/F9/F10/F11 and approvals
+    from pos_app.ui.items_view import open_items  # data (issue 12): the supervisor's Items screen (Ctrl+I)
+
+    ctx.nav.intents["items"] = open_items(ctx, window, items_service(settings))
     terminal = Terminal(settings=settings, demo=demo, container=container, services=services, ctx=ctx,
                         window=window, scanners=scanners, printer=printer, sandbox=sandbox,
                         recovery_done=recovery_done, report_worker=report_worker)
+    if settings.export.folder:  # data (issue 12): the daily sales-journal export, on its own thread
+        from pos_app.daily_export import DailyExporter
+
+        terminal.exporter = DailyExporter(settings).start()
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     terminal.store_link = ctx.store_link = _start_store_link(settings)
@@ -371,6 +395,8 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
         return _fatal("database", [str(exc)], EXIT_STORAGE)
     except KeyConfigError as exc:  # a wrong or unreadable key file is a settings problem, not a crash
         return _fatal("settings", [f"gateway keys: {exc}"], EXIT_SETTINGS)
+    except LoyaltyConfigError as exc:
+        return _fatal("settings", [str(exc)], EXIT_SETTINGS)
     if settings.kiosk.enabled:  # full screen, no frame; leaving asks a supervisor
         from pos_app.ui.kiosk import enter_kiosk
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import sqlite3
 import threading
@@ -21,11 +20,17 @@ from typing import Any
 from pos_app.alipay.client import AlipayClient, GatewayConfig, load_gateway_config
 from pos_app.alipay.errors import AlipayError, KeyConfigError
 from pos_app.alipay.keys import generate_private_key, public_key_base64, write_private_key, write_public_key
+from pos_app.domain.errors import PricingError
 from pos_app.domain.loyalty import LoyaltyRules
+from pos_app.domain.promotions import PriceBook
+from pos_app.domain.sale import SalePricing
 from pos_app.gateway_setup import gateway_config
+from pos_app.loyalty_setup import LoyaltyConfigError
+from pos_app.loyalty_setup import loyalty_rules as configured_loyalty_rules
 from pos_app.runtime import RandomIds, SystemClock
 from pos_app.services.bundle import ServiceBundle
 from pos_app.services.checkout import CheckoutConfig, CheckoutService
+from pos_app.services.held import HeldBaskets
 from pos_app.services.members import MemberConfig, MemberService
 from pos_app.services.payment import PaymentConfig, PaymentService
 from pos_app.services.ports.clock import Clock, IdSource
@@ -36,6 +41,7 @@ from pos_app.services.refunds import RefundService
 from pos_app.services.reports import ReportService
 from pos_app.services.shifts import ShiftService
 from pos_app.services.sync import SyncConfig, SyncWorker
+from pos_app.services.till import DiscountCaps
 from pos_app.services.users import UserService
 from pos_app.settings import Settings
 from pos_app.start_checks import integrity_gate, terminal_secret
@@ -51,15 +57,20 @@ from pos_app.storage.backup import (
     restore,
     rotate,
 )
-from pos_app.storage.catalogue_import import apply_catalogue, read_records
+from pos_app.storage.catalogue_import import apply_catalogue, price_history, read_records, search_records
 from pos_app.storage.db import SCHEMA_VERSION, Database, connect, migrate, schema_version
 from pos_app.storage.errors import StorageError
+from pos_app.storage.held import SqliteHeldBaskets
 from pos_app.storage.housekeeping import prune_outbox
+from pos_app.storage.journal_export import COLUMNS as JOURNAL_COLUMNS
+from pos_app.storage.journal_export import journal_rows
+from pos_app.storage.members_import import apply_members, read_members
 from pos_app.storage.outbox import SqliteOutboxQueue, outbox_stats
 from pos_app.storage.pricing import SqlitePriceItems
 from pos_app.storage.promotions import apply_price_book, export_price_book, load_price_book
 from pos_app.storage.runlock import RunLock
 from pos_app.storage.uow import SqliteUnitOfWork
+from pos_app.storage.users_import import UsersRefused, apply_users
 
 __all__ = [
     "Container", "ThreadConnections", "build_container", "loyalty_rules", "RESOURCES",
@@ -71,6 +82,10 @@ __all__ = [
     "generate_private_key", "public_key_base64", "write_private_key", "write_public_key",
     "open_database", "StorageError", "apply_catalogue", "read_records",
     "SqlitePriceItems", "apply_price_book", "export_price_book", "load_price_book",
+    # shop data in and out (issue 12)
+    "LoyaltyConfigError", "configured_loyalty_rules", "apply_members", "read_members", "apply_users",
+    "UsersRefused", "JOURNAL_COLUMNS", "journal_rows", "price_history", "search_records", "items_service",
+    "run_catalogue_import",
     # backups, restore, pruning (issue 17)
     "BackupError", "backup_name", "integrity_problems", "lower_priority", "newest_backup", "online_backup",
     "premigrate_backup", "restore", "rotate", "prune_outbox", "RunLock",
@@ -112,12 +127,9 @@ class ThreadConnections:
 
 
 def loyalty_rules(settings: Settings) -> LoyaltyRules:
-    """The [loyalty] settings, else the demo rules shipped in resources/demo/loyalty.json."""
-    data: dict[str, Any] = dict(settings.loyalty)
-    demo_rules = RESOURCES / "demo" / "loyalty.json"
-    if not data and demo_rules.is_file():
-        data = json.loads(demo_rules.read_text(encoding="utf-8"))
-    return LoyaltyRules.from_mapping(data) if data else LoyaltyRules()
+    """The configured rules ([loyalty] or the file it names); without any, the demo rules. A real terminal
+    refuses to start without rules (pos_app.loyalty_setup, checked by the shell and `config check`)."""
+    return configured_loyalty_rules(settings, demo=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,10 +204,12 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
         cfg = gateway_config(settings)
         gateway = AlipayClient(cfg, clock=clock) if cfg is not None else None
     store, shift = settings.store, settings.shift
+    pricing = sale_pricing(settings, conns.get())
     checkout = CheckoutService(conns.uow, clock, ids, CheckoutConfig(
         store_id=store.store_id, terminal_id=store.terminal_id, terminal_no=store.terminal_no,
         receipt_prefix=settings.scanners.receipt_prefix, store_name=store.name, loyalty=rules,
-        language="en" if settings.language == "en" else "zh", member_pattern=settings.scanners.member_pattern))
+        language="en" if settings.language == "en" else "zh", member_pattern=settings.scanners.member_pattern,
+        pricing=pricing))
     payment = None
     if gateway is not None:
         p = settings.payment
@@ -219,6 +233,32 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
     )
     return Container(settings=settings, conns=conns, clock=clock, ids=ids, rules=rules, gateway=gateway,
                      services=services)
+
+
+def sale_pricing(settings: Settings, conn: sqlite3.Connection) -> SalePricing:
+    """Promotions, special prices and per-level member prices as stored, and the cash rounding setting
+    (read at start: a promotions import takes effect at the next start of the terminal)."""
+    try:
+        book = load_price_book(conn)
+    except PricingError:
+        logger.exception("the stored promotions do not read: selling without promotions")
+        book = PriceBook()
+    levels: dict[str, dict[str, int]] = {}
+    for code, level, fen in conn.execute("SELECT item_code, level, price_fen FROM item_level_prices"):
+        levels.setdefault(str(code), {})[str(level).upper()] = int(fen)
+    return SalePricing(book=book, level_prices=levels, cash_rounding=settings.counter.cash_rounding)
+
+
+def build_held_baskets(container: Container) -> HeldBaskets:
+    """Park/recall and the crash-safe open basket of this terminal, priced like its sales."""
+    store = SqliteHeldBaskets(container.conns.get, container.settings.store.terminal_id)
+    return HeldBaskets(store, container.clock, container.rules, container.checkout.config.pricing, background=True)
+
+
+def discount_caps(settings: Settings) -> DiscountCaps:
+    """The manual-discount caps per role from the settings."""
+    c = settings.counter
+    return DiscountCaps(c.cashier_discount_max_pct, c.supervisor_discount_max_pct)
 
 
 @contextlib.contextmanager
@@ -333,3 +373,67 @@ def build_sync_worker(settings: Settings, clock: Clock | None = None,
         return AlipayClient(cfg, clock=the_clock)
 
     return SyncWorker(lambda: SqliteOutboxQueue.open(db_path), gateway, the_clock, sync_config(settings))
+
+
+# --- shop data in and out (issue 12) -----------------------------------------------------------
+
+
+def run_catalogue_import(settings: Settings, path: Path, *, full: bool, dry_run: bool,
+                         by_user: str) -> tuple[bool, list[str]]:
+    """Validate then apply a catalogue file (the Items screen's import): (applied or valid, lines to show)."""
+    import datetime as dt
+    import hashlib
+
+    from pos_app.dataio.catalogue import parse_catalogue
+    from pos_app.dataio.tables import TableError, read_table
+
+    try:
+        table = read_table(path)
+    except TableError as exc:
+        return False, [p.line() for p in exc.problems]
+    records, problems = parse_catalogue(table)
+    if problems:
+        return False, [p.line() for p in problems[:1000]] + [f"{len(problems)} problem(s); nothing was written"]
+    try:
+        conn = open_database(settings)
+        try:
+            summary = apply_catalogue(conn, records, full=full, by_user=by_user, source=path.name,
+                                      sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                      at=dt.datetime.now(dt.UTC), dry_run=dry_run)
+        finally:
+            conn.close()
+    except StorageError as exc:
+        return False, [f"database: {exc}; nothing was written"]
+    return True, [("dry run, nothing written: would have " if dry_run else "") + summary.line()]
+
+
+class _SqliteItemsReader:
+    """The Items screen's reads, each on its own short-lived read-only connection (any thread)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def search(self, text: str, limit: int) -> list[Any]:
+        conn = connect(self._settings.db_path, readonly=True)
+        try:
+            return search_records(conn, text, limit)
+        finally:
+            conn.close()
+
+    def history(self, item_code: str) -> list[Any]:
+        conn = connect(self._settings.db_path, readonly=True)
+        try:
+            return price_history(conn, item_code)
+        finally:
+            conn.close()
+
+
+def items_service(settings: Settings) -> Any:
+    """The supervisor's Items screen service (search, price history, approved import)."""
+    from pos_app.services.items import ImportOutcome, ItemsService
+
+    def run_import(path: str, full: bool, dry_run: bool, by_user: str) -> ImportOutcome:
+        ok, lines = run_catalogue_import(settings, Path(path), full=full, dry_run=dry_run, by_user=by_user)
+        return ImportOutcome(ok, lines)
+
+    return ItemsService(_SqliteItemsReader(settings), run_import)

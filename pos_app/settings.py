@@ -25,6 +25,8 @@ __all__ = [
     "ReconcileSettings",
     "CardSettings",
     "DisplaySettings",
+    "ExportSettings",
+    "CounterSettings",
     "KioskSettings",
     "BackupSettings",
     "HousekeepingSettings",
@@ -137,6 +139,16 @@ class ShiftSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CounterSettings:
+    """The counter (issue 14): cash rounding 抹零 (none / jiao = to ¥0.1 / yuan = to ¥1, cash only) and the
+    most a manual discount may take without a supervisor, per role, in percent of the line or sale."""
+
+    cash_rounding: str = "none"
+    cashier_discount_max_pct: int = ranged(10, 0, 100, " %")
+    supervisor_discount_max_pct: int = ranged(100, 0, 100, " %")
+
+
+@dataclasses.dataclass(frozen=True)
 class KioskSettings:
     enabled: bool = False               # full screen, no window frame; leaving the till asks a supervisor
 
@@ -179,6 +191,13 @@ class CardSettings:
 class DisplaySettings:
     window: str = "auto"                # customer window: auto (second screen if any), off, or a screen number
     pole_url: str = "none://"           # serial:///dev/ttyUSB0?baud=9600&charset=ascii|gb18030, fake://, none://
+class ExportSettings:
+    """The daily sales-journal export (pos_app/daily_export.py); off while ``folder`` is empty."""
+
+    folder: str = ""
+    time: str = "23:30"                 # store-local (Beijing) time after which yesterday's file is written
+    format: str = "csv"
+    catch_up_days: int = ranged(7, 1, 366)  # days back a late start still writes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +217,8 @@ class Settings:
     reconcile: ReconcileSettings = ReconcileSettings()
     card: CardSettings = CardSettings()
     display: DisplaySettings = DisplaySettings()
+    export: ExportSettings = ExportSettings()
+    counter: CounterSettings = CounterSettings()
     kiosk: KioskSettings = KioskSettings()
     backup: BackupSettings = BackupSettings()
     housekeeping: HousekeepingSettings = HousekeepingSettings()
@@ -232,6 +253,8 @@ _SECTIONS: dict[str, type] = {
     "reconcile": ReconcileSettings,
     "card": CardSettings,
     "display": DisplaySettings,
+    "export": ExportSettings,
+    "counter": CounterSettings,
     "kiosk": KioskSettings,
     "backup": BackupSettings,
     "housekeeping": HousekeepingSettings,
@@ -466,15 +489,46 @@ def _check_backup(s: Settings, report: Report) -> None:
 
 
 @check
+def _check_counter(s: Settings, report: Report) -> None:
+    if s.counter.cash_rounding not in ("none", "jiao", "yuan"):
+        report("counter.cash_rounding", f"{s.counter.cash_rounding!r} must be none, jiao (to ¥0.1) or yuan (to ¥1)")
+
+
+@check
 def _check_loyalty(s: Settings, report: Report) -> None:
     if not s.loyalty:
-        return
+        return  # a real terminal without rules is refused by pos_app.loyalty_setup (config check, start)
     from pos_app.domain.loyalty import LoyaltyRules
 
+    data: Mapping[str, Any] = s.loyalty
+    if "file" in data:  # [loyalty] file = PATH: the rules in a TOML or JSON file
+        if len(data) > 1:
+            report("loyalty", "give either loyalty.file or the rules themselves, not both")
+            return
+        raw = data["file"]
+        path = Path(str(raw)).expanduser()
+        if not path.is_absolute() and s.config_file is not None:
+            path = s.config_file.parent / path
+        try:
+            text = path.read_text(encoding="utf-8")
+            import json
+
+            data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        except (OSError, ValueError) as exc:
+            report("loyalty.file", f"{path}: cannot be read as rules ({exc})")
+            return
     try:
-        LoyaltyRules.from_mapping(s.loyalty)
+        LoyaltyRules.from_mapping(data)
     except (ValueError, TypeError) as exc:
         report("loyalty", str(exc))
+
+
+@check
+def _check_export(s: Settings, report: Report) -> None:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", s.export.time):
+        report("export.time", f"{s.export.time!r} must be HH:MM (store time)")
+    if s.export.format not in ("csv", "xlsx", "jsonl"):
+        report("export.format", f"{s.export.format!r} must be csv, xlsx or jsonl")
 
 
 def _check_data_dir(data_dir: Path, report: Report) -> None:

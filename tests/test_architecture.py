@@ -120,6 +120,9 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "reconcile_runner": SHELL_ONLY,
     "card_setup": SHELL_ONLY,
     "card_endpoint": SHELL_ONLY,
+    # data (issue 12): the loyalty rules from the settings, and the terminal's daily journal export
+    "loyalty_setup": (*ADAPTERS, *SHELL_ONLY, "pos_app.sandbox", "pos_app.bootstrap"),
+    "daily_export": (*ADAPTERS, *SHELL_ONLY, "pos_app.sandbox"),
     "data_protection": ("pos_app.", "drivers", *QT),            # file modes: stdlib only
     "start_checks": (*SHELL_ONLY, "pos_app.sandbox"),          # the start gate: composition, like bootstrap
     # store mode's composition modules (issue 13): the lane's store link, the store's card worker

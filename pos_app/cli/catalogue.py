@@ -84,7 +84,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if problems:
         print_problems("catalogue", path, problems)
         return 1
-    print(f"{path.name}: {len(records)} items valid; applying", flush=True)
+    print(f"{path.name}: {len(records)} items valid; " + ("comparing" if args.dry_run else "applying"), flush=True)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if settings.store.dsn:   # store mode: the catalogue lives on the store server; every lane pulls it
         from pos_app.cli.store import import_catalogue_to_store

@@ -73,6 +73,14 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         where = f"{settings.config_file}: " if settings.config_file else ""
         print(f"settings: {where}gateway keys: {exc}", file=sys.stderr)
         return 2
+    from pos_app.loyalty_setup import LoyaltyConfigError, loyalty_rules
+
+    try:
+        loyalty_rules(settings, demo=False)  # the same refusal as at start: a real terminal needs its own rules
+    except LoyaltyConfigError as exc:
+        where = f"{settings.config_file}: " if settings.config_file else ""
+        print(f"settings: {where}{exc}", file=sys.stderr)
+        return 2
     print(f"settings OK ({settings.config_file or 'defaults and environment'}); data dir {settings.data_dir}")
     return 0
 

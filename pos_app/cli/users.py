@@ -70,6 +70,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reset.add_argument("number")
     reset.add_argument("--pin-env", metavar="VAR", help="read the PIN from this environment variable")
     reset.set_defaults(func=_cmd_reset)
+    from pos_app.cli.members import register_users_import  # data (issue 12): users from a file
+
+    register_users_import(usub)
 
 
 def _run(args: argparse.Namespace, action: str) -> int:

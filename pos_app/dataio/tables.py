@@ -10,7 +10,6 @@ table raises :class:`TableError` with one :class:`Problem` per thing wrong.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 import zipfile
@@ -161,9 +160,6 @@ def _read_csv(path: Path, max_rows: int) -> Table:
 
 # --- XLSX -----------------------------------------------------------------------------------
 
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-
-
 def column_letter(index: int) -> str:
     """1 -> A, 27 -> AA."""
     letters = ""
@@ -180,24 +176,6 @@ def _column_index(letters: bytes) -> int:
     return n
 
 
-def _merged_cells(path: Path, sheet_index: int) -> set[tuple[int, int]]:
-    """(row, column) of every cell inside a merged range of the sheet (first cell included)."""
-    cells: set[tuple[int, int]] = set()
-    with zipfile.ZipFile(path) as zf:
-        name = f"xl/worksheets/sheet{sheet_index + 1}.xml"
-        if name not in zf.namelist():
-            return cells
-        data = zf.read(name)
-    for m in _MERGE_RE.finditer(data):
-        c1, r1 = _column_index(m.group(1)), int(m.group(2))
-        c2 = _column_index(m.group(3)) if m.group(3) else c1
-        r2 = int(m.group(4)) if m.group(4) else r1
-        for r in range(r1, min(r2, r1 + 1000) + 1):
-            for c in range(c1, min(c2, c1 + 100) + 1):
-                cells.add((r, c))
-    return cells
-
-
 def _number_text(value: float | int) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
@@ -206,63 +184,167 @@ def _number_text(value: float | int) -> str:
     return str(value)
 
 
-def _cell(value: Any, data_type: str) -> Cell:
-    if value is None:
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_DATE_FORMAT_IDS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 30, 36, 45, 46, 47, 50, 57})
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _xml(zf: zipfile.ZipFile, name: str) -> Any:
+    import xml.etree.ElementTree as ET  # noqa: S405 - a spreadsheet from the shop, parsed without DTDs
+
+    return ET.fromstring(zf.read(name))  # noqa: S314
+
+
+def _sheet_paths(zf: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(sheet name, zip path) in workbook order."""
+    wb = _xml(zf, "xl/workbook.xml")
+    rels = _xml(zf, "xl/_rels/workbook.xml.rels")
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_PKG_REL}Relationship")}
+    out = []
+    for sh in wb.iter(f"{_NS}sheet"):
+        target = targets.get(sh.get(f"{_REL_NS}id"), "")
+        path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out.append((sh.get("name", ""), path))
+    return out
+
+
+def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in zf.namelist():
+        return []
+    root = _xml(zf, "xl/sharedStrings.xml")
+    return ["".join(t.text or "" for t in si.iter(f"{_NS}t")) for si in root.iter(f"{_NS}si")]
+
+
+def _date_styles(zf: zipfile.ZipFile) -> set[int]:
+    """Indexes of the cell styles whose number format shows a date or time."""
+    if "xl/styles.xml" not in zf.namelist():
+        return set()
+    root = _xml(zf, "xl/styles.xml")
+    custom = {}
+    for nf in root.iter(f"{_NS}numFmt"):
+        code = re.sub(r'"[^"]*"|\[[^]]*\]', "", nf.get("formatCode", "")).lower()
+        custom[int(nf.get("numFmtId", "0"))] = any(ch in code for ch in "ymdhs") and "general" not in code
+    dates: set[int] = set()
+    xfs = root.find(f"{_NS}cellXfs")
+    for i, xf in enumerate(xfs.iter(f"{_NS}xf") if xfs is not None else ()):
+        fid = int(xf.get("numFmtId", "0"))
+        if fid in _DATE_FORMAT_IDS or custom.get(fid, False):
+            dates.add(i)
+    return dates
+
+
+def _value_cell(c: Any, shared: list[str], dates: set[int]) -> Cell:
+    t = c.get("t", "n")
+    f = c.find(f"{_NS}f")
+    if f is not None:
+        return Odd("formula", "=" + (f.text or ""))
+    v = c.find(f"{_NS}v")
+    text = v.text if v is not None and v.text is not None else ""
+    if t == "s":
+        try:
+            return shared[int(text)]
+        except (ValueError, IndexError):
+            return Odd("error", "bad shared string")
+    if t == "inlineStr":
+        return "".join(x.text or "" for x in c.iter(f"{_NS}t"))
+    if t == "str":
+        return text
+    if t == "b":
+        return "1" if text == "1" else "0"
+    if t == "e":
+        return Odd("error", text)
+    if t == "d":
+        return Odd("date", text)
+    if not text:
         return ""
-    if data_type == "f" or (isinstance(value, str) and value.startswith("=") and data_type != "s"):
-        return Odd("formula", str(value))
-    if data_type == "e":
-        return Odd("error", str(value))
-    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
-        return Odd("date", str(value))
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, (int, float)):
-        return _number_text(value)
-    return str(value)
+    if int(c.get("s", "0")) in dates:
+        return Odd("date", text)
+    try:
+        return _number_text(float(text)) if ("." in text or "E" in text or "e" in text) else str(int(text))
+    except ValueError:
+        return text
 
 
 def _read_xlsx(path: Path, sheet: str | None, max_rows: int) -> Table:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    """A streaming reader of the sheet XML (several times faster than openpyxl's cell objects)."""
+    import xml.etree.ElementTree as ET  # noqa: S405
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
         raise _file_problem(f"not a readable Excel .xlsx file ({type(exc).__name__})") from exc
-    try:
-        names = list(wb.sheetnames)
+    with zf:
+        try:
+            sheets = _sheet_paths(zf)
+            shared = _shared_strings(zf)
+            dates = _date_styles(zf)
+        except (KeyError, ET.ParseError, ValueError) as exc:
+            raise _file_problem(f"not a readable Excel .xlsx file ({type(exc).__name__})") from exc
+        names = [n for n, _ in sheets]
+        if not sheets:
+            raise _file_problem("the workbook has no sheets")
         if sheet is None:
-            index = 0
+            name, member = sheets[0]
         elif sheet in names:
-            index = names.index(sheet)
+            name, member = sheets[names.index(sheet)]
         else:
             raise _file_problem(f"no sheet named {sheet!r}; the sheets are: {', '.join(names)}")
-        ws = wb[names[index]]
-        merged = _merged_cells(path, index)
-        table = Table(headers=[], source=str(path), sheet=names[index])
-        for number, row in enumerate(ws.iter_rows(), start=1):
-            cells: list[Cell] = []
-            for col, c in enumerate(row, start=1):
-                value = getattr(c, "value", None)
-                cell = _cell(value, getattr(c, "data_type", "n") or "n")
-                if (number, col) in merged:
-                    cell = Odd("merged", str(cell))
-                cells.append(cell)
-            if number == 1:
-                table.headers = [str(c).strip() for c in cells]
-                continue
-            if not any(isinstance(c, Odd) or c.strip() for c in cells):
-                continue
-            if len(table.rows) >= max_rows:
-                raise _file_problem(f"more than {max_rows} rows: split the file")
-            table.rows.append((number, cells))
-    finally:
-        wb.close()
+        table = Table(headers=[], source=str(path), sheet=name)
+        by_number: dict[int, list[Cell]] = {}
+        merges: list[str] = []
+        header: list[Cell] = []
+        try:
+            with zf.open(member) as fh:
+                for _event, el in ET.iterparse(fh, events=("end",)):  # noqa: S314
+                    tag = el.tag
+                    if tag == f"{_NS}row":
+                        number = int(el.get("r", "0")) or (max(by_number, default=1) + 1)
+                        cells: list[Cell] = []
+                        for c in el.iter(f"{_NS}c"):
+                            m = _CELL_REF.match(c.get("r", ""))
+                            col = _column_index(m.group(1).encode()) if m else len(cells) + 1
+                            while len(cells) < col - 1:
+                                cells.append("")
+                            cells.append(_value_cell(c, shared, dates))
+                        el.clear()
+                        if number == 1:
+                            header = cells
+                            continue
+                        if not any(isinstance(x, Odd) or x.strip() for x in cells):
+                            continue
+                        if len(table.rows) >= max_rows:
+                            raise _file_problem(f"more than {max_rows} rows: split the file")
+                        by_number[number] = cells
+                        table.rows.append((number, cells))
+                    elif tag == f"{_NS}mergeCell":
+                        merges.append(el.get("ref", ""))
+        except (KeyError, ET.ParseError, zipfile.BadZipFile) as exc:
+            raise _file_problem(f"not a readable Excel .xlsx file ({type(exc).__name__})") from exc
+    for ref in merges:
+        m = re.fullmatch(r"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?", ref)
+        if m is None:
+            continue
+        c1, r1 = _column_index(m.group(1).encode()), int(m.group(2))
+        c2 = _column_index(m.group(3).encode()) if m.group(3) else c1
+        r2 = int(m.group(4)) if m.group(4) else r1
+        for r in range(r1, min(r2, r1 + 1000) + 1):
+            row = header if r == 1 else by_number.get(r)
+            if row is None:
+                row = []
+                by_number[r] = row
+                table.rows.append((r, row))
+            for c in range(c1, min(c2, c1 + 100) + 1):
+                while len(row) < c:
+                    row.append("")
+                row[c - 1] = Odd("merged", str(row[c - 1]))
+    table.rows.sort(key=lambda x: x[0])
+    table.headers = [str(c).strip() for c in header]
     while table.headers and not table.headers[-1]:
         table.headers.pop()
     if not table.headers:
-        raise _file_problem(f"sheet {names[index]!r} is empty (the sheets are: {', '.join(names)})")
+        raise _file_problem(f"sheet {name!r} is empty (the sheets are: {', '.join(names)})")
     return table
 
 

@@ -34,7 +34,8 @@ MAX_EACH_QUANTITY = 9_999
 MAX_GRAMS = 99_999
 """Most grams on one weighed line (what a GS1 weight-embedded code can carry)."""
 
-_FIELDS = ("code", "name_zh", "name_en", "price_fen", "unit", "category", "points_excluded", "sku")
+_FIELDS = ("code", "name_zh", "name_en", "price_fen", "unit", "category", "points_excluded", "sku", "tax_rate_bp",
+           "member_price_fen")
 
 
 def _is_int(value: object) -> bool:
@@ -46,7 +47,8 @@ class CatalogueItem:
     """One sellable item. ``price_fen`` is per piece, or per kilogram when ``unit == "kg"``.
 
     ``code`` is the catalogue key (see :func:`pos_app.domain.codes.classify`: ``item_code``);
-    ``points_excluded`` items (tobacco, gift cards) earn no points. The constructor validates.
+    ``points_excluded`` items (tobacco, gift cards) earn no points. ``tax_rate_bp``: the VAT rate included in the
+    price (1300 = 13 %); ``member_price_fen``: the price for identified members, if any. The constructor validates.
     """
 
     code: str
@@ -57,6 +59,8 @@ class CatalogueItem:
     category: str = ""
     points_excluded: bool = False
     sku: str = ""
+    tax_rate_bp: int = 1300
+    member_price_fen: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
@@ -73,6 +77,11 @@ class CatalogueItem:
             raise CatalogueError(f"item {self.code}: points_excluded must be true or false")
         if not isinstance(self.category, str) or not isinstance(self.sku, str):
             raise CatalogueError(f"item {self.code}: category and sku must be text")
+        if not _is_int(self.tax_rate_bp) or not 0 <= self.tax_rate_bp <= 10_000:
+            raise CatalogueError(f"item {self.code}: VAT rate must be whole basis points (1300 = 13 %)")
+        if self.member_price_fen is not None and (not _is_int(self.member_price_fen)
+                                                  or not 0 <= self.member_price_fen <= MAX_FEN):
+            raise CatalogueError(f"item {self.code}: member price must be whole fen from 0 to {MAX_FEN}")
 
     @property
     def has_gtin(self) -> bool:

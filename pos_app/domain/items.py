@@ -28,7 +28,7 @@ from .codes import expand_upce, gtin_check_digit, is_valid_gtin
 from .errors import CatalogueError
 from .money import MAX_FEN
 
-__all__ = ["TAX_RATES_BP", "ItemRecord", "normalize_barcode", "MAX_BARCODES"]
+__all__ = ["TAX_RATES_BP", "ItemRecord", "PriceChange", "normalize_barcode", "MAX_BARCODES"]
 
 TAX_RATES_BP = (1300, 900, 600, 300, 100, 0)
 """China VAT rates a retail item may carry, in basis points: 13, 9, 6, 3, 1, 0 %."""
@@ -126,4 +126,17 @@ class ItemRecord:
         """The item as the till sells it."""
         return CatalogueItem(code=self.code, name_zh=self.name_zh, name_en=self.name_en,
                              price_fen=self.price_fen, unit=self.unit, category=self.category,
-                             points_excluded=self.points_excluded)
+                             points_excluded=self.points_excluded, tax_rate_bp=self.tax_rate_bp,
+                             member_price_fen=self.member_price_fen)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    """One row of an item's price history: ``field`` is ``price`` or ``member_price`` (None = no member price)."""
+
+    item_code: str
+    field: str
+    old_fen: int | None
+    new_fen: int | None
+    at: str
+    by_user: str

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -53,6 +53,7 @@ __all__ = [
     "price_basket",
     "round_cash",
     "tax_included",
+    "store_now",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,14 @@ ROUNDING_MODES = {"none": 1, "jiao": 10, "yuan": 100}
 """Cash rounding 抹零: the fen step the cash total is rounded down to."""
 
 DISCOUNT_KINDS = ("special_price", "member_price", "promotion", "manual", "points", "rounding")
+
+
+STORE_TZ = timezone(timedelta(hours=8), "GMT+8")
+
+
+def store_now() -> datetime:
+    """Now in store time (GMT+8), without a time zone: the time promotions and special prices are written in."""
+    return datetime.now(STORE_TZ).replace(tzinfo=None, microsecond=0)
 
 
 def _is_int(value: object) -> bool:

@@ -8,29 +8,45 @@ States and the moves between them (anything else raises :class:`SaleStateError`)
     OPEN / AWAITING_PAYMENT --void_sale--> VOIDED
 
 The basket changes only while OPEN. A sale is paid by exactly one tender (Alipay or cash).
-Points discount: ``points_to_fen(points_redeemed)``, spread over the non-voided lines in proportion
-to their amounts with :func:`money.allocate` (points-excluded lines take their share too). Points are
-earned only on the *eligible paid* amount: each line's amount minus its discount share, summed over
-lines that are not points-excluded; never on the discount.
+Prices, promotions, manual discounts, points redeemed, VAT and cash rounding come from the pricing engine
+(:func:`pricing.price_basket`, with the sale's :class:`SalePricing`); every discount is spread over the lines,
+so a line's ``paid_fen`` is exactly what was paid for it. Points are earned only on the *eligible paid*
+amount: the paid amounts of lines that are not points-excluded; never on the discount. A sale rebuilt after
+its total was taken (:meth:`Sale.from_snapshot`) keeps the discounts stored on its lines.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from .catalogue import MAX_EACH_QUANTITY, MAX_GRAMS, UNIT_EACH, UNIT_KG, CatalogueItem, line_amount
 from .codes import mask_code
 from .errors import LoyaltyError, MoneyError, SaleRuleError, SaleStateError
-from .loyalty import LoyaltyRules, RedeemOption, check_redeem, earn, points_to_fen, redeem_options
-from .money import MAX_FEN, allocate
+from .loyalty import LoyaltyRules, RedeemOption, check_redeem, earn, redeem_options
+from .money import MAX_FEN
+from .pricing import (
+    BasketLine,
+    DiscountLine,
+    ManualDiscount,
+    PricedBasket,
+    PriceItem,
+    price_basket,
+    store_now,
+)
+from .promotions import PriceBook
 from .refunds import RefundAllocation, RefundLine, refund_allocation
 
 __all__ = [
     "SaleState",
     "MemberRef",
     "SaleLine",
+    "SalePricing",
     "Tender",
     "TENDER_KINDS",
     "SaleTotals",
@@ -77,8 +93,10 @@ class MemberRef:
 class SaleLine:
     """One basket line. ``quantity`` is pieces, or grams when ``unit == "kg"`` (then the price is per kg).
 
-    Voided lines stay in the basket, flagged, and count for nothing. ``discount_fen`` is this line's
-    share of the points discount (0 on voided lines).
+    Voided lines stay in the basket, flagged, and count for nothing. ``discount_fen`` is everything taken
+    off this line (0 on voided lines), each part explained in ``discounts`` (member or special price, promotions,
+    manual discounts, points, cash rounding: :mod:`pos_app.domain.pricing`); ``tax_fen`` is the VAT in what is
+    paid for it at ``tax_rate_bp``. ``price_at`` (ISO store time) is when its price was fixed (the scan).
     """
 
     line_no: int
@@ -95,6 +113,23 @@ class SaleLine:
     discount_fen: int
     name_en: str = ""
     voided_by: int | None = None  # the supervisor who approved the void, when one had to
+    category: str = ""
+    tax_rate_bp: int = 1300
+    tax_fen: int = 0
+    member_price_fen: int | None = None
+    price_at: str = ""
+    manual: ManualDiscount | None = None
+    discounts: tuple[DiscountLine, ...] = ()
+
+    def __post_init__(self) -> None:
+        # a line read back from JSON (a stored basket) carries lists and mappings: make them typed again
+        if self.discounts and not all(isinstance(d, DiscountLine) for d in self.discounts):
+            object.__setattr__(self, "discounts", tuple(DiscountLine(*d) if not isinstance(d, Mapping)
+                                                        else DiscountLine(**d) for d in self.discounts))
+        elif not isinstance(self.discounts, tuple):
+            object.__setattr__(self, "discounts", tuple(self.discounts))
+        if isinstance(self.manual, Mapping):
+            object.__setattr__(self, "manual", ManualDiscount(**self.manual))
 
     @property
     def paid_fen(self) -> int:
@@ -139,6 +174,8 @@ class SaleTotals:
     line_count: int
     item_count: int
     eligible_fen: int = 0
+    tax_fen: int = 0
+    rounding_fen: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +188,8 @@ class SaleSnapshot:
     totals: SaleTotals
     tenders: tuple[Tender, ...]
     total_shown: bool
+    priced: PricedBasket | None = None
+    sale_discount: ManualDiscount | None = None
 
     @property
     def active_lines(self) -> tuple[SaleLine, ...]:
@@ -174,17 +213,36 @@ def _check_price(price_fen: int) -> None:
         raise SaleRuleError(f"price must be whole fen from 0 to {MAX_FEN}")
 
 
+@dataclass(frozen=True)
+class SalePricing:
+    """What prices a sale besides its lines: promotions and special prices, per-level member prices
+    (code -> level -> fen), store time now, and the cash rounding (抹零) applied when a sale is paid in cash.
+    """
+
+    book: PriceBook = field(default_factory=PriceBook)
+    level_prices: Mapping[str, Mapping[str, int]] = field(default_factory=lambda: MappingProxyType({}))
+    now: Callable[[], datetime] = store_now
+    cash_rounding: str = "none"
+
+
 class Sale:
     """A basket being rung up and paid (mutable aggregate; :meth:`snapshot` gives the immutable view)."""
 
-    def __init__(self, rules: LoyaltyRules) -> None:
+    def __init__(self, rules: LoyaltyRules, pricing: SalePricing | None = None) -> None:
         self._rules = rules
+        self._pricing = pricing or SalePricing()
         self._state = SaleState.OPEN
         self._lines: list[SaleLine] = []
         self._member: MemberRef | None = None
         self._points_redeemed = 0
         self._tenders: list[Tender] = []
         self._total_shown = False
+        self._sale_discount: ManualDiscount | None = None
+        self._rounding = "none"
+        self._priced_at: datetime | None = None   # fixed when payment starts: the total no longer moves
+        self._frozen = False                      # rebuilt from a stored sale: keep its stored discounts
+        self._cache: tuple[tuple[Any, ...], PricedBasket] | None = None
+        self._stored_priced: PricedBasket | None = None
 
     # --- reading ------------------------------------------------------------------------
 
@@ -206,18 +264,49 @@ class Sale:
     def _active(self) -> list[SaleLine]:
         return [line for line in self._lines if not line.voided]
 
-    def _discounts(self) -> dict[int, int]:
-        active = self._active()
-        fen = points_to_fen(self._points_redeemed, self._rules)
-        shares = allocate(fen, [line.amount_fen for line in active]) if fen else [0] * len(active)
-        return {line.line_no: share for line, share in zip(active, shares, strict=True)}
+    def _price(self) -> PricedBasket | None:
+        """The priced basket (cached until something changes); None for a rebuilt (frozen) sale."""
+        if self._frozen:
+            return None
+        member_level = self._member.level if self._member is not None else None
+        key = (tuple(self._lines), member_level, self._points_redeemed, self._sale_discount, self._rounding,
+               self._priced_at)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        at = self._priced_at or self._pricing.now()
+        basket = []
+        for line in self._active():
+            item = PriceItem(line.code, line.name, line.unit_price_fen, line.unit, line.category, line.tax_rate_bp,
+                             self._pricing.level_prices.get(line.code, {}) if not line.open_price else {},
+                             line.points_excluded, None if line.open_price else line.member_price_fen)
+            when = datetime.fromisoformat(line.price_at) if line.price_at else None
+            basket.append(BasketLine(line.line_no, item, line.quantity,
+                                     unit_price_fen=line.unit_price_fen if line.open_price else None,
+                                     description=line.name if line.open_price else "", price_at=when,
+                                     manual=line.manual))
+        priced = price_basket(basket, self._pricing.book, at=at, member_level=member_level, rules=self._rules,
+                              sale_discount=self._sale_discount, points_redeemed=self._points_redeemed,
+                              rounding=self._rounding)
+        self._cache = (key, priced)
+        return priced
 
     def _lines_with_discount(self) -> tuple[SaleLine, ...]:
-        discounts = self._discounts()
-        return tuple(replace(line, discount_fen=discounts.get(line.line_no, 0)) for line in self._lines)
+        priced = self._price()
+        if priced is None:
+            return tuple(self._lines)
+        by_no = {pl.line_no: pl for pl in priced.lines}
+        out = []
+        for line in self._lines:
+            pl = by_no.get(line.line_no)
+            if pl is None:
+                out.append(replace(line, discount_fen=0, tax_fen=0, discounts=()))
+            else:
+                out.append(replace(line, discount_fen=line.amount_fen - pl.net_fen,
+                                   tax_fen=pl.tax_fen, discounts=pl.discounts))
+        return tuple(out)
 
     def totals(self) -> SaleTotals:
-        """Gross, discount, payable, points to earn (with why), line and item counts."""
+        """Gross, discount, payable, points to earn (with why), line and item counts, VAT and cash rounding."""
         lines = [line for line in self._lines_with_discount() if not line.voided]
         gross = sum(line.amount_fen for line in lines)
         discount = sum(line.discount_fen for line in lines)
@@ -228,13 +317,17 @@ class Sale:
         else:
             points, explanation = 0, "no member: no points"
         items = sum(line.quantity if line.unit == UNIT_EACH else 1 for line in lines)
+        priced = self._price()
+        rounding = priced.rounding_fen if priced is not None else sum(
+            d.amount_fen for line in lines for d in line.discounts if d.kind == "rounding")
         return SaleTotals(gross, discount, self._points_redeemed, gross - discount, points, explanation,
-                          len(lines), items, eligible)
+                          len(lines), items, eligible, sum(line.tax_fen for line in lines), rounding)
 
     def snapshot(self) -> SaleSnapshot:
         """The immutable view of the whole sale."""
         return SaleSnapshot(self._state, self._lines_with_discount(), self._member, self.totals(),
-                            tuple(self._tenders), self._total_shown)
+                            tuple(self._tenders), self._total_shown,
+                            self._stored_priced if self._frozen else self._price(), self._sale_discount)
 
     def redeem_option(self) -> RedeemOption:
         """What the attached member could redeem on this basket now (:class:`SaleRuleError` without a member)."""
@@ -312,12 +405,15 @@ class Sale:
         line = self._make_line(code=item.code, name=item.name_zh or item.name_en, name_en=item.name_en,
                                quantity=quantity, unit=item.unit, price=price, open_price=False,
                                points_excluded=excluded)
+        line = replace(line, category=item.category, tax_rate_bp=item.tax_rate_bp,
+                       member_price_fen=item.member_price_fen if unit_price_fen is None else None,
+                       price_at=self._pricing.now().isoformat(timespec="seconds"))
         self._commit_lines([*self._lines, line])
         return line
 
     def add_open_line(self, name: str, price_fen: int, quantity: int = 1, *,
-                      points_excluded: bool = False) -> SaleLine:
-        """Add a keyed open-price line (price per piece, more than zero)."""
+                      points_excluded: bool = False, tax_rate_bp: int = 1300) -> SaleLine:
+        """Add a keyed open-price line (price per piece, more than zero); ``name`` is its short description."""
         self._require("add an open-price line", SaleState.OPEN)
         if not isinstance(name, str) or not name.strip():
             raise SaleRuleError("an open-price line needs a name")
@@ -327,8 +423,51 @@ class Sale:
         _check_quantity(quantity, UNIT_EACH)
         line = self._make_line(code="", name=name.strip(), name_en="", quantity=quantity, unit=UNIT_EACH,
                                price=price_fen, open_price=True, points_excluded=points_excluded)
+        line = replace(line, tax_rate_bp=tax_rate_bp, price_at=self._pricing.now().isoformat(timespec="seconds"))
         self._commit_lines([*self._lines, line])
         return line
+
+    def override_price(self, line_no: int, price_fen: int, description: str | None = None) -> SaleLine:
+        """Change the price (and optionally the description) of an open-price line."""
+        self._require("change a price", SaleState.OPEN)
+        index = self._line_index(line_no)
+        line = self._lines[index]
+        if not line.open_price:
+            raise SaleRuleError("only an open-price line takes a keyed price")
+        _check_price(price_fen)
+        if price_fen == 0:
+            raise SaleRuleError("an open-price line needs a price above zero")
+        name = line.name
+        if description is not None:
+            if not isinstance(description, str) or not description.strip():
+                raise SaleRuleError("an open-price line needs a description")
+            name = description.strip()
+        try:
+            amount = line_amount(price_fen, line.quantity, line.unit)
+        except MoneyError as exc:
+            raise SaleRuleError(str(exc)) from exc
+        new_line = replace(line, unit_price_fen=price_fen, amount_fen=amount, name=name)
+        self._commit_lines([*self._lines[:index], new_line, *self._lines[index + 1:]])
+        return new_line
+
+    def discount_line(self, line_no: int, discount: ManualDiscount | None) -> SaleLine:
+        """Put a manual discount on a line (None removes it); the cap per role is the till's business."""
+        self._require("discount a line", SaleState.OPEN)
+        index = self._line_index(line_no)
+        new_line = replace(self._lines[index], manual=discount)
+        self._commit_lines([*self._lines[:index], new_line, *self._lines[index + 1:]])
+        return new_line
+
+    def discount_sale(self, discount: ManualDiscount | None) -> None:
+        """Put a manual discount on the whole sale (None removes it), spread over the lines by their nets."""
+        self._require("discount the sale", SaleState.OPEN)
+        self._sale_discount = discount
+        self._total_shown = False
+
+    @property
+    def sale_discount(self) -> ManualDiscount | None:
+        """The manual discount on the whole sale, if any."""
+        return self._sale_discount
 
     def _set_quantity_at(self, index: int, quantity: int) -> SaleLine:
         line = self._lines[index]
@@ -399,10 +538,13 @@ class Sale:
     def begin_payment(self) -> SaleTotals:
         """OPEN -> AWAITING_PAYMENT. Refuses an empty basket, and nothing to pay unless points paid it all."""
         self._require("take payment", SaleState.OPEN)
+        self._priced_at = self._pricing.now()
         totals = self.totals()
         if totals.line_count == 0:
+            self._priced_at = None
             raise SaleRuleError("the basket is empty")
-        if totals.payable_fen == 0 and totals.points_redeemed == 0:
+        if totals.payable_fen == 0 and totals.points_redeemed == 0 and totals.discount_fen == 0:
+            self._priced_at = None
             raise SaleRuleError("there is nothing to pay")
         self._state = SaleState.AWAITING_PAYMENT
         return totals
@@ -411,10 +553,15 @@ class Sale:
         """AWAITING_PAYMENT -> OPEN (the basket can be changed again)."""
         self._require("cancel the payment", SaleState.AWAITING_PAYMENT)
         self._state = SaleState.OPEN
+        self._priced_at = None
+        if not self._frozen:
+            self._rounding = "none"
 
     def pay_cash(self, tendered_fen: int) -> Tender:
         """The cash tender for ``tendered_fen`` handed over, with the change (not yet recorded: see mark_paid)."""
         self._require("take cash", SaleState.AWAITING_PAYMENT)
+        if not self._frozen:
+            self._rounding = self._pricing.cash_rounding
         payable = self.totals().payable_fen
         if not _is_int(tendered_fen) or not 0 <= tendered_fen <= MAX_FEN:
             raise SaleRuleError(f"cash tendered must be whole fen from 0 to {MAX_FEN}")
@@ -427,6 +574,8 @@ class Sale:
         self._require("take an Alipay payment", SaleState.AWAITING_PAYMENT)
         if not isinstance(trade_no, str) or not trade_no.strip():
             raise SaleRuleError("an Alipay tender needs the trade number")
+        if not self._frozen:
+            self._rounding = "none"
         payable = self.totals().payable_fen
         if payable == 0:
             raise SaleRuleError("nothing to pay by Alipay: take it as cash 0")
@@ -452,13 +601,20 @@ class Sale:
         self._state = SaleState.REFUNDED if fully else SaleState.PARTLY_REFUNDED
 
     @classmethod
-    def from_snapshot(cls, snapshot: SaleSnapshot, rules: LoyaltyRules) -> Sale:
-        """Rebuild a sale from a stored snapshot (totals are recomputed with ``rules``)."""
-        sale = cls(rules)
-        sale._lines = [replace(line, discount_fen=0) for line in snapshot.lines]
+    def from_snapshot(cls, snapshot: SaleSnapshot, rules: LoyaltyRules, pricing: SalePricing | None = None) -> Sale:
+        """Rebuild a sale from a stored snapshot. An open basket is priced again (with ``pricing``); a sale whose
+        total was taken keeps the discounts stored on its lines."""
+        sale = cls(rules, pricing)
         sale._member = snapshot.member
         sale._points_redeemed = snapshot.totals.points_redeemed
         sale._tenders = list(snapshot.tenders)
         sale._total_shown = snapshot.total_shown
         sale._state = snapshot.state
+        sale._sale_discount = snapshot.sale_discount
+        if snapshot.state is SaleState.OPEN:  # a parked or restored basket: priced again, now
+            sale._lines = [replace(line, discount_fen=0, tax_fen=0, discounts=()) for line in snapshot.lines]
+        else:  # a sale whose total was taken: it keeps exactly the discounts it was paid with
+            sale._lines = list(snapshot.lines)
+            sale._frozen = True
+            sale._stored_priced = snapshot.priced
         return sale

@@ -36,6 +36,8 @@ ACTIONS: dict[str, str] = {
     "discard_dead_letter": "Discard a dead-letter sync row",
     "settings": "Change settings",
     "users": "Manage users",
+    "manual_discount": "Give a discount above the cap",
+    "discard_parked": "Discard a parked sale",
 }
 
 _COMMON = [("other", "Other (see note)")]
@@ -52,6 +54,8 @@ REASONS: dict[str, list[tuple[str, str]]] = {
                          ("over_unexplained", "Over, unexplained"), *_COMMON],
     "escalate_payments": [("gateway_down", "Gateway unreachable"), ("will_resolve_later", "Resolve later"),
                           *_COMMON],
+    "manual_discount": [("damaged", "Damaged goods"), ("price_match", "Price match"),
+                        ("loyal_customer", "Loyal customer"), *_COMMON],
 }
 
 

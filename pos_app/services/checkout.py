@@ -25,7 +25,16 @@ from pos_app.domain.codes import (
 from pos_app.domain.errors import DomainError
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.money import format_ui
-from pos_app.domain.sale import MemberRef, Sale, SaleLine, SaleSnapshot, SaleState, SaleTotals, Tender
+from pos_app.domain.sale import (
+    MemberRef,
+    Sale,
+    SaleLine,
+    SalePricing,
+    SaleSnapshot,
+    SaleState,
+    SaleTotals,
+    Tender,
+)
 
 from . import card_sync, receipts
 from .errors import CheckoutError, UnknownProduct
@@ -56,6 +65,7 @@ class CheckoutConfig:
     loyalty: LoyaltyRules = dataclasses.field(default_factory=LoyaltyRules)
     language: str = "zh"
     member_pattern: str = r"^8800\d{12}$"
+    pricing: SalePricing | None = None   # promotions, special and level prices, cash rounding (None: none)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +128,7 @@ class CheckoutService:
 
     def new_sale(self) -> Sale:
         """An empty sale with the terminal's loyalty rules."""
-        sale = Sale(self.config.loyalty)
+        sale = Sale(self.config.loyalty, self.config.pricing)
         self._started[sale] = self._clock.now().isoformat()
         return sale
 

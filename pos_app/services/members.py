@@ -120,7 +120,7 @@ class MemberService:
                     rec = uow.members.by_biz_card_no(scan.text)
                 view = self._view(rec) if rec else None
             if view is None:
-                return MemberLookup("not_found", None, "this member card is not known at this shop")
+                return self._lookup_static(scan.text)
             return MemberLookup("found", view, "")
         if scan.kind != CodeKind.MEMBER_DYNAMIC:
             return MemberLookup("error", None, "this is not a member code")
@@ -139,6 +139,29 @@ class MemberService:
                                 "the member code has expired: ask the customer to refresh the card in Alipay")
         logger.warning("member code lookup failed: %s", getattr(res, "reason", "unexpected answer"))
         return MemberLookup("offline", None, _OFFLINE)
+
+    def _lookup_static(self, number: str) -> MemberLookup:
+        """A static card number unknown here: ask Alipay (``BIZ_CARD``, then ``EXTERNAL_CARD``) and cache it.
+
+        An answer is believed only when the card it returns carries the number that was asked.
+        """
+        if self._gateway is None:
+            return MemberLookup("not_found", None, "this member card is not known at this shop")
+        for kind, field in (("BIZ_CARD", "biz_card_no"), ("EXTERNAL_CARD", "external_card_no")):
+            res = self._gateway.card_query(number, kind)
+            if isinstance(res, GatewaySuccess):
+                info = CardInfo.from_body(res.body)
+                if getattr(info, field) != number:
+                    logger.warning("card.query %s for %s answered about another card: not believed", kind,
+                                   mask_code(number))
+                    return MemberLookup("offline", None, _OFFLINE_STATIC)
+                logger.info("member card %s found at Alipay (%s) and cached", mask_code(number), kind)
+                return MemberLookup("found", self._view(self._store(info)), "")
+            if not isinstance(res, GatewayBusinessFailure):
+                logger.warning("static card lookup failed: %s", getattr(res, "reason", "unexpected answer"))
+                return MemberLookup("offline", None, _OFFLINE_STATIC)
+        logger.info("member card %s is not known at Alipay either", mask_code(number))
+        return MemberLookup("not_found", None, "this member card is not known at this shop or at Alipay")
 
     def refresh(self, card_no: str) -> MemberLookup:
         """Fetch the card from the gateway (do this before redeeming points) and update the cache."""
@@ -185,5 +208,7 @@ class MemberService:
         return rec
 
 
+_OFFLINE_STATIC = ("this member card is not saved here and Alipay cannot be reached: find the member by phone "
+                   "number, or go on without the member")
 _OFFLINE = ("Alipay cannot be reached, so this member code cannot be read: find the member by phone number or "
             "card number instead")

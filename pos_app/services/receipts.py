@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import logging
 import unicodedata
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_ui
+from pos_app.domain.pricing import DiscountLine
 
 from .ports.clock import BEIJING
 
@@ -23,11 +25,16 @@ __all__ = ["StoreInfo", "ReceiptLine", "ReceiptContent", "build_receipt", "recei
 logger = logging.getLogger(__name__)
 
 _LABELS = {
-    "en": {"receipt": "Receipt", "total": "TOTAL", "gross": "Subtotal", "discount": "Points discount",
+    "en": {"receipt": "Receipt", "total": "TOTAL", "gross": "Subtotal", "discount": "Discounts",
+           "promotion": "Promotion", "manual": "Discount", "member_price": "Member price",
+           "special_price": "Special price", "points": "Points", "rounding": "Cash rounding", "vat": "VAT",
+           "vat_base": "excl. VAT",
            "cash": "Cash", "alipay": "Alipay", "change": "Change", "member": "Member", "earned": "Points earned",
            "redeemed": "Points redeemed", "balance": "Points balance", "trade": "Alipay trade no",
            "cashier": "Cashier", "terminal": "Terminal", "thanks": "Thank you!", "void": "VOID"},
-    "zh": {"receipt": "收据", "total": "合计", "gross": "小计", "discount": "积分抵扣", "cash": "现金",
+    "zh": {"receipt": "收据", "total": "合计", "gross": "小计", "discount": "优惠合计", "cash": "现金",
+           "promotion": "促销", "manual": "折扣", "member_price": "会员价", "special_price": "特价",
+           "points": "积分抵扣", "rounding": "抹零", "vat": "增值税", "vat_base": "不含税",
            "alipay": "支付宝", "change": "找零", "member": "会员", "earned": "本次积分", "redeemed": "使用积分",
            "balance": "积分余额", "trade": "支付宝交易号", "cashier": "收银员", "terminal": "终端",
            "thanks": "谢谢惠顾！", "void": "作废"},
@@ -53,6 +60,7 @@ class ReceiptLine:
     quantity_text: str
     amount_text: str
     voided: bool = False
+    discounts: tuple[tuple[str, str], ...] = ()   # (what, "-¥1.00") under the line: every discount, explained
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +80,7 @@ class ReceiptContent:
     barcode: str
     footer: tuple[str, ...]
     language: str = "zh"
+    taxes: tuple[tuple[str, str], ...] = ()       # VAT per rate: ("增值税 13%", "¥2.88"), ...
 
 
 def _qty(quantity: int, unit: str, price_fen: int) -> str:
@@ -99,7 +108,8 @@ def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "z
                    if x)
     items = tuple(ReceiptLine(line.name if language == "zh" or not line.name_en else line.name_en,
                               _qty(line.quantity, line.unit, line.unit_price_fen), format_ui(line.amount_fen),
-                              line.voided) for line in snap.lines)
+                              line.voided, tuple(_discount_text(d, lab) for d in line.discounts if not line.voided))
+                  for line in snap.lines)
     t = snap.totals
     totals: list[tuple[str, str]] = [(lab["gross"], format_ui(t.gross_fen))]
     if t.discount_fen:
@@ -119,8 +129,24 @@ def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "z
         if committed.points_balance is not None:
             member_lines.append((lab["balance"], str(committed.points_balance)))
     footer = tuple(x for x in (store.footer, lab["thanks"]) if x)
+    rates: dict[int, list[int]] = {}
+    for line in snap.active_lines:
+        r = rates.setdefault(line.tax_rate_bp, [0, 0])
+        r[0] += line.paid_fen
+        r[1] += line.tax_fen
+    taxes = tuple((f"{lab['vat']} {bp / 100:g}%  {lab['vat_base']} {format_ui(paid - tax)}", format_ui(tax))
+                  for bp, (paid, tax) in sorted(rates.items(), reverse=True))
     return ReceiptContent(header, items, tuple(totals), tuple(tenders), tuple(member_lines), committed.trade_no,
-                          committed.receipt_no, footer, language)
+                          committed.receipt_no, footer, language, taxes)
+
+
+def _discount_text(d: DiscountLine, lab: Mapping[str, str]) -> tuple[str, str]:
+    what = lab.get(d.kind, d.kind)
+    if d.kind == "promotion":
+        what = f"{what} {d.label}"
+    elif d.kind in ("manual", "special_price", "member_price"):
+        what = f"{what} {d.ref}"
+    return ("    " + what, "-" + format_ui(d.amount_fen))
 
 
 def text_width(text: str) -> int:
@@ -141,9 +167,13 @@ def receipt_text(content: ReceiptContent, width: int = 42) -> str:
     for item in content.items:
         out.append(item.name + (" [VOID]" if item.voided else ""))
         out.append(_pair("  " + item.quantity_text, item.amount_text, width))
+        out.extend(_pair(a, b, width) for a, b in item.discounts)
     out.append(rule)
     out.extend(_pair(a, b, width) for a, b in content.totals)
     out.extend(_pair(a, b, width) for a, b in content.tenders)
+    if content.taxes:
+        out.append(rule)
+        out.extend(_pair(a, b, width) for a, b in content.taxes)
     if content.member_lines:
         out.append(rule)
         out.extend(_pair(a, b, width) for a, b in content.member_lines)

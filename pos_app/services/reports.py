@@ -129,6 +129,23 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     add(s, "Net", fig["net_fen"], True)
     if fig.get("refunds_unsettled_count"):
         add(s, "Refunds not settled", fig["refunds_unsettled_fen"], True)
+    if fig.get("parked_waiting"):
+        add(s, "Parked sales waiting", fig["parked_waiting"])
+    for t in fig.get("tax") or []:
+        rate = f"{t['rate_bp'] / 100:g}%"
+        add("tax", f"VAT {rate} sales", t["sales_fen"], True)
+        add("tax", f"VAT {rate} tax", t["tax_fen"], True)
+        add("tax", f"VAT {rate} net of tax", t["net_ex_tax_fen"], True)
+    if "tax_fen" in fig:
+        add("tax", "VAT total", fig["tax_fen"], True)
+    for c in fig.get("categories") or []:
+        name = c["category"] or "-"
+        add("categories", f"{name} sales ({c['lines']} lines)", c["sales_fen"], True)
+        add("categories", f"{name} VAT", c["tax_fen"], True)
+    for d in fig.get("discounts") or []:
+        label = _DISCOUNT_LABEL.get(d["kind"], d["kind"])
+        what = f"{label} {d['ref']}" + (f" {d['label']}" if d["kind"] == "promotion" else "")
+        add("discounts", f"{what} ({d['sales']} sales)", d["amount_fen"], True)
     for kind, t in fig["tenders"].items():
         sec = f"tender {kind}"
         add(sec, "Payments", t["count"])
@@ -155,8 +172,11 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     for kind, cnt in (fig.get("count") or {}).items():
         sec = f"count {kind}"
         add(sec, "Expected", cnt["expected_fen"], True)
-        add(sec, "Counted", cnt["counted_fen"], True)
-        add(sec, "Difference (over/short)", cnt["difference_fen"], True)
+        if cnt.get("counted", True):
+            add(sec, "Counted", cnt["counted_fen"], True)
+            add(sec, "Difference (over/short)", cnt["difference_fen"], True)
+        else:
+            add(sec, "Counted", "not counted")
         for denom, pieces in sorted((cnt.get("denominations") or {}).items(), key=lambda kv: -int(kv[0])):
             add(sec, f"  {_yuan(int(denom))} x {pieces}", int(denom) * int(pieces), True)
     v = fig["voided_sales"]
@@ -199,6 +219,12 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     for p in fig["unsettled_payments"]:
         rows.append(("alipay", f"{p['out_trade_no']} {p['state']} ({p['cashier']})", _yuan(p["amount_fen"]),
                      str(p["amount_fen"])))
+    failed = fig.get("failed_payments")
+    if failed is not None:
+        add("alipay", "Failed Alipay attempts", len(failed))
+        for p in failed:
+            rows.append(("alipay", f"Failed {p['out_trade_no']} {p['state']} ({p['cashier']})",
+                         _yuan(p["amount_fen"]), str(p["amount_fen"])))
     for p in fig.get("escalated_payments") or []:
         rows.append(("alipay", f"Escalated {p['out_trade_no']} {p['state']}", _yuan(p["amount_fen"]),
                      str(p["amount_fen"])))
@@ -223,7 +249,11 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
-_SECTION_TITLE = {"header": "", "sales": "SALES", "cash": "CASH DRAWER", "movements": "CASH MOVEMENTS",
+_DISCOUNT_LABEL = {"promotion": "Promotion", "manual": "Manual", "member_price": "Member price",
+                   "special_price": "Special price", "points": "Points", "rounding": "Cash rounding"}
+
+_SECTION_TITLE = {"header": "", "sales": "SALES", "tax": "VAT PER RATE", "categories": "SALES PER CATEGORY",
+                  "discounts": "DISCOUNTS", "cash": "CASH DRAWER", "movements": "CASH MOVEMENTS",
                   "voids": "VOIDS / LINE DELETIONS", "members": "MEMBERS", "sync": "LOYALTY SYNC QUEUE",
                   "alipay": "ALIPAY NOT SETTLED", "approvals": "APPROVALS",
                   "reconcile": "ALIPAY RECONCILIATION", "receipts": "RECEIPTS"}

@@ -27,6 +27,7 @@ __all__ = [
     "NoOpenShift",
     "ShiftAlreadyOpen",
     "UnresolvedPayments",
+    "ParkedSalesWaiting",
     "DifferenceNeedsApproval",
     "CashNotAvailable",
     "CloseReadiness",
@@ -64,6 +65,14 @@ class UnresolvedPayments(ShiftServiceError):
         super().__init__(f"{len(payments)} Alipay payment(s) have no final outcome: resolve them, or a "
                          "supervisor escalates them")
         self.payments = payments
+
+
+class ParkedSalesWaiting(ShiftServiceError):
+    """Closing is refused while parked sales (挂单) wait: each is recalled or discarded with a reason first."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} parked sale(s) are waiting: recall them, or discard them with a reason")
+        self.count = count
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -233,6 +242,8 @@ class ShiftService:
                                  detail={"out_trade_nos": [p.out_trade_no for p in blocking],
                                          "approval_id": esc.id})
             fig = uow.reports.figures(shift.id, now=now)
+            if fig.get("parked_waiting"):
+                raise ParkedSalesWaiting(int(fig["parked_waiting"]))
             cash = fig["cash"]
             tenders = fig["tenders"]
             expected = expected_cash(CashFigures(
@@ -260,6 +271,8 @@ class ShiftService:
                 "printed_at": now.astimezone(dt.UTC).isoformat(),
                 "count": {c.tender: {"expected_fen": c.expected_fen, "counted_fen": c.counted_fen,
                                      "difference_fen": c.difference_fen,
+                                     # Alipay is not counted at the drawer: say so, do not copy expected
+                                     "counted": c.tender == "cash" or c.tender in (counted_other or {}),
                                      "denominations": ({str(k): v for k, v in sorted(counts.items())}
                                                        if c.tender == "cash" else {})}
                           for c in comparison},

@@ -33,15 +33,18 @@ from typing import Any
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
+from pos_app.domain.held import HeldRecord
 from pos_app.domain.loyalty import RedeemOption
+from pos_app.domain.pricing import ManualDiscount
 from pos_app.domain.sale import MemberRef, Sale, SaleSnapshot, SaleState
 
 from .checkout import CheckoutService, CommittedSale
 from .errors import CheckoutError, PaymentError, ServiceError
+from .held import HeldBaskets
 from .members import MemberView
 from .payment import PaymentOutcome, PaymentProgress, PaymentService
 
-__all__ = ["Till", "TillSession", "TillSnapshot", "ScanMode", "AlipayResult", "PaidNotSaved", "PaymentsNotReady"]
+__all__ = ["Till", "DiscountCaps", "DiscountNeedsApproval", "TillSession", "TillSnapshot", "ScanMode", "AlipayResult", "PaidNotSaved", "PaymentsNotReady"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class TillSession:
     user_id: int
     user_name: str
     shift_id: int
+    role: str = "cashier"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,20 +113,51 @@ class PaidNotSaved(ServiceError):
         self.cause = cause
 
 
+class DiscountNeedsApproval(ServiceError):
+    """A manual discount above the cashier's cap: a supervisor approves it (then call again with approved_by)."""
+
+    reason = "discount_needs_approval"
+
+    def __init__(self, pct: int, cap: int) -> None:
+        super().__init__(f"a discount of {pct}% is above the {cap}% you may give: a supervisor must approve")
+        self.pct = pct
+        self.cap = cap
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscountCaps:
+    """The most a manual discount may take without a supervisor, per role (percent of the line or sale)."""
+
+    cashier_max_pct: int = 10
+    supervisor_max_pct: int = 100
+
+    def cap(self, role: str) -> int:
+        return self.supervisor_max_pct if role in ("supervisor", "admin") else self.cashier_max_pct
+
+
 class Till:
     """One counter's checkout. Intents are called on the GUI thread except :meth:`pay_alipay`
     (a worker thread); the sale is guarded by a lock so a snapshot is never torn."""
 
     def __init__(self, checkout: CheckoutService, payment: PaymentService | None = None, *,
-                 payments_ready: threading.Event | None = None) -> None:
+                 payments_ready: threading.Event | None = None, held: HeldBaskets | None = None,
+                 discount_caps: DiscountCaps | None = None) -> None:
         self._checkout = checkout
         self._payment = payment
         self._ready = payments_ready
+        self._held = held
+        self._caps = discount_caps or DiscountCaps()
         self._lock = threading.RLock()
         self._session: TillSession | None = None
         self._sale: Sale = checkout.new_sale()
         self._member: MemberView | None = None
         self._mode = ScanMode.PRODUCT
+        if held is not None:
+            restored = held.restore_open()
+            if restored is not None:
+                logger.info("the open basket from before the last stop is back (%d lines)",
+                            len(restored.snapshot().active_lines))
+                self._sale = restored
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -160,6 +195,17 @@ class Till:
         self._sale = sale
         self._member = member
         self._mode = ScanMode.AWAITING_PAYMENT if sale.state == SaleState.AWAITING_PAYMENT else ScanMode.PRODUCT
+        self._keep()
+
+    def _keep(self) -> None:
+        """Keep the open basket safe across a crash (one short write; a failure is logged, selling goes on)."""
+        if self._held is None:
+            return
+        try:
+            self._held.keep_open(self._sale if self._sale.snapshot().active_lines else None,
+                                 cashier_id=self._session.user_id if self._session else None)
+        except Exception:  # noqa: BLE001 - losing the safety copy must not stop the sale in front of the cashier
+            logger.exception("could not keep the open basket")
 
     def snapshot(self) -> TillSnapshot:
         with self._lock:
@@ -181,7 +227,81 @@ class Till:
     def _change(self, action: Callable[[], Any]) -> TillSnapshot:
         with self._lock:
             action()
+            self._keep()
             return self.snapshot()
+
+    # --- manual discounts, open prices, park and recall ----------------------------------
+
+    def _check_cap(self, pct: int, approved_by: int | None) -> None:
+        who = self._who()
+        cap = self._caps.cap(who.role)
+        if pct > cap and approved_by is None:
+            raise DiscountNeedsApproval(pct, cap)
+
+    @staticmethod
+    def _pct_of(discount: ManualDiscount, base_fen: int) -> int:
+        if discount.percent:
+            return discount.percent
+        return 100 if base_fen <= 0 else -(-discount.amount_fen * 100 // base_fen)
+
+    def discount_line(self, line_no: int, discount: ManualDiscount | None, *,
+                      approved_by: int | None = None) -> TillSnapshot:
+        """A manual discount on a line (None removes it); above the role's cap only with a supervisor's approval."""
+        with self._lock:
+            if discount is not None:
+                line = next((ln for ln in self._sale.snapshot().active_lines if ln.line_no == line_no), None)
+                if line is None:
+                    raise CheckoutError(f"no line {line_no}")
+                self._check_cap(self._pct_of(discount, line.amount_fen), approved_by)
+                if approved_by is not None:
+                    discount = dataclasses.replace(discount, approved_by=approved_by)
+            return self._change(lambda: self._sale.discount_line(line_no, discount))
+
+    def discount_sale(self, discount: ManualDiscount | None, *, approved_by: int | None = None) -> TillSnapshot:
+        """A manual discount on the whole sale (None removes it); above the cap only with approval."""
+        with self._lock:
+            if discount is not None:
+                self._check_cap(self._pct_of(discount, self._sale.totals().gross_fen), approved_by)
+                if approved_by is not None:
+                    discount = dataclasses.replace(discount, approved_by=approved_by)
+            return self._change(lambda: self._sale.discount_sale(discount))
+
+    def override_price(self, line_no: int, price_fen: int, description: str | None = None) -> TillSnapshot:
+        """Key the price (and short description) of an open-price line."""
+        return self._change(lambda: self._sale.override_price(line_no, price_fen, description))
+
+    def park(self, label: str) -> TillSnapshot:
+        """Park the current sale under ``label`` (挂单) and start a new one."""
+        if self._held is None:
+            raise CheckoutError("parking sales is not available on this terminal")
+        with self._lock:
+            who = self._who()
+            self._held.park(self._sale, label, shift_id=who.shift_id, user_id=who.user_id, user_name=who.user_name)
+            self._replace_sale(self._checkout.new_sale(), None)
+            return self.snapshot()
+
+    def parked(self) -> list[HeldRecord]:
+        """The parked sales waiting, oldest first."""
+        return self._held.parked() if self._held is not None else []
+
+    def recall(self, held_id: int) -> TillSnapshot:
+        """Recall a parked sale (取单); refused while the till has a basket of its own."""
+        if self._held is None:
+            raise CheckoutError("parking sales is not available on this terminal")
+        with self._lock:
+            who = self._who()
+            sale = self._held.recall(held_id, current=self._sale, user_id=who.user_id, user_name=who.user_name)
+            self._sale = sale
+            self._member = None
+            self._mode = ScanMode.PRODUCT
+            return self.snapshot()
+
+    def discard_parked(self, held_id: int, reason: str, *, approved_by: int | None = None) -> None:
+        """Give up a parked sale with the reason (audited under the approver when one approved)."""
+        if self._held is None:
+            raise CheckoutError("parking sales is not available on this terminal")
+        who = self._who()
+        self._held.discard(held_id, reason, user_id=approved_by or who.user_id, user_name=who.user_name)
 
     # --- ringing up ---------------------------------------------------------------------
 

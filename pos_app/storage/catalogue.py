@@ -13,12 +13,12 @@ __all__ = ["SqliteCatalogue", "load_items"]
 logger = logging.getLogger(__name__)
 
 MAX_SEARCH_CHARS = 100  # longer than any item code or name
-_COLS = "code, name_zh, name_en, price_fen, unit, category, points_excluded, sku"
+_COLS = "code, name_zh, name_en, price_fen, unit, category, points_excluded, sku, tax_rate_bp, member_price_fen"
 
 
 def _item(r: sqlite3.Row) -> CatalogueItem:
     return CatalogueItem(code=r[0], name_zh=r[1], name_en=r[2], price_fen=r[3], unit=r[4], category=r[5],
-                         points_excluded=bool(r[6]), sku=r[7])
+                         points_excluded=bool(r[6]), sku=r[7], tax_rate_bp=r[8], member_price_fen=r[9])
 
 
 class SqliteCatalogue:
@@ -63,11 +63,12 @@ class SqliteCatalogue:
 
 def load_items(conn: sqlite3.Connection, items: Iterable[CatalogueItem]) -> int:
     """Insert or replace ``items`` inside the caller's transaction; returns how many were written."""
-    rows = [(i.code, i.sku, i.name_zh, i.name_en, i.price_fen, i.unit, i.category, int(i.points_excluded))
-            for i in items]
+    rows = [(i.code, i.sku, i.name_zh, i.name_en, i.price_fen, i.unit, i.category, int(i.points_excluded),
+             i.tax_rate_bp, i.member_price_fen) for i in items]
     conn.executemany(
         "INSERT INTO catalogue_items (code, sku, name_zh, name_en, price_fen, unit, category, points_excluded,"
-        " active) VALUES (?,?,?,?,?,?,?,?,1) ON CONFLICT(code) DO UPDATE SET sku=excluded.sku,"
-        " name_zh=excluded.name_zh, name_en=excluded.name_en, price_fen=excluded.price_fen, unit=excluded.unit,"
-        " category=excluded.category, points_excluded=excluded.points_excluded, active=1", rows)
+        " tax_rate_bp, member_price_fen, active) VALUES (?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT(code) DO UPDATE SET"
+        " sku=excluded.sku, name_zh=excluded.name_zh, name_en=excluded.name_en, price_fen=excluded.price_fen,"
+        " unit=excluded.unit, category=excluded.category, points_excluded=excluded.points_excluded,"
+        " tax_rate_bp=excluded.tax_rate_bp, member_price_fen=excluded.member_price_fen, active=1", rows)
     return len(rows)

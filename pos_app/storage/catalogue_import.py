@@ -12,12 +12,12 @@ import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 
-from pos_app.domain.items import ItemRecord
+from pos_app.domain.items import ItemRecord, PriceChange
 
 from .audit import append_audit
 from .db import transaction
 
-__all__ = ["ImportSummary", "apply_catalogue", "read_records", "price_history", "PriceChange"]
+__all__ = ["ImportSummary", "apply_catalogue", "read_records", "price_history", "search_records"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,18 +34,6 @@ class ImportSummary:
     def line(self) -> str:
         return (f"added {self.added}, changed {self.changed}, deactivated {self.deactivated}, "
                 f"unchanged {self.unchanged} ({self.price_changes} price changes)")
-
-
-@dataclasses.dataclass(frozen=True)
-class PriceChange:
-    """One row of an item's price history."""
-
-    item_code: str
-    field: str
-    old_fen: int | None
-    new_fen: int | None
-    at: str
-    by_user: str
 
 
 _SELECT = ("SELECT code, name_zh, name_en, price_fen, unit, category, points_excluded, active, unit_label,"
@@ -152,6 +140,26 @@ def _apply(conn: sqlite3.Connection, records: Sequence[ItemRecord], *, full: boo
                          "changed": changed, "deactivated": len(deactivate), "unchanged": unchanged,
                          "price_changes": len(history)})
     return summary
+
+
+def search_records(conn: sqlite3.Connection, text: str, limit: int = 100) -> list[ItemRecord]:
+    """Items (active or not) whose code or barcode starts with ``text`` or whose name contains it."""
+    text = text.strip()
+    esc = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    codes = [r[0] for r in conn.execute(
+        "SELECT code FROM catalogue_items WHERE code LIKE ? ESCAPE '\\' OR name_zh LIKE ? ESCAPE '\\'"
+        " OR name_en LIKE ? ESCAPE '\\' OR code IN (SELECT item_code FROM item_barcodes WHERE barcode LIKE ?"
+        " ESCAPE '\\') ORDER BY code LIMIT ?", (esc + "%", f"%{esc}%", f"%{esc}%", esc + "%", limit))]
+    out = []
+    for code in codes:
+        r = conn.execute(_SELECT + " WHERE code = ?", (code,)).fetchone()
+        barcodes = tuple(b[0] for b in conn.execute(
+            "SELECT barcode FROM item_barcodes WHERE item_code = ? ORDER BY rowid", (code,)))
+        out.append(ItemRecord(
+            code=r[0], name_zh=r[1], name_en=r[2], price_fen=r[3], weighed=r[4] == "kg", category=r[5],
+            points_excluded=bool(r[6]), active=bool(r[7]), unit_label=r[8], member_price_fen=r[9],
+            tax_rate_bp=r[10], barcodes=barcodes))
+    return out
 
 
 def price_history(conn: sqlite3.Connection, item_code: str) -> list[PriceChange]:

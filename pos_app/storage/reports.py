@@ -181,7 +181,38 @@ class SqliteReportRepository:
         recon = reconciliations_for_report(self._conn)
         if recon:
             fig["reconciliation"] = recon
+        fig.update(self._tax_and_discounts(shift_id))
         return fig
+
+    def _tax_and_discounts(self, shift_id: int) -> dict[str, Any]:
+        """Sales and VAT per rate and per category, discounts per promotion / reason (sales of the shift)."""
+        q = self._conn.execute
+        live = ("FROM sale_lines l JOIN sales s ON s.id = l.sale_id"
+                " WHERE s.shift_id = ? AND s.state != 'voided' AND l.voided = 0")
+        tax = [{"rate_bp": int(r[0]), "sales_fen": int(r[1]), "tax_fen": int(r[2]),
+                "net_ex_tax_fen": int(r[1]) - int(r[2])}
+               for r in q(f"SELECT l.tax_rate_bp, sum(l.amount_fen - l.discount_fen), sum(l.tax_fen) {live}"
+                          " GROUP BY l.tax_rate_bp ORDER BY l.tax_rate_bp DESC", (shift_id,))]
+        categories = [{"category": r[0], "lines": int(r[1]), "sales_fen": int(r[2]), "tax_fen": int(r[3])}
+                      for r in q(f"SELECT l.category, count(*), sum(l.amount_fen - l.discount_fen), sum(l.tax_fen)"
+                                 f" {live} GROUP BY l.category ORDER BY l.category", (shift_id,))]
+        discounts = [{"kind": r[0], "ref": r[1], "label": r[2], "sales": int(r[3]), "amount_fen": int(r[4])}
+                     for r in q("SELECT d.kind, d.ref, max(d.label), count(DISTINCT d.sale_id), sum(d.amount_fen)"
+                                " FROM sale_line_discounts d JOIN sales s ON s.id = d.sale_id"
+                                " WHERE s.shift_id = ? AND s.state != 'voided' GROUP BY d.kind, d.ref"
+                                " ORDER BY d.kind, d.ref", (shift_id,))]
+        parked = q("SELECT count(*) FROM held_baskets WHERE kind = 'parked' AND state = 'held'"
+                   " AND terminal_id = (SELECT terminal_id FROM shifts WHERE id = ?)", (shift_id,)).fetchone()
+        failed = [{"out_trade_no": r[0], "state": r[1], "amount_fen": int(r[2]), "cashier": r[3] or "", "at": r[4]}
+                  for r in q("SELECT p.out_trade_no, p.state, p.amount_fen, u.name, p.created_at"
+                             " FROM payment_attempts p LEFT JOIN users u ON u.id = p.cashier_id"
+                             " WHERE p.shift_id = ? AND p.state IN ('failed', 'cancelled', 'cancelled_refunded')"
+                             " ORDER BY p.id", (shift_id,))]
+        return {"failed_payments": failed,
+                "tax": tax, "tax_fen": sum(t["tax_fen"] for t in tax), "categories": categories,
+                "discounts": discounts,
+                "rounding_fen": sum(d["amount_fen"] for d in discounts if d["kind"] == "rounding"),
+                "parked_waiting": int(parked[0])}
 
     def _cashiers(self, shift_id: int) -> list[dict[str, Any]]:
         q = self._conn.execute

@@ -64,13 +64,25 @@ class SqliteSales:
         return sale_id
 
     def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None:
+        """The sale's lines, with their VAT and each discount (``discounts``: kind, ref, label, amount_fen)."""
         self._conn.executemany(
             "INSERT INTO sale_lines (sale_id, line_no, code, name, quantity, unit, unit_price_fen, amount_fen,"
-            " discount_fen, open_price, points_excluded, voided, void_reason, voided_by)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " discount_fen, open_price, points_excluded, voided, void_reason, voided_by, category, tax_rate_bp,"
+            " tax_fen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(sale_id, d["line_no"], d["code"], d["name"], d["quantity"], d["unit"], d["unit_price_fen"],
               d["amount_fen"], d["discount_fen"], int(d["open_price"]), int(d["points_excluded"]), int(d["voided"]),
-              d["void_reason"], d.get("voided_by")) for d in lines])
+              d["void_reason"], d.get("voided_by"), d.get("category", ""), d.get("tax_rate_bp", 1300),
+              d.get("tax_fen", 0)) for d in lines])
+        rows = []
+        for d in lines:
+            if d["voided"]:
+                continue
+            for disc in d.get("discounts") or ():
+                kind, ref, label, amount = (disc["kind"], disc["ref"], disc["label"], disc["amount_fen"]) \
+                    if isinstance(disc, dict) else tuple(disc)
+                rows.append((sale_id, d["line_no"], kind, ref, label, amount))
+        self._conn.executemany("INSERT INTO sale_line_discounts (sale_id, line_no, kind, ref, label, amount_fen)"
+                               " VALUES (?,?,?,?,?,?)", rows)
 
     def add_tender(self, sale_id: int, *, kind: str, amount_fen: int, tendered_fen: int, change_fen: int,
                    attempt_id: int | None, trade_no: str) -> int:

@@ -80,7 +80,12 @@ class ApprovalDialog(QDialog):
         self.error.setStyleSheet("color: #b00020")
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(t("OK"))
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText(t("OK"))
+        # Enter belongs to the fields (number -> PIN -> approve), never to a default button: an Enter after
+        # the supervisor number must not submit an empty PIN (a false wrong-PIN strike in the audit log)
+        ok.setAutoDefault(False)
+        ok.setDefault(False)
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(t("Cancel"))
         buttons.accepted.connect(self._approve)
         buttons.rejected.connect(self.reject)
@@ -99,6 +104,12 @@ class ApprovalDialog(QDialog):
         self.pin.setFocus()
 
     def _approve(self) -> None:
+        if not self.number.text().strip():
+            self.number.setFocus()
+            return
+        if not self.pin.text():
+            self.pin.setFocus()
+            return
         code = self.reason.currentData()
         try:
             self.result_approval = self._users.approve(

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui, parse_yuan
+from pos_app.domain.pricing import ManualDiscount
 from pos_app.domain.sale import SaleSnapshot
 from pos_app.services.approvals import Approval, reasons_for
 from pos_app.services.checkout import CommittedSale
@@ -20,7 +21,7 @@ from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.members import MemberLookup
 from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.routing import Route
-from pos_app.services.till import Till, TillSession, TillSnapshot
+from pos_app.services.till import DiscountNeedsApproval, Till, TillSession, TillSnapshot
 from pos_app.services.users import User
 
 from .cash_dialog import CashDialog
@@ -91,6 +92,7 @@ class CheckoutController(QObject):
             "open_price": self.do_open_price, "redeem": self.do_redeem,
             "catalogue_search": self.do_catalogue_search, "member_search": self.do_member_search,
             "cash": self.do_cash, "alipay": self.do_alipay,
+            "discount": self.do_discount, "sale_discount": self.do_sale_discount, "park": self.do_park,
         }
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
@@ -106,7 +108,7 @@ class CheckoutController(QObject):
         self._session = session
         if session is not None:
             self.till.start(TillSession(user_id=session.user_id, user_name=session.user_name,
-                                        shift_id=session.shift_id))
+                                        shift_id=session.shift_id, role=session.role))
 
     @property
     def sale(self) -> SaleSnapshot:
@@ -136,6 +138,8 @@ class CheckoutController(QObject):
     def refresh(self, till: TillSnapshot | None = None) -> None:
         till = till or self.till.snapshot()
         snap = till.sale
+        if snap.lines or snap.member is not None:
+            self.view.sale_done.hide()  # the next customer has started
         self.view.model.set_snapshot(snap)
         self.view.show_totals(totals_view(snap))
         member = snap.member
@@ -295,13 +299,100 @@ class CheckoutController(QObject):
         self.prompt = ask_text(self.view, self.t("Open price"), self.t("Price (yuan):"), self._open_price)
 
     def _open_price(self, text: str) -> None:
+        """``12.50`` or ``12.50 gift wrap``: the price, then a short description shown on the line and receipt."""
         self.prompt = None
+        price_text, _, description = text.strip().partition(" ")
         try:
-            fen = parse_yuan(text)
+            fen = parse_yuan(price_text)
         except DomainError as exc:
             self.view.show_notice(self.t(_error_text(exc)))
             return
-        self._guard(lambda: self.till.add_open_line(self.t("Open-price item"), fen))
+        name = description.strip()[:40] or self.t("Open-price item")
+        self._guard(lambda: self.till.add_open_line(name, fen))
+
+    # --- manual discounts, park and recall (issue 14) ----------------------------------------
+    def _discount_from(self, text: str) -> ManualDiscount | None:
+        """``10%`` or ``5.00``, then an optional reason code (``10% damaged``); None (and a notice) if unclear."""
+        amount, _, reason = text.strip().partition(" ")
+        reason = reason.strip() or "other"
+        try:
+            if amount.endswith("%"):
+                return ManualDiscount(reason, percent=int(amount[:-1]))
+            return ManualDiscount(reason, amount_fen=parse_yuan(amount, allow_zero=False))
+        except (DomainError, ValueError):
+            self.view.show_notice(self.t("Type a discount like 10% or 5.00, then a reason"))
+            return None
+
+    def _apply_discount(self, apply: Callable[[int | None], TillSnapshot], subject: str) -> None:
+        """Give the discount; above the cashier's cap the supervisor approves first (then it is given)."""
+        self.prompt = None
+        try:
+            self.refresh(apply(None))
+            return
+        except DiscountNeedsApproval as exc:
+            ask = self.ctx.nav.ask_approval
+            if ask is None:
+                self.view.show_notice(self.t(_error_text(exc)))
+                return
+            approval = ask(self.view, "manual_discount", subject, None)
+            if approval is None:
+                self.view.show_notice(self.t("The discount was not given: a supervisor must approve"))
+                return
+        except (DomainError, ServiceError, ServiceUnavailable) as exc:
+            self.view.show_notice(self.t(_error_text(exc)))
+            return
+        self._guard(lambda: apply(approval.approved_by))
+
+    def do_discount(self) -> None:
+        line = self.view.model.line_at(self.view.selected_row())
+        if line is None or line.voided:
+            self.view.show_notice(self.t("Choose a line first"))
+            return
+
+        def on_text(text: str) -> None:
+            discount = self._discount_from(text)
+            if discount is None:
+                self.prompt = None
+                return
+            self._apply_discount(lambda by: self.till.discount_line(line.line_id, discount, approved_by=by),
+                                 line.name)
+
+        self.prompt = ask_text(self.view, self.t("Discount line"),
+                               self.t("Discount for {name} (10% or 5.00, then a reason):", name=line.name), on_text)
+
+    def do_sale_discount(self) -> None:
+        def on_text(text: str) -> None:
+            discount = self._discount_from(text)
+            if discount is None:
+                self.prompt = None
+                return
+            self._apply_discount(lambda by: self.till.discount_sale(discount, approved_by=by), "")
+
+        self.prompt = ask_text(self.view, self.t("Discount sale"),
+                               self.t("Discount on the whole sale (10% or 5.00, then a reason):"), on_text)
+
+    def do_park(self) -> None:
+        """Ctrl+H: park the basket under a label, or (empty basket) recall a parked sale."""
+        if self.till.snapshot().sale.active_lines:
+            self.prompt = ask_text(self.view, self.t("Park sale"), self.t("Label (name or table):"), self._park)
+            return
+        parked = self.till.parked()
+        if not parked:
+            self.view.show_notice(self.t("No parked sales"))
+            return
+        labels = [f"{p.label}  {format_ui(p.total_fen)}  ({p.line_count})" for p in parked]
+
+        def chosen(index: int) -> None:
+            self.prompt = None
+            self._guard(lambda: self.till.recall(parked[index].id))
+
+        self.prompt = choose(self.view, self.t("Recall a parked sale"), self.t("Choose a parked sale:"), labels,
+                             chosen)
+
+    def _park(self, label: str) -> None:
+        self.prompt = None
+        if self._guard(lambda: self.till.park(label)) is not None:
+            self.view.show_notice(self.t("Sale parked: {label}", label=label.strip() or "#"), error=False)
 
     def do_redeem(self) -> None:
         snap = self.snapshot()
@@ -415,8 +506,28 @@ class CheckoutController(QObject):
             sync.nudge()  # the sale's outbox rows go out now, not at the worker's next idle poll
         self.refresh()  # the till has started the next sale
         self.view.show_notice(message, error=False, seconds=15)
+        self.view.sale_done.setText(self._sale_done_text(committed))
+        self.view.sale_done.show()
         if self._on_receipt is not None:
             self._on_receipt(committed)
+
+    def _sale_done_text(self, committed: CommittedSale) -> str:
+        """The "sale done" panel: total, tenders, change, points earned and redeemed, new balance, receipt."""
+        t = self.t
+        snap = committed.snapshot
+        parts = [t("Sale done · receipt {no}", no=committed.receipt_no),
+                 f"{t('Total')} {format_ui(snap.totals.payable_fen)}"]
+        names = {"cash": t("Cash"), "alipay": t("Alipay")}
+        parts.extend(f"{names.get(td.kind, td.kind)} {format_ui(td.tendered_fen)}" for td in snap.tenders)
+        if committed.change_fen:
+            parts.append(f"{t('Change')} {format_ui(committed.change_fen)}")
+        if snap.member is not None:
+            parts.append(t("Points earned {points}", points=committed.points_earned))
+            if snap.totals.points_redeemed:
+                parts.append(t("Points redeemed {points}", points=snap.totals.points_redeemed))
+            if committed.points_balance is not None:
+                parts.append(t("New balance {points}", points=committed.points_balance))
+        return "   ".join(parts)
 
     def cancel_current(self) -> None:
         """Esc on the checkout screen: clear the code box, or hide the notice."""

@@ -45,6 +45,10 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("orphans", "F12", "Unsettled payments"),
     ("void_line", "Del", "Void line"),
     ("remove_member", "Ctrl+M", "Remove member"),
+    ("discount", "Ctrl+D", "Discount line"),
+    ("sale_discount", "Ctrl+Shift+D", "Discount sale"),
+    ("park", "Ctrl+H", "Park / recall"),
+    ("items", "Ctrl+I", "Items"),
 )
 
 
@@ -91,8 +95,15 @@ class CheckoutView(QWidget):
         self._notice_timer.setSingleShot(True)
         self._notice_timer.timeout.connect(self.notice.hide)
 
+        # after a payment: what was paid, until the next scan (issue 14)
+        self.sale_done = QLabel(self)
+        self.sale_done.setObjectName("saleDone")
+        self.sale_done.setWordWrap(True)
+        self.sale_done.hide()
+
         left = QVBoxLayout()
         left.addWidget(self.table, 1)
+        left.addWidget(self.sale_done)
         left.addWidget(self.notice)
         left.addWidget(self.entry)
 
@@ -121,7 +132,7 @@ class CheckoutView(QWidget):
         self.payable.setObjectName("payable")
         self.payable.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.payable.setMinimumWidth(280)
-        for row, (text, label) in enumerate(((tr("Subtotal"), self.gross), (tr("Points discount"), self.discount),
+        for row, (text, label) in enumerate(((tr("Subtotal"), self.gross), (tr("Discounts"), self.discount),
                                              (tr("Points to earn"), self.earn))):
             tlay.addWidget(QLabel(text, self.totals_box), row, 0)
             label.setAlignment(Qt.AlignmentFlag.AlignRight)

@@ -42,7 +42,8 @@ def _identity(text: str, /, **values: object) -> str:
 
 _SECTION_KEYS = {"header": "Report", "sales": "Sales", "cash": "Cash drawer", "movements": "Cash movements",
                  "voids": "Voids / line deletions", "members": "Members", "sync": "Loyalty sync queue",
-                 "alipay": "Alipay not settled", "approvals": "Approvals", "receipts": "Receipts"}
+                 "alipay": "Alipay not settled", "approvals": "Approvals", "receipts": "Receipts",
+                 "tax": "VAT per rate", "categories": "Sales per category", "discounts": "Discounts"}
 _TENDER_KEYS = {"cash": "Cash", "alipay": "Alipay"}
 _MOVEMENT_KEYS = ("Pay-in", "Pay-out", "Drop", "No-sale open")
 #: figure labels that carry a count or a name: regex over the English label -> catalogue key
@@ -53,6 +54,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Sale (?P<receipt>\S+) \((?P<who>.*)\)$"), "Sale {receipt} ({who})"),
     (re.compile(r"^#(?P<id>\d+) (?P<what>.*) tries (?P<count>\d+)$"), "#{id} {what} tries {count}"),
     (re.compile(r"^Escalated (?P<what>.*)$"), "Escalated {what}"),
+    (re.compile(r"^Failed (?P<what>.*)$"), "Failed {what}"),
+    (re.compile(r"^VAT (?P<rate>[\d.]+%) sales$"), "VAT {rate} sales"),
+    (re.compile(r"^VAT (?P<rate>[\d.]+%) tax$"), "VAT {rate} tax"),
+    (re.compile(r"^VAT (?P<rate>[\d.]+%) net of tax$"), "VAT {rate} net of tax"),
+    (re.compile(r"^(?P<category>.+) sales \((?P<count>\d+) lines\)$"), "{category} sales ({count} lines)"),
+    (re.compile(r"^(?P<kind>Promotion|Manual|Member price|Special price|Points|Cash rounding) (?P<rest>.*)"
+                r" \((?P<count>\d+) sales\)$"), "{kind} {rest} ({count} sales)"),
+    (re.compile(r"^(?P<category>.+) VAT$"), "{category} VAT"),
     (re.compile(r"^(?P<action>\S+) (?P<subject>.*?) by (?P<approver>.+?) for (?P<requested>.+?)"
                 r" \[(?P<reason>[^\]]*)\](?P<note>.*)$"), "{action} {subject} by {approver} for {requested} [{reason}]{note}"),
     (re.compile(r"^(?P<action>\S+) (?P<subject>.*?) by (?P<approver>.+?) \[(?P<reason>[^\]]*)\](?P<note>.*)$"),

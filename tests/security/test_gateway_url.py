@@ -41,7 +41,8 @@ def _config(tmp_path: Path, keys: SandboxServer, url: str) -> Path:
     cfg = tmp_path / "pos.toml"
     cfg.write_text("\n".join(['[gateway]', f'url = "{url}"', f'app_id = "{keys.app_id}"',
                               f'app_private_key = "{keys.app_private_key_path}"',
-                              f'alipay_public_key = "{keys.alipay_public_key_path}"']) + "\n", encoding="utf-8")
+                              f'alipay_public_key = "{keys.alipay_public_key_path}"',
+                              "[loyalty]", "points_per_yuan = 1"]) + "\n", encoding="utf-8")
     return cfg
 
 

@@ -14,7 +14,9 @@ from tests.ui.modal import ModalScript, click, is_a
 
 
 def _real_terminal(qtbot: Any, tmp_path: Path) -> Terminal:
-    settings = load_settings(None, env={"POS_LANGUAGE": "en"}, data_dir=tmp_path / "data")  # no gateway: cash only
+    cfg = tmp_path / "pos.toml"  # no gateway: cash only; a real terminal needs its loyalty rules
+    cfg.write_text("[loyalty]\npoints_per_yuan = 1\n", encoding="utf-8")
+    settings = load_settings(cfg, env={"POS_LANGUAGE": "en"}, data_dir=tmp_path / "data")
     with open_container(settings) as c:
         c.users.add_user("1001", "Cashier One", "cashier", "2580")
     terminal = build_terminal(settings, scanner_urls=("fake://",))

@@ -29,7 +29,10 @@ def shop(qtbot: Any, tmp_path: Path) -> Iterator[tuple[Terminal, SandboxServer]]
            "POS_GATEWAY_APP_PRIVATE_KEY": str(sandbox.app_private_key_path),
            "POS_GATEWAY_ALIPAY_PUBLIC_KEY": str(sandbox.alipay_public_key_path),
            "POS_PAYMENT_QUERY_INTERVAL_S": "0.05", "POS_PAYMENT_CANCEL_INTERVAL_S": "0.05"}
-    settings = load_settings(None, env=env, data_dir=tmp_path / "data")
+    cfg = tmp_path / "pos.toml"                   # a real terminal needs its loyalty rules: the shop's are the demo's
+    rules = Path(__file__).resolve().parents[2] / "resources" / "demo" / "loyalty.json"
+    cfg.write_text(f'[loyalty]\nfile = "{rules}"\n', encoding="utf-8")
+    settings = load_settings(cfg, env=env, data_dir=tmp_path / "data")
     with open_container(settings) as c:          # what `pos-app users add` and a catalogue import do
         seed_demo_data(c)
         c.users.add_user("1001", "Cashier One", "cashier", "2580")

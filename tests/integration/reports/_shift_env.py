@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from pos_app.domain.pricing import tax_included
 from pos_app.runtime import FixedClock
 from pos_app.services.reports import ReportService
 from pos_app.services.shifts import ShiftService
@@ -59,8 +60,10 @@ class Seeder:
 
     def sale(self, shift_id: int, cashier_id: int, tenders: list[tuple[str, int, int]], *, discount: int = 0,
              card_no: str | None = None, state: str = "paid", earned: int = 0, redeemed: int = 0,
-             void_lines: list[tuple[int, str]] | None = None) -> int:
-        """tenders: (kind, amount_fen, tendered_fen); change = tendered - amount."""
+             void_lines: list[tuple[int, str]] | None = None, tax_rate_bp: int = 1300, category: str = "",
+             promo_part: int = 0) -> int:
+        """tenders: (kind, amount_fen, tendered_fen); change = tendered - amount. The discount is on line 1, as
+        promotion P1 (``promo_part`` of it, at most the discount) and manual reason DAMAGED (the rest)."""
         self.n += 1
         total = sum(t[1] for t in tenders)
         at = self.clock.now().isoformat()
@@ -74,8 +77,15 @@ class Seeder:
             (f"R{self.n:08d}", shift_id, cashier_id, card_no, state, total + discount, discount, total, redeemed,
              earned, at, at, f"h{self.n}"))
         sale_id = int(cur.lastrowid or 0)
-        self.conn.execute("INSERT INTO sale_lines (sale_id, line_no, code, name, quantity, unit_price_fen, amount_fen)"
-                          " VALUES (?, 1, 'X', 'item', 1, ?, ?)", (sale_id, total + discount, total + discount))
+        self.conn.execute("INSERT INTO sale_lines (sale_id, line_no, code, name, quantity, unit_price_fen, amount_fen,"
+                          " discount_fen, tax_rate_bp, tax_fen, category) VALUES (?, 1, 'X', 'item', 1, ?, ?, ?, ?, ?, ?)",
+                          (sale_id, total + discount, total + discount, discount, tax_rate_bp,
+                           tax_included(total, tax_rate_bp), category))
+        promo = min(promo_part, discount)
+        for kind, ref, amount in (("promotion", "P1", promo), ("manual", "DAMAGED", discount - promo)):
+            if amount:
+                self.conn.execute("INSERT INTO sale_line_discounts (sale_id, line_no, kind, ref, label, amount_fen)"
+                                  " VALUES (?, 1, ?, ?, ?, ?)", (sale_id, kind, ref, ref.lower(), amount))
         for i, (amount, who) in enumerate(void_lines or [], 2):
             self.conn.execute("INSERT INTO sale_lines (sale_id, line_no, code, name, quantity, unit_price_fen,"
                               " amount_fen, voided, void_reason, voided_by) VALUES (?, ?, 'V', 'voided', 1, ?, ?, 1,"

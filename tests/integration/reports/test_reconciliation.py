@@ -26,6 +26,9 @@ sale_st = st.fixed_dictionaries({
     "redeemed": st.integers(0, 300),
     "void_lines": st.lists(st.integers(1, 3_000), max_size=2),
     "minutes": st.integers(0, 300),
+    "rate": st.sampled_from([1300, 900, 600, 300, 100, 0]),
+    "category": st.sampled_from(["", "dairy", "home"]),
+    "promo_part": st.integers(0, 2_000),
 })
 plan_st = st.fixed_dictionaries({
     "float": st.integers(0, 100_000),
@@ -138,6 +141,32 @@ def _recompute(env: Env, shift_id: int) -> dict[str, Any]:
             if t["sale_id"] == s["id"]:
                 e[f"{t['kind']}_fen"] += t["tendered_fen"] - t["change_fen"]
     out["hours"] = [hours[h] for h in sorted(hours)]
+    # VAT per rate and per category, discounts per promotion / manual reason: from the lines that were paid
+    paid_lines = [dict(r) for r in conn.execute("SELECT l.* FROM sale_lines l JOIN sales s ON s.id = l.sale_id"
+                                                " WHERE s.shift_id = ? AND l.voided = 0", (shift_id,))]
+    paid_lines = [ln for ln in paid_lines if ln["sale_id"] in live_ids]
+    rates: dict[int, list[int]] = {}
+    cats: dict[str, list[int]] = {}
+    for ln in paid_lines:
+        paid = ln["amount_fen"] - ln["discount_fen"]
+        r = rates.setdefault(ln["tax_rate_bp"], [0, 0])
+        r[0], r[1] = r[0] + paid, r[1] + ln["tax_fen"]
+        c = cats.setdefault(ln["category"], [0, 0, 0])
+        c[0], c[1], c[2] = c[0] + 1, c[1] + paid, c[2] + ln["tax_fen"]
+    out["tax"] = [{"rate_bp": k, "sales_fen": v[0], "tax_fen": v[1], "net_ex_tax_fen": v[0] - v[1]}
+                  for k, v in sorted(rates.items(), reverse=True)]
+    out["tax_fen"] = sum(v[1] for v in rates.values())
+    out["categories"] = [{"category": k, "lines": v[0], "sales_fen": v[1], "tax_fen": v[2]}
+                         for k, v in sorted(cats.items())]
+    discs: dict[tuple[str, str], list[Any]] = {}
+    for d in conn.execute("SELECT d.* FROM sale_line_discounts d JOIN sales s ON s.id = d.sale_id"
+                          " WHERE s.shift_id = ?", (shift_id,)):
+        if d["sale_id"] in live_ids:
+            e = discs.setdefault((d["kind"], d["ref"]), [d["label"], set(), 0])
+            e[1].add(d["sale_id"])
+            e[2] += d["amount_fen"]
+    out["discounts"] = [{"kind": k[0], "ref": k[1], "label": v[0], "sales": len(v[1]), "amount_fen": v[2]}
+                        for k, v in sorted(discs.items())]
     return out
 
 
@@ -165,7 +194,8 @@ def test_every_figure_reconciles_over_generated_shifts(tmp_path: Path) -> None:
             card = "8800000000001234" if s["member"] else None
             sid = seeder.sale(shift.id, s["cashier"], tenders, discount=s["discount"], card_no=card,
                               state=s["state"], earned=s["earned"], redeemed=s["redeemed"],
-                              void_lines=[(a, "mistake") for a in s["void_lines"]])
+                              void_lines=[(a, "mistake") for a in s["void_lines"]], tax_rate_bp=s["rate"],
+                              category=s["category"], promo_part=s["promo_part"])
             earlier_sales.append(sid)
         env.clock._now = start  # noqa: SLF001
         for pick, method, amount, state, _ in plan["refunds"]:
@@ -182,8 +212,12 @@ def test_every_figure_reconciles_over_generated_shifts(tmp_path: Path) -> None:
         want = _recompute(env, shift.id)
         for key in ("transactions", "gross_fen", "discount_fen", "sales_fen", "refunds_fen", "refund_count",
                     "refunds_earlier_fen", "refunds_earlier_count", "net_fen", "tenders", "cash", "members",
-                    "cashiers", "hours"):
+                    "cashiers", "hours", "tax", "tax_fen", "categories", "discounts"):
             assert fig[key] == want[key], key
+        # every fen of sales is in one VAT rate and one category; every discount fen is explained
+        assert sum(t["sales_fen"] for t in fig["tax"]) == fig["sales_fen"]
+        assert sum(c["sales_fen"] for c in fig["categories"]) == fig["sales_fen"]
+        assert sum(d["amount_fen"] for d in fig["discounts"]) == fig["discount_fen"]
         assert (fig["voided_sales"]["count"], fig["voided_sales"]["total_fen"]) == want["voided"]
         assert (fig["line_voids"]["count"], fig["line_voids"]["amount_fen"]) == want["line_voids"]
         assert len(fig["movements"]) == len(plan["moves"])

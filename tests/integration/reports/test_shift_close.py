@@ -130,3 +130,38 @@ def test_refund_of_earlier_shift_counts_where_money_moved_and_terminals_do_not_l
     assert fig["refunds_earlier_fen"] == 1000 and fig["cash"]["expected_fen"] == -1000
     assert fig["transactions"] == 0
     assert env.reports.z_report(1).figures["cash"]["expected_fen"] == 3000
+
+
+def test_parked_sales_must_be_recalled_or_discarded_before_close(env: Env) -> None:
+    from pos_app.domain.catalogue import CatalogueItem
+    from pos_app.domain.loyalty import LoyaltyRules
+    from pos_app.domain.sale import Sale
+    from pos_app.services.held import HeldBaskets
+    from pos_app.services.shifts import ParkedSalesWaiting
+    from pos_app.storage.held import SqliteHeldBaskets
+
+    shift = env.shifts.open_shift(env.cashier, float_fen=0)
+    held = HeldBaskets(SqliteHeldBaskets(lambda: env.conn, shift.terminal_id), env.clock, LoyaltyRules())
+    sale = Sale(LoyaltyRules())
+    sale.add_item(CatalogueItem("X1", "x", "x", 500))
+    parked = held.park(sale, "table 3", shift_id=shift.id, user_id=env.cashier.id, user_name=env.cashier.name)
+    assert env.reports.x_report().figures["parked_waiting"] == 1
+    with pytest.raises(ParkedSalesWaiting, match="1 parked sale"):
+        env.shifts.close_shift({}, env.cashier)
+    assert env.shifts.current_shift() is not None
+    held.discard(parked, "customer left", user_id=env.supervisor.id, user_name=env.supervisor.name)
+    assert env.shifts.close_shift({}, env.cashier).figures["parked_waiting"] == 0
+
+
+def test_failed_alipay_attempts_listed_and_alipay_not_counted_at_the_drawer(env: Env, seed: Seeder) -> None:
+    from pos_app.services.reports import render_text
+
+    shift = env.shifts.open_shift(env.cashier, float_fen=0)
+    seed.sale(shift.id, 1, [("alipay", 2500, 2500)])
+    seed.attempt(shift.id, 1, "failed", 700)
+    x = env.reports.x_report().figures
+    assert [(p["state"], p["amount_fen"]) for p in x["failed_payments"]] == [("failed", 700)]
+    result = env.shifts.close_shift({}, env.cashier)
+    assert result.figures["count"]["alipay"]["counted"] is False
+    text = render_text(result.figures)
+    assert "Failed Alipay attempts" in text and "not counted" in text

@@ -26,7 +26,8 @@ def test_start_on_an_older_file_backs_it_up_before_migrating(tmp_path: Path) -> 
         conn.execute(f"PRAGMA user_version = {first_version}")
     conn.close()
     cfg = tmp_path / "pos.toml"
-    cfg.write_text(f'data_dir = "{data}"\n[scanners]\nurls = ["fake://"]\n', encoding="utf-8")
+    cfg.write_text(f'data_dir = "{data}"\n[scanners]\nurls = ["fake://"]\n'
+                   '[loyalty]\npoints_per_yuan = 1\n', encoding="utf-8")  # a real terminal needs its rules
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     env.pop("POS_CONFIG", None)
     # the whole terminal in its own process: it runs and quits its own Qt event loop

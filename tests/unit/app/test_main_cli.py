@@ -66,7 +66,7 @@ def _sandbox_config(tmp_path: Path, sandbox_dir: Path, **over: str) -> Path:
             "alipay_public_key": str(server.alipay_public_key_path), **over}
     cfg = tmp_path / "pos.toml"
     lines = ['[gateway]', 'url = "http://127.0.0.1:9/gateway.do"', f'app_id = "{server.app_id}"',
-             *[f'{k} = "{v}"' for k, v in keys.items()]]
+             *[f'{k} = "{v}"' for k, v in keys.items()], "[loyalty]", "points_per_yuan = 1"]
     cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return cfg
 

@@ -1,0 +1,113 @@
+"""Park and recall (挂单/取单) and the open basket across a restart, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pos_app.domain.catalogue import CatalogueItem
+from pos_app.domain.loyalty import LoyaltyRules
+from pos_app.domain.pricing import ManualDiscount
+from pos_app.domain.sale import MemberRef, Sale, SalePricing
+from pos_app.runtime import FixedClock
+from pos_app.services.held import HeldBaskets, HeldError
+from pos_app.storage.audit import verify_chain
+from pos_app.storage.db import Database, connect
+from pos_app.storage.held import SqliteHeldBaskets
+
+RULES = LoyaltyRules()
+MILK = CatalogueItem("6900000000011", "牛奶", "Milk", 1200, category="dairy", member_price_fen=1000)
+SOAP = CatalogueItem("6900000000035", "香皂", "Soap", 2500, category="home")
+GOLD = MemberRef("8800000000000001", "王*", "GOLD", 10_000)
+
+
+def _held(path: Path) -> HeldBaskets:
+    conn = connect(path)
+    factory: Callable[[], sqlite3.Connection] = lambda: conn  # noqa: E731 - one connection, this thread
+    return HeldBaskets(SqliteHeldBaskets(factory, "T1"), FixedClock(), RULES, SalePricing())
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "pos.sqlite3"
+    Database(path).open_and_migrate().close()
+    return path
+
+
+def test_park_serve_another_recall(db: Path) -> None:
+    held = _held(db)
+    first = Sale(RULES, SalePricing())
+    first.add_item(MILK, 2)
+    first.attach_member(GOLD)
+    first.discount_line(1, ManualDiscount("DAMAGED", percent=10))
+    payable = first.totals().payable_fen
+    parked_id = held.park(first, "王女士", shift_id=None, user_id=None, user_name="Alice")
+    assert [(p.label, p.total_fen, p.line_count) for p in held.parked()] == [("王女士", payable, 1)]
+    second = Sale(RULES, SalePricing())
+    second.add_item(SOAP)
+    with pytest.raises(HeldError, match="finish or park the current sale"):
+        held.recall(parked_id, current=second, user_id=None, user_name="Alice")
+    recalled = held.recall(parked_id, current=None, user_id=None, user_name="Alice")
+    assert recalled.totals().payable_fen == payable == 1800
+    assert recalled.member == GOLD and recalled.snapshot().lines[0].manual == ManualDiscount("DAMAGED", percent=10)
+    assert held.parked() == [] and held.waiting() == 0
+    with pytest.raises(HeldError, match="no longer waiting"):
+        held.recall(parked_id, current=None, user_id=None, user_name="Alice")
+
+
+def test_discard_needs_a_reason_and_is_audited(db: Path) -> None:
+    held = _held(db)
+    sale = Sale(RULES, SalePricing())
+    sale.add_item(SOAP)
+    parked_id = held.park(sale, "", shift_id=None, user_id=None, user_name="Alice")
+    assert held.parked()[0].label == "#1" and held.waiting() == 1
+    with pytest.raises(HeldError, match="needs a reason"):
+        held.discard(parked_id, " ", user_id=None, user_name="Sam")
+    held.discard(parked_id, "customer left", user_id=None, user_name="Sam")
+    assert held.waiting() == 0
+    conn = connect(db)
+    actions = [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["sale.park", "sale.discard_parked"] and verify_chain(conn)[1] is None
+
+
+def test_parking_refuses_an_empty_basket(db: Path) -> None:
+    with pytest.raises(HeldError, match="empty"):
+        _held(db).park(Sale(RULES), "x", shift_id=None, user_id=None, user_name="Alice")
+
+
+def test_the_open_basket_survives_a_restart_and_parked_sales_too(db: Path) -> None:
+    held = _held(db)
+    parked = Sale(RULES, SalePricing())
+    parked.add_item(SOAP, 3)
+    held.park(parked, "A", shift_id=None, user_id=None, user_name="Alice")
+    sale = Sale(RULES, SalePricing())
+    sale.add_item(MILK, 4)
+    held.keep_open(sale, cashier_id=None)
+    sale.set_quantity(1, 5)
+    held.keep_open(sale, cashier_id=None)
+    # the terminal dies here; at the next start:
+    again = _held(db)
+    restored = again.restore_open()
+    assert restored is not None and restored.snapshot().lines[0].quantity == 5
+    assert [p.label for p in again.parked()] == ["A"]
+    again.keep_open(None, cashier_id=None)  # the sale was paid or voided
+    assert _held(db).restore_open() is None
+
+
+def test_the_open_basket_is_written_off_the_callers_thread(db: Path) -> None:
+    from pos_app.bootstrap import ThreadConnections
+
+    conns = ThreadConnections(db)
+    held = HeldBaskets(SqliteHeldBaskets(conns.get, "T1"), FixedClock(), RULES, SalePricing(), background=True)
+    sale = Sale(RULES, SalePricing())
+    sale.add_item(SOAP, 2)
+    held.keep_open(sale, cashier_id=None)
+    sale.add_item(MILK)
+    held.keep_open(sale, cashier_id=None)
+    assert held.flush()
+    restored = _held(db).restore_open()
+    assert restored is not None and [ln.code for ln in restored.snapshot().lines] == [SOAP.code, MILK.code]
+    conns.close_mine()
