@@ -191,6 +191,9 @@ class CardSettings:
 class DisplaySettings:
     window: str = "auto"                # customer window: auto (second screen if any), off, or a screen number
     pole_url: str = "none://"           # serial:///dev/ttyUSB0?baud=9600&charset=ascii|gb18030, fake://, none://
+
+
+@dataclasses.dataclass(frozen=True)
 class ExportSettings:
     """The daily sales-journal export (pos_app/daily_export.py); off while ``folder`` is empty."""
 
