@@ -140,10 +140,25 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise translate(exc) from exc
 
 
-def migrate(conn: sqlite3.Connection) -> list[int]:
-    """Apply every migration newer than the file; refuse a file newer than this code.
+def _applied_versions(conn: sqlite3.Connection, current: int) -> set[int]:
+    """The migrations this file has had, from its ``schema_migrations`` table.
 
-    Returns the versions applied. Each migration runs in its own transaction.
+    A file written before that table existed recorded only the highest version (``user_version``); for it every
+    known migration up to that version counts as applied, which is what the single counter meant.
+    """
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    if has_table:
+        return {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
+    return {v for v, _ in MIGRATIONS if v <= current}
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply every migration this file has not had yet; refuse a file newer than this code.
+
+    Each migration is recorded in ``schema_migrations``, so one with a lower number that arrives after a higher one
+    (areas number their migrations in their own ranges) is still applied, not skipped because ``user_version``
+    (the highest applied) is already past it. Returns the versions applied; each runs in its own transaction.
     """
     current = schema_version(conn)
     if current > SCHEMA_VERSION:
@@ -152,15 +167,23 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
             f"{SCHEMA_VERSION}); install the newer version, the file was not touched")
     applied: list[int] = []
     try:
+        done = _applied_versions(conn, current)
         for version, step in sorted(MIGRATIONS, key=lambda m: m[0]):
-            if version <= current:
+            if version in done:
                 continue
             with transaction(conn):
                 step(conn)
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+                conn.executemany("INSERT OR IGNORE INTO schema_migrations (version, applied_at)"
+                                 " VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                                 [(v,) for v in sorted(done | {version})])
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {version}")
+                conn.execute(f"PRAGMA user_version = {max(current, version)}")
             logger.info("database migrated to schema %d", version)
             applied.append(version)
+            done.add(version)
+            current = max(current, version)
     except sqlite3.Error as exc:
         raise translate(exc) from exc
     return applied

@@ -41,6 +41,36 @@ def test_migrates_from_every_earlier_version(tmp_path: Path, monkeypatch: pytest
         conn.close()
 
 
+def test_a_lower_numbered_migration_arriving_later_is_still_applied(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Areas number migrations in their own ranges; one landing after a higher number must not be skipped.
+    calls: list[str] = []
+
+    def late(conn: sqlite3.Connection) -> None:
+        calls.append("late")
+        conn.execute("CREATE TABLE late_area (id INTEGER PRIMARY KEY)")
+
+    conn = connect(tmp_path / "pos.sqlite3")
+    migrate(conn)  # every migration of today's code: user_version is the highest
+    top = schema_version(conn)
+    gap = next(v for v in range(2, top) if v not in {m[0] for m in dbmod.MIGRATIONS})
+    monkeypatch.setattr(dbmod, "MIGRATIONS", [*dbmod.MIGRATIONS, (gap, late)])
+    assert migrate(conn) == [gap]
+    assert calls == ["late"]
+    assert conn.execute("SELECT count(*) FROM late_area").fetchone()[0] == 0
+    assert schema_version(conn) == top  # the highest stays the highest
+    assert migrate(conn) == []  # recorded: not applied twice
+    conn.close()
+
+
+def test_a_file_from_before_the_migrations_table_counts_its_versions_as_applied(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "pos.sqlite3")
+    migrate(conn)
+    conn.execute("DROP TABLE schema_migrations")  # as a file written by the first build: user_version only
+    assert migrate(conn) == []  # nothing re-applied (migration 1 would fail on its existing tables)
+    conn.close()
+
+
 def test_newer_database_is_refused_and_untouched(tmp_path: Path) -> None:
     path = tmp_path / "pos.sqlite3"
     conn = Database(path).open_and_migrate()
