@@ -229,7 +229,9 @@ class Env:
         self.config.write_text(
             f'language = "en"\ndata_dir = "{tmp / "data"}"\n[gateway]\nurl = "{info["gateway_url"]}"\n'
             f'app_id = "{info["app_id"]}"\napp_private_key = "{info["app_private_key"]}"\n'
-            f'alipay_public_key = "{info["alipay_public_key"]}"\n{sync}', encoding="utf-8")
+            f'alipay_public_key = "{info["alipay_public_key"]}"\n'
+            # a real (non-demo) terminal needs its loyalty rules (issue 12); the demo's own figures
+            f'[loyalty]\npoints_per_yuan = 1\nredeem_points_per_yuan = 100\n{sync}', encoding="utf-8")
         from pos_app.settings import load_settings
 
         self.settings = load_settings(self.config)
