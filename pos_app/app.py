@@ -226,7 +226,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
                        cp=DEMO_CASHIER[1], s=DEMO_SUPERVISOR[0], sp=DEMO_SUPERVISOR[1])
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        apply_style(app)
+        apply_style(app, tr.language)
     window = MainWindow(ctx, login, demo_hint)
     dialogs_wiring.install(ctx, window)  # the dialogs the checkout screen opens for F4/F8/F9/F10/F11 and approvals
     from pos_app.ui.items_view import open_items  # data (issue 12): the supervisor's Items screen (Ctrl+I)
