@@ -53,10 +53,10 @@ def test_non_member_receipt_carries_the_join_qr(qtbot: Any, tmp_path: Path) -> N
         content = flow.last_content
         assert content.join_url == JOIN
         assert f"[QR] {JOIN}" in terminal.ctx.printer.preview_text(content)   # the text receipt
-        dialog = flow.preview(content)
-        qtbot.addWidget(dialog)
+        dialog = flow.preview(content)   # a child of the main window (not exec'd: no modal loop)
         assert not dialog.join_qr.pixmap().isNull()
         pdf = dialog.save_pdf(tmp_path / "r.pdf")
+        dialog.close()
         assert pdf is not None
         subprocess.run(["pdftoppm", "-r", "200", "-png", "-singlefile", str(pdf), str(tmp_path / "r")], check=True,
                        timeout=30)
