@@ -298,17 +298,20 @@ def _start_readers(t: Terminal) -> None:
 
 
 def _start_store_link(settings: Settings) -> Any:
-    """Store mode (``[store] dsn``): the uplink and pull threads; None for a standalone lane."""
+    """Store mode (``[store] dsn``): the uplink and pull in their own supervised process (issue 18: as threads
+    here they took the GIL from the GUI thread); None for a standalone lane."""
     if not settings.store.dsn:
         return None
+    from pos_app.background.store import StoreLinkSupervisor
     from pos_app.store.errors import StoreError
-    from pos_app.store_wiring import start_store_link
 
+    link = StoreLinkSupervisor(settings)
     try:
-        return start_store_link(settings)
+        link.start()
     except StoreError as exc:   # e.g. an unreadable password file: the lane still sells, the log says why
         logger.error("store mode not started: %s", exc)
         return None
+    return link
 
 
 def _start_sync(container: Container) -> Any:
