@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -64,6 +66,18 @@ def _dialog_approver(users: UserService | None, parent: QWidget, requested_by: U
     return ask
 
 
+class _CountSpin(QSpinBox):
+    """A count field: focus selects the whole number, so typing 5 into the "0" it shows means 5.
+
+    Qt selects the text only on a Tab focus; on the dialog's first field the cursor sat before the 0 and
+    typing 5 gave 50 (a real till opened a ¥5,000 float where the cashier meant ¥500).
+    """
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        QTimer.singleShot(0, self, self.selectAll)  # the context: no call once the field is gone
+
+
 class CountWidget(QWidget):
     """One spin box per note/coin; ``counts()`` -> {denomination_fen: pieces}. Emits nothing about expected."""
 
@@ -72,7 +86,7 @@ class CountWidget(QWidget):
         form = QFormLayout(self)
         self.spins: dict[int, QSpinBox] = {}
         for d in DENOMINATIONS_FEN:
-            spin = QSpinBox()
+            spin = _CountSpin()
             spin.setObjectName(f"count_{d}")
             spin.setRange(0, 100000)
             spin.valueChanged.connect(self._update)
