@@ -15,12 +15,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +39,8 @@ from pos_app.services.shifts import (
     UnresolvedPayments,
 )
 from pos_app.services.users import User, UserService
+
+from .report_export import report_html
 
 __all__ = ["Approver", "CountWidget", "OpenShiftDialog", "CashMovementDialog", "CloseShiftDialog", "ShiftDialog"]
 
@@ -241,9 +243,9 @@ class CloseShiftDialog(_Base):
         self.pages.addWidget(need_page)
         done_page = QWidget()
         self.done_layout = QVBoxLayout(done_page)
-        self.z_text = QPlainTextEdit()
+        # the Z in the cashier's language (the stored, printed text is the record: F9 and `pos-app report`)
+        self.z_text = QTextBrowser()
         self.z_text.setObjectName("zText")
-        self.z_text.setReadOnly(True)
         self.done_layout.addWidget(self.z_text)
         self.pages.addWidget(done_page)
         self._pending_action = ""
@@ -272,7 +274,7 @@ class CloseShiftDialog(_Base):
             self.error.setText(self._t(str(exc)))
             return
         self.done_layout.insertWidget(0, _comparison_table(self.result_.comparison, self._t))
-        self.z_text.setPlainText(self.result_.z.text)
+        self.z_text.setHtml(report_html(self.result_.figures, tr=self._t))
         self.pages.setCurrentIndex(2)
         for button in self.ok.buttons():
             if button.objectName() == "okButton":
