@@ -239,6 +239,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     terminal.store_link = ctx.store_link = _start_store_link(settings)
+    if terminal.store_link is not None:   # store mode: points are redeemed through the store (issue 13)
+        from pos_app.store_wiring import points_gate
+
+        services.checkout.points_gate = points_gate(settings)
     _start_recovery(terminal)
     terminal.customer_display = _start_customer_display(settings, window)
     if not demo and container.gateway is not None and settings.reconcile.auto:

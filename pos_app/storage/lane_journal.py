@@ -125,9 +125,12 @@ class SqliteLaneJournal:
         out = []
         for j in rows:
             body, at = bodies[j["kind"]].get(int(j["ref_id"]), ({}, j["created_at"]))
-            if j["kind"] == "points":
-                body = {**body, "offline": bool(j["offline"])}
-            out.append({"event_id": j["event_id"], "seq": j["seq"], "kind": j["kind"],
+            kind = j["kind"]
+            if kind == "points":
+                body = {"offline": bool(j["offline"]), **body}
+            elif kind == "points_release":   # a hold given up: a reverse entry, applied only if the store holds it
+                kind = "points"
+            out.append({"event_id": j["event_id"], "seq": j["seq"], "kind": kind,
                         "business_date": business_date(at), "occurred_at": at, "body": body})
         return out
 
@@ -175,8 +178,19 @@ class SqliteLaneJournal:
                 out[z["id"]] = ({"shift_no": z["shift_no"], "z_number": z["number"], "hash": z["hash"]},
                                 z["created_at"])
         elif kind == "points":
-            for p in self._q("SELECT * FROM points_ledger WHERE id IN (?)", ids):
-                out[p["id"]] = ({"member_id": p["card_no"], "delta": p["points"], "kind": p["kind"]}, p["created_at"])
+            for p in self._q("SELECT p.*, h.online AS hold_online FROM points_ledger p "
+                             "LEFT JOIN lane_redeem h ON h.entry_id = p.entry_id WHERE p.id IN (?)", ids):
+                body: dict[str, Any] = {"member_id": p["card_no"], "delta": p["points"], "kind": p["kind"]}
+                if p["entry_id"]:   # held at the store before payment: the same entry, counted once there
+                    body["entry_id"] = p["entry_id"]
+                    if p["hold_online"] is not None:
+                        body["offline"] = not p["hold_online"]
+                out[p["id"]] = (body, p["created_at"])
+        elif kind == "points_release":
+            for h in self._q("SELECT * FROM lane_redeem WHERE id IN (?)", ids):
+                out[h["id"]] = ({"member_id": h["card_no"], "delta": h["points"], "kind": "reverse",
+                                 "entry_id": h["release_entry_id"], "reverses": h["entry_id"], "offline": False},
+                                h["released_at"] or h["created_at"])
         elif kind == "card_call":
             for o in self._q("SELECT * FROM outbox WHERE id IN (?)", ids):
                 call = json.loads(o["body_json"])
@@ -240,11 +254,22 @@ class SqliteLaneJournal:
                             sha256="", at=at)
 
     def pending_points(self, card_no: str, after_seq: int) -> int:
-        """This lane's journaled point changes for a member that the store had not seen at after_seq."""
+        """This lane's point changes for a member that the store balance read at after_seq does not include:
+        journaled entries after it (except redemptions the store already took online), holds the store took
+        whose sale is not committed yet (the sale's ledger entry will take them), and releases not yet sent."""
         r = self._conn.execute(
             "SELECT coalesce(sum(p.points), 0) FROM points_ledger p JOIN lane_journal j "
-            "ON j.kind = 'points' AND j.ref_id = p.id WHERE p.card_no = ? AND j.seq > ?", (card_no, after_seq)).fetchone()
-        return int(r[0])
+            "ON j.kind = 'points' AND j.ref_id = p.id WHERE p.card_no = ? AND j.seq > ? AND NOT EXISTS "
+            "(SELECT 1 FROM lane_redeem h WHERE h.entry_id = p.entry_id AND h.online = 1)",
+            (card_no, after_seq)).fetchone()
+        held = self._conn.execute(
+            "SELECT coalesce(sum(points), 0) FROM lane_redeem WHERE card_no = ? AND online = 1 AND state = 'held'",
+            (card_no,)).fetchone()
+        released = self._conn.execute(
+            "SELECT coalesce(sum(h.points), 0) FROM lane_redeem h JOIN lane_journal j "
+            "ON j.kind = 'points_release' AND j.ref_id = h.id WHERE h.card_no = ? AND h.online = 1 AND j.seq > ?",
+            (card_no, after_seq)).fetchone()
+        return int(r[0]) + int(held[0]) + int(released[0])
 
     def _correct_balance(self, card_no: str, now: str) -> None:
         """Make the local ledger's balance = store balance + this lane's pending entries (one correcting entry)."""

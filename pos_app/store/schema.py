@@ -34,6 +34,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, "0004_catalogue.sql"),
     (5, "0005_ingest_set.sql"),
     (6, "0006_heartbeat_check.sql"),
+    (7, "0007_release_hold.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
