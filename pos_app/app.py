@@ -148,6 +148,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     sandbox = None
     if demo:
         settings, sandbox = prepare_demo(settings)
+    if settings.store.dsn:   # store mode (issue 13): the store's settings as last pulled
+        from pos_app.store_wiring import apply_store_settings
+
+        settings = apply_store_settings(settings)
     from pos_app.loyalty_setup import loyalty_rules
 
     try:  # data (issue 12): a real terminal runs on its own loyalty rules, never on the demo's

@@ -113,3 +113,30 @@ def points_gate(settings: Settings, *, deadline_s: float = 1.5) -> StorePointsGa
     db_path = settings.db_path
     return StorePointsGate(db_path, StoreRedeemer(info, deadline_s=deadline_s), online=lambda: lane_online(db_path),
                            offline_cap=s.offline_redeem_cap, offline_max_age_h=s.offline_redeem_max_age_h)
+
+
+def apply_store_settings(settings: Settings) -> Settings:
+    """The store's settings as this lane last pulled them, over the lane's own (store mode; at the start).
+    A lane that never reached the store, or an older database, keeps its own settings."""
+    import sqlite3
+
+    from pos_app.settings import with_store_values
+    from pos_app.storage.errors import StorageError
+
+    if not settings.store.dsn or not settings.db_path.exists():
+        return settings
+    try:
+        journal = SqliteLaneJournal.open(settings.db_path)
+        try:
+            values = journal.store_settings()
+        finally:
+            journal.close()
+    except (sqlite3.Error, StorageError) as exc:   # not migrated yet: nothing pulled
+        logger.info("no store settings on this lane yet (%s)", exc)
+        return settings
+    applied, problems = with_store_values(settings, values)
+    for problem in problems:
+        logger.warning("store settings: %s", problem)
+    if values and applied is not settings:
+        logger.info("store settings applied: %s", ", ".join(sorted(values)))
+    return applied

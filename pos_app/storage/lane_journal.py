@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["LaneState", "SqliteLaneJournal", "STORE_BALANCE_REASON", "business_date"]
 
 STORE_BALANCE_REASON = "[store balance]"   # ledger corrections to the store's balance: never journaled
+STORE_VERIFIER = "store$"                   # services.users.STORE_VERIFIER: a PIN verifier pulled from the store
 STORE_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -228,9 +229,52 @@ class SqliteLaneJournal:
                         " acked_at_read = excluded.acked_at_read, read_at = excluded.read_at",
                         (r["member_id"], r["balance"], acked_at_read, now))
                     self._correct_balance(r["member_id"], now)
+            elif table == "store_user":
+                self._apply_users(rows, at or dt.datetime.now(dt.UTC))
+            elif table == "store_setting":
+                self._conn.executemany(
+                    "INSERT INTO lane_store_setting (key, value_json, deleted, pulled_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, deleted = excluded.deleted, "
+                    "pulled_at = excluded.pulled_at",
+                    [(r["key"], json.dumps(r["value"], ensure_ascii=False), int(bool(r["deleted"])), now) for r in rows])
             st = json.loads(self._conn.execute("SELECT pull_cursor FROM lane_store_state WHERE id = 1").fetchone()[0])
             st[table] = list(cursor)
             self._conn.execute("UPDATE lane_store_state SET pull_cursor = ? WHERE id = 1", (json.dumps(st),))
+
+    def _apply_users(self, rows: Sequence[Mapping[str, Any]], at: dt.datetime) -> None:
+        """Users the store manages: the store's row wins (name, role, PIN verifier, card, active); a deleted one is
+        disabled here. The lane's lock-out count stays unless the PIN changed. Audited (numbers only)."""
+        from .audit import append_audit
+
+        now = at.isoformat()
+        numbers = []
+        for r in rows:
+            card = r["card_code"] or None
+            if card and self._conn.execute("SELECT 1 FROM users WHERE card_code = ? AND number <> ?",
+                                           (card, r["number"])).fetchone():
+                logger.warning("store user %s: card code already belongs to another user of this lane; "
+                               "pulled without it", r["number"])
+                card = None
+            self._conn.execute(
+                "INSERT INTO users (number, name, role, pin_hash, card_code, active, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, "
+                "role = excluded.role, card_code = excluded.card_code, active = excluded.active, "
+                "failed_attempts = CASE WHEN users.pin_hash = excluded.pin_hash THEN users.failed_attempts ELSE 0 END,"
+                " locked_until = CASE WHEN users.pin_hash = excluded.pin_hash THEN users.locked_until ELSE NULL END, "
+                "pin_hash = excluded.pin_hash",
+                (r["number"], r["name"], r["role"], STORE_VERIFIER + r["pin_verifier"], card,
+                 int(bool(r["active"]) and not r["deleted"]), now))
+            self._conn.execute("INSERT INTO lane_store_user (number, pulled_at) VALUES (?, ?) ON CONFLICT (number) "
+                               "DO UPDATE SET pulled_at = excluded.pulled_at", (r["number"], now))
+            numbers.append(r["number"])
+        if numbers:
+            append_audit(self._conn, at=at, user_id=None, user_name="store", action="users.store_pull",
+                         subject=f"{len(numbers)} user(s)", detail={"numbers": numbers[:100]})
+
+    def store_settings(self) -> dict[str, Any]:
+        """The store's settings as last pulled (key -> value), without deleted ones."""
+        return {r[0]: json.loads(r[1]) for r in self._conn.execute(
+            "SELECT key, value_json FROM lane_store_setting WHERE deleted = 0 ORDER BY key")}
 
     def _apply_items(self, rows: Sequence[Mapping[str, Any]], at: dt.datetime) -> None:
         from pos_app.domain.errors import CatalogueError
