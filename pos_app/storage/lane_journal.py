@@ -36,6 +36,24 @@ def business_date(iso_utc: str) -> str:
     return at.astimezone(STORE_TZ).date().isoformat()
 
 
+RECEIPT_BLOCK = 10 ** 8   # each lane epoch prints its receipts in a block of its own
+
+
+def start_new_epoch(conn: sqlite3.Connection, acked_seq: int | None = None) -> str:
+    """A new lane epoch (inside the caller's transaction): the database is a restored copy. Its receipt numbers
+    jump to the next block, so they never repeat the ones the replaced database printed (and the store holds).
+    ``acked_seq`` None: what this copy knows the store has (a restore before the store was reached)."""
+    st = conn.execute("SELECT acked_seq, (SELECT coalesce(max(seq), 0) FROM lane_journal) FROM lane_store_state "
+                      "WHERE id = 1").fetchone()
+    base = min(int(st[0]), int(st[1])) if acked_seq is None else acked_seq
+    epoch = str(uuid.uuid4())
+    conn.execute("UPDATE lane_store_state SET lane_epoch = ?, epoch_base_seq = ?, acked_seq = ? WHERE id = 1",
+                 (epoch, base, base))
+    conn.execute("UPDATE counters SET value = (value / ? + 1) * ? WHERE name LIKE 'receipt:%'",
+                 (RECEIPT_BLOCK, RECEIPT_BLOCK))
+    return epoch
+
+
 @dataclass(frozen=True)
 class LaneState:
     enabled: bool
@@ -83,11 +101,24 @@ class SqliteLaneJournal:
 
     def new_epoch(self, acked_seq: int) -> str:
         """The server holds more of our epoch than we do (restored from a backup): start a new epoch."""
-        epoch = str(uuid.uuid4())
         with transaction(self._conn):
-            self._conn.execute("UPDATE lane_store_state SET lane_epoch = ?, epoch_base_seq = ? WHERE id = 1",
-                               (epoch, acked_seq))
-        return epoch
+            return start_new_epoch(self._conn, acked_seq)
+
+    def raise_receipts(self, receipt_max: str) -> None:
+        """The store's highest receipt number of this lane (any epoch): receipts from now on start in the block
+        after it, so a lane restored from an old backup never prints a number the store already holds."""
+        digits = receipt_max[-15:]
+        if len(digits) != 15 or not digits.isdigit():
+            logger.warning("store answered an unreadable receipt number %r", receipt_max)
+            return
+        terminal_no, seq = int(digits[:3]), int(digits[3:14])
+        floor = (seq // RECEIPT_BLOCK + 1) * RECEIPT_BLOCK
+        with transaction(self._conn):
+            cur = self._conn.execute("UPDATE counters SET value = ? WHERE name = ? AND value < ?",
+                                     (floor, f"receipt:{terminal_no}", floor))
+        if cur.rowcount:
+            logger.warning("receipt numbers of terminal %d continue after %d: the store holds receipts of this lane "
+                           "beyond this database (restored from an older copy)", terminal_no, floor)
 
     def event_at(self, seq: int) -> str | None:
         """The event_id journaled at ``seq`` (None if this database has no such row)."""

@@ -36,6 +36,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, "0006_heartbeat_check.sql"),
     (7, "0007_release_hold.sql"),
     (8, "0008_users.sql"),
+    (9, "0009_receipt_max.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",

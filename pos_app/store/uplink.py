@@ -102,6 +102,8 @@ class Uplink:
             answer = self._call(b"SELECT pos.heartbeat(%s, %s, %s, %s, %s)",
                                 (epoch, base, st.max_seq, st.backlog, self._clock()), "heartbeat")
         self._journal.hello(str(answer["lane_id"]), int(answer["acked_seq"]))
+        if answer.get("receipt_max"):     # a new epoch: never print a receipt number the store already holds
+            self._journal.raise_receipts(str(answer["receipt_max"]))
         self._hello_done = True
         self._last_heartbeat = time.monotonic()
 

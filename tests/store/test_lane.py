@@ -152,4 +152,41 @@ def test_lane_restored_from_an_old_backup_starts_a_new_epoch_listed_for_the_supe
     assert [s[0] for s in states] == ["replaced", "current"]
     # every sale is on the server once: the three from before the loss and the ones after
     assert server(store_db, "SELECT count(*) FROM pos.sale")[0][0] == 3 + sold_after
+    # once the store was reached, receipts continue in a new block: never a number the store already holds
+    held = {r[0] for r in server(store_db, "SELECT receipt_no FROM pos.sale")}
+    new = lane.sell(rng)
+    assert new not in held and int(new[-12:-1]) > 10 ** 8
+    lane.close()
+
+
+def test_db_restore_starts_a_new_epoch_at_once_and_receipts_never_repeat(tmp_path, store_db):
+    import datetime as dt
+    import sqlite3
+
+    from pos_app.storage.backup import restore
+    from pos_app.storage.lane_journal import SqliteLaneJournal
+    from tests.reliability.harness.env import build_services
+
+    lane = make_lane(tmp_path, store_db, "lane1")
+    rng = random.Random(11)
+    lane.sell(rng)
+    lane.uplink().push()
+    backup = tmp_path / "backup.sqlite3"
+    with sqlite3.connect(lane.db) as src, sqlite3.connect(backup) as dst:
+        src.backup(dst)
+    for _ in range(3):
+        lane.sell(rng)
+    lane.uplink().push()
+    old_epoch = lane.journal.state().lane_epoch
+    lane.close()
+    restore(lane.db, backup, now=dt.datetime.now(dt.UTC))
+    lane.journal = SqliteLaneJournal.open(lane.db)
+    lane.svc = build_services(lane.db, None)
+    lane.links = []
+    assert lane.journal.state().lane_epoch != old_epoch          # before the store is reached
+    after = [lane.sell(rng) for _ in range(3)]                    # offline: the store is not reached yet
+    lane.uplink().push()
+    receipts = [r[0] for r in server(store_db, "SELECT receipt_no FROM pos.sale")]
+    assert len(receipts) == len(set(receipts)) == 7 and set(after) <= set(receipts)
+    assert [n[0] for n in server(store_db, "SELECT kind FROM pos.lane_notice")] == ["new_epoch"]
     lane.close()
