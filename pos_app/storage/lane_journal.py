@@ -166,6 +166,15 @@ class SqliteLaneJournal:
                         "business_date": business_date(at), "occurred_at": at, "body": body})
         return out
 
+    def pending_json(self, after_seq: int, limit: int = 500) -> tuple[int, int, str]:
+        """The same rows as :meth:`pending`, as one JSON array text built by SQLite (the backlog ingest's hot path:
+        no Python object per row); returns (first seq, number of rows, text). (0, 0, "[]") when none wait."""
+        texts = [r[1] for r in self._conn.execute(_PENDING_JSON, (after_seq, limit))]
+        if not texts:
+            return 0, 0, "[]"
+        first = self._conn.execute("SELECT min(seq) FROM lane_journal WHERE seq > ?", (after_seq,)).fetchone()[0]
+        return int(first), len(texts), "[" + ",".join(texts) + "]"
+
     def _q(self, sql: str, ids: list[int]) -> list[sqlite3.Row]:
         marks = ",".join("?" * len(ids))
         return self._conn.execute(sql.replace("(?)", f"({marks})"), ids).fetchall()
@@ -371,3 +380,64 @@ class SqliteLaneJournal:
         return [(r[0], r[1], int(r[2])) for r in self._conn.execute(
             "SELECT j.event_id, p.card_no, p.points FROM lane_journal j JOIN points_ledger p ON p.id = j.ref_id "
             "WHERE j.kind = 'points' ORDER BY j.seq")]
+
+
+# One row of ingest_batch per journal row, as JSON text (see SqliteLaneJournal.pending for the same in Python).
+# business_date: the store day (GMT+8) of the event's time.
+_PENDING_JSON = """
+WITH j AS (SELECT * FROM lane_journal WHERE seq > ? ORDER BY seq LIMIT ?),
+b AS (
+  SELECT j.seq, s.committed_at AS at, json_object(
+           'receipt_no', s.receipt_no, 'shift_no', sh.number, 'cashier', u.number,
+           'member_id', coalesce(s.card_no, ''), 'gross_fen', s.gross_fen, 'discount_fen', s.discount_fen,
+           'total_fen', s.total_fen, 'points_earned', s.points_earned, 'points_redeemed', s.points_redeemed,
+           'tenders', (SELECT json_group_array(json_object('kind', t.kind, 'amount_fen', t.amount_fen,
+                                                           'trade_no', t.trade_no))
+                         FROM (SELECT * FROM tenders WHERE sale_id = s.id ORDER BY id) t),
+           'lines', (SELECT json_group_array(json_object('code', l.code, 'quantity', l.quantity,
+                                                         'amount_fen', l.amount_fen, 'voided', l.voided))
+                       FROM (SELECT * FROM sale_lines WHERE sale_id = s.id ORDER BY line_no) l)) AS body
+    FROM j JOIN sales s ON s.id = j.ref_id JOIN shifts sh ON sh.id = s.shift_id JOIN users u ON u.id = s.cashier_id
+   WHERE j.kind = 'sale'
+  UNION ALL
+  SELECT j.seq, coalesce(r.completed_at, r.created_at), json_object(
+           'receipt_no', s.receipt_no, 'method', r.method, 'amount_fen', r.amount_fen,
+           'out_request_no', r.out_request_no)
+    FROM j JOIN refunds r ON r.id = j.ref_id JOIN sales s ON s.id = r.sale_id WHERE j.kind = 'refund'
+  UNION ALL
+  SELECT j.seq, m.created_at, json_object('kind', m.kind, 'amount_fen', m.amount_fen)
+    FROM j JOIN cash_movements m ON m.id = j.ref_id WHERE j.kind = 'cash'
+  UNION ALL
+  SELECT j.seq, CASE j.kind WHEN 'shift_open' THEN sh.opened_at ELSE coalesce(sh.closed_at, sh.opened_at) END,
+         json_object('shift_no', sh.number)
+    FROM j JOIN shifts sh ON sh.id = j.ref_id WHERE j.kind IN ('shift_open', 'shift_close')
+  UNION ALL
+  SELECT j.seq, z.created_at, json_object('shift_no', sh.number, 'z_number', z.number, 'hash', z.hash)
+    FROM j JOIN z_reports z ON z.id = j.ref_id JOIN shifts sh ON sh.id = z.shift_id WHERE j.kind = 'z'
+  UNION ALL
+  SELECT j.seq, p.created_at, CASE WHEN p.entry_id IS NULL THEN json_object(
+           'offline', json(CASE WHEN j.offline THEN 'true' ELSE 'false' END),
+           'member_id', p.card_no, 'delta', p.points, 'kind', p.kind)
+         ELSE json_object(
+           'offline', json(CASE WHEN coalesce(NOT h.online, j.offline) THEN 'true' ELSE 'false' END),
+           'member_id', p.card_no, 'delta', p.points, 'kind', p.kind, 'entry_id', p.entry_id) END
+    FROM j JOIN points_ledger p ON p.id = j.ref_id LEFT JOIN lane_redeem h ON h.entry_id = p.entry_id
+   WHERE j.kind = 'points'
+  UNION ALL
+  SELECT j.seq, coalesce(h.released_at, h.created_at), json_object(
+           'member_id', h.card_no, 'delta', h.points, 'kind', 'reverse', 'entry_id', h.release_entry_id,
+           'reverses', h.entry_id, 'offline', json('false'))
+    FROM j JOIN lane_redeem h ON h.id = j.ref_id WHERE j.kind = 'points_release'
+  UNION ALL
+  SELECT j.seq, o.created_at, json_object(
+           'kind', 'consume_sync', 'member_id', o.card_no,
+           'trade_no', coalesce(CAST(json_extract(o.body_json, '$.trade_no') AS TEXT), ''), 'body', json(o.body_json))
+    FROM j JOIN outbox o ON o.id = j.ref_id WHERE j.kind = 'card_call'
+)
+SELECT j.seq, json_object(
+         'event_id', j.event_id, 'seq', j.seq,
+         'kind', CASE j.kind WHEN 'points_release' THEN 'points' ELSE j.kind END,
+         'business_date', date(coalesce(b.at, j.created_at), '+8 hours'),
+         'occurred_at', coalesce(b.at, j.created_at), 'body', json(coalesce(b.body, '{}')))
+  FROM j LEFT JOIN b ON b.seq = j.seq ORDER BY j.seq
+"""

@@ -37,6 +37,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, "0007_release_hold.sql"),
     (8, "0008_users.sql"),
     (9, "0009_receipt_max.sql"),
+    (10, "0010_ingest_points_set.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
