@@ -114,11 +114,13 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "housekeeping": (*ADAPTERS, "pos_app.ui", "pos_app.app", "pos_app.cli", "pos_app.demo", *QT),
     "doctor": (*ADAPTERS, "pos_app.ui", "pos_app.app", "pos_app.cli", "pos_app.demo", *QT),
     "setup_desktop": ("pos_app.", *QT),
+    "keepalive": ("pos_app.", "drivers", *QT),                  # restarts the till as a child: stdlib only
     "runtime": ("pos_app.", "drivers", *QT),
     "logs": ("pos_app.", "drivers", *QT),
     # card (issue 15): composition for the reconciliation, the card template and the opening endpoint
     "reconcile_runner": SHELL_ONLY,
     "card_setup": SHELL_ONLY,
+    "card_desk": SHELL_ONLY,
     "card_endpoint": SHELL_ONLY,
     # data (issue 12): the loyalty rules from the settings, and the terminal's daily journal export
     "loyalty_setup": (*ADAPTERS, *SHELL_ONLY, "pos_app.sandbox", "pos_app.bootstrap"),
