@@ -192,6 +192,8 @@ class Till:
             return self.snapshot()
 
     def _replace_sale(self, sale: Sale, member: MemberView | None) -> None:
+        if sale is not self._sale and self._sale.state != SaleState.PAID:
+            self._checkout.release_points(self._sale)   # store mode: a sale given up gives its points back
         self._sale = sale
         self._member = member
         self._mode = ScanMode.AWAITING_PAYMENT if sale.state == SaleState.AWAITING_PAYMENT else ScanMode.PRODUCT
@@ -206,6 +208,12 @@ class Till:
                                  cashier_id=self._session.user_id if self._session else None)
         except Exception:  # noqa: BLE001 - losing the safety copy must not stop the sale in front of the cashier
             logger.exception("could not keep the open basket")
+
+    def _settle_keeper(self) -> None:
+        """Before a commit: let the open-basket write in flight finish (a commit that met it would wait in
+        SQLite's busy handler, which sleeps 1, 2, 5... ms, instead of being woken when it is done)."""
+        if self._held is not None and not self._held.flush(1.0):
+            logger.warning("the open basket is still being written; committing anyway")
 
     def snapshot(self) -> TillSnapshot:
         with self._lock:
@@ -371,6 +379,11 @@ class Till:
         with self._lock:
             self._sale.mark_total_shown()
             self._sale.begin_payment()
+            try:
+                self._checkout.hold_points(self._sale)   # store mode: the points are the store's to give
+            except BaseException:
+                self._sale.cancel_payment()
+                raise
             self._mode = ScanMode.AWAITING_PAYMENT
             return self.snapshot()
 
@@ -379,6 +392,7 @@ class Till:
         with self._lock:
             if self._sale.state == SaleState.AWAITING_PAYMENT:
                 self._sale.cancel_payment()
+            self._checkout.release_points(self._sale)
             self._mode = ScanMode.PRODUCT
             return self.snapshot()
 
@@ -391,6 +405,7 @@ class Till:
         """Take cash and commit. On any refusal (a full disk too) the basket is kept, back to open."""
         with self._lock:
             who = self._who()
+            self._settle_keeper()
             try:
                 committed = self._checkout.commit_cash(self._sale, tendered_fen, shift_id=who.shift_id,
                                                        cashier_id=who.user_id, cashier_name=who.user_name)
@@ -422,6 +437,7 @@ class Till:
             if self._sale.state != SaleState.AWAITING_PAYMENT:
                 raise CheckoutError("take the total first")
             payable = self._sale.totals().payable_fen
+            self._checkout.hold_points(self._sale)   # before the money moves (no-op if held at take_total)
             basket = self._checkout.basket_of(self._sale)
         attempt = payment.begin(payable, auth_code, subject, shift_id=who.shift_id, cashier_id=who.user_id,
                                 basket=basket)
@@ -429,6 +445,7 @@ class Till:
         if not outcome.paid:
             return AlipayResult(outcome, None)
         with self._lock:
+            self._settle_keeper()
             try:
                 committed = self._checkout.commit_alipay(self._sale, outcome.attempt, shift_id=who.shift_id,
                                                          cashier_id=who.user_id, cashier_name=who.user_name)
