@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -168,8 +169,9 @@ class CardWorker:
         inflight: dict[cf.Future[Outcome], dict[str, Any]] = {}
         handled = 0
         refill = True
+        until = time.monotonic() + 2.0      # then return (the caller checks whether to stop) and come back
         while True:
-            if refill and len(inflight) < self._max:
+            if refill and len(inflight) < self._max and time.monotonic() < until:
                 busy = [h["member_id"] for h in inflight.values()]
                 for h in self._claim(max(self._max * 2 - len(inflight), 1), busy):
                     inflight[self._pool.submit(self._send, h)] = h
