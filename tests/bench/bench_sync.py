@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.latency_ms:
         import urllib.request
 
-        req = urllib.request.Request(f"{info['admin_url']}/faults", method="POST", headers={"Content-Type": "application/json"},
+        token = Path(info["admin_token_file"]).read_text(encoding="ascii").strip()
+        req = urllib.request.Request(f"{info['admin_url']}/faults", method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
                                      data=json.dumps({"kind": "slow", "method": "*", "count": None,
                                                       "delay_s": args.latency_ms / 1000}).encode())
         with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 - the sandbox on loopback
