@@ -38,6 +38,8 @@ ACTIONS: dict[str, str] = {
     "users": "Manage users",
     "manual_discount": "Give a discount above the cap",
     "discard_parked": "Discard a parked sale",
+    "give_back_parts": "Give back the part payments of an unfinished sale",
+    "exchange": "Exchange goods",
 }
 
 _COMMON = [("other", "Other (see note)")]
@@ -56,6 +58,9 @@ REASONS: dict[str, list[tuple[str, str]]] = {
                           *_COMMON],
     "manual_discount": [("damaged", "Damaged goods"), ("price_match", "Price match"),
                         ("loyal_customer", "Loyal customer"), *_COMMON],
+    "give_back_parts": [("customer_cancel", "Customer cancelled"), ("cashier_error", "Cashier error"), *_COMMON],
+    "exchange": [("wrong_size", "Wrong size or colour"), ("damaged", "Damaged goods"),
+                 ("customer_return", "Customer changed mind"), *_COMMON],
 }
 
 

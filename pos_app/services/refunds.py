@@ -151,6 +151,8 @@ class RefundService:
             detail = self._detail(uow, sale)
             if method == "alipay" and not detail.out_trade_no:
                 raise RefundError("this sale was not paid by Alipay: refund it in cash")
+            alipay_left = sum(t.amount_fen for t in detail.tenders if t.kind == "alipay") - sum(
+                r.amount_fen for r in detail.refunds if r.method == "alipay" and r.state != "failed")
             if any(r.state in ("pending", "unknown") for r in detail.refunds):
                 raise RefundError("an earlier refund of this sale is not finished: retry it first")
             domain_lines = [_sale_line(r) for r in detail.lines]
@@ -162,6 +164,9 @@ class RefundService:
                                           amount_fen=amount_fen, previous=prev)
             except DomainError as exc:
                 raise RefundError(str(exc)) from exc
+            if method == "alipay" and alloc.refund_fen > alipay_left:
+                raise RefundError(f"only {format_ui(alipay_left)} of this sale can go back to Alipay (the rest was "
+                                  "paid in cash): refund the rest in cash")
             out_request_no = self._ids.new_id("R")
             parts = [[p.line_no, p.quantity, p.refund_fen, p.discount_fen] for p in alloc.lines]
             refund_id = uow.sales.add_refund(sale_id=sale_id, shift_id=shift_id, out_request_no=out_request_no,

@@ -93,6 +93,7 @@ class CheckoutController(QObject):
             "catalogue_search": self.do_catalogue_search, "member_search": self.do_member_search,
             "cash": self.do_cash, "alipay": self.do_alipay,
             "discount": self.do_discount, "sale_discount": self.do_sale_discount, "park": self.do_park,
+            "give_back": self.do_give_back,
         }
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
@@ -467,7 +468,7 @@ class CheckoutController(QObject):
     def do_cash(self) -> None:
         if not self._begin_payment():
             return
-        payable = totals_view(self.snapshot()).payable_fen
+        payable = self.till.snapshot().remaining_fen   # a split sale: what is left after the parts
         dialog = CashDialog(self.t, payable, self.view)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.finished.connect(lambda result: self._cash_done(dialog, payable, result))
@@ -479,9 +480,17 @@ class CheckoutController(QObject):
         self.cash_dialog = None
         dialog.deleteLater()
         if result != CashDialog.DialogCode.Accepted or dialog.tendered_fen is None:
-            self._guard(self.till.cancel_payment)
+            back = self._guard(self.till.cancel_payment)
+            if back is not None and back.parts:
+                self.show_parts("")
             return
         tendered = dialog.tendered_fen
+        if dialog.part:
+            if self._guard(lambda: self.till.pay_cash_part(tendered)) is not None:
+                if self.ctx.printer is not None and self.ctx.drawer:
+                    self.ctx.printer.open_drawer()
+                self.show_parts(self.t("Cash {amount} taken", amount=format_ui(tendered)))
+            return
         committed = self._guard(lambda: self.till.pay_cash(tendered))  # refused: the basket is kept, open
         if committed is None:
             return
@@ -497,6 +506,58 @@ class CheckoutController(QObject):
         if not self._begin_payment():
             return
         opener(self)
+
+    def show_parts(self, first: str) -> None:
+        """A split sale waits for the rest: say what is paid, what is left and the keys."""
+        till = self.till.snapshot()
+        names = {"cash": self.t("Cash"), "alipay": self.t("Alipay")}
+        paid = " + ".join(f"{names.get(p.kind, p.kind)} {format_ui(p.amount_fen)}" for p in till.parts)
+        text = self.t("Paid {paid}; left to pay {left}: F5 cash or F4 Alipay (Ctrl+G gives the payments back)",
+                      paid=paid, left=format_ui(till.remaining_fen))
+        self.view.show_notice(f"{first}. {text}" if first else text, error=False, seconds=600)
+
+    def do_give_back(self) -> None:
+        """Ctrl+G: give up the payment of a split sale; a supervisor approves, Alipay parts are refunded."""
+        till = self.till.snapshot()
+        if not till.parts:
+            self.view.show_notice(self.t("No part of this sale is paid"))
+            return
+        ask = self.ctx.nav.ask_approval
+        paid = sum(p.amount_fen for p in till.parts)
+        if ask is None:
+            self.view.show_notice(self.t("A supervisor approval is needed"))
+            return
+        approval = ask(self.view, "give_back_parts", format_ui(paid), None)
+        if approval is None:
+            self.show_parts(self.t("The payments were not given back: a supervisor must approve"))
+            return
+        self.view.show_notice(self.t("Giving the payments back…"), error=False, seconds=60)
+        self.tasks.submit(lambda: self.till.give_back_parts(approval.approved_by,
+                                                            approver_name=approval.approver_name),
+                          self._given_back, self._give_back_failed)
+
+    def _given_back(self, gave: object) -> None:
+        from pos_app.services.till import GaveBack
+
+        assert isinstance(gave, GaveBack)
+        self.refresh(gave.snapshot)
+        if gave.left:
+            self.show_parts(self.t("An Alipay part could not be refunded yet: try again (Ctrl+G)"))
+            return
+        parts = []
+        if gave.alipay_refunded_fen:
+            parts.append(self.t("{amount} refunded to Alipay", amount=format_ui(gave.alipay_refunded_fen)))
+        if gave.cash_fen:
+            parts.append(self.t("hand back {amount} in cash", amount=format_ui(gave.cash_fen)))
+            if self.ctx.printer is not None and self.ctx.drawer:
+                self.ctx.printer.open_drawer()
+        self.view.show_notice(self.t("Payments given back: {what}", what=", ".join(parts)), error=False,
+                              seconds=30)
+
+    def _give_back_failed(self, exc: BaseException) -> None:
+        logger.error("giving the part payments back failed: %s", exc)
+        self.refresh()
+        self.show_parts(self.t("The payments could not be given back: {reason}", reason=_error_text(exc)))
 
     def finish_sale(self, committed: CommittedSale, message: str) -> None:
         self.last_committed = committed

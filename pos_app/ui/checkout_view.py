@@ -49,6 +49,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("sale_discount", "Ctrl+Shift+D", "Discount sale"),
     ("park", "Ctrl+H", "Park / recall"),
     ("items", "Ctrl+I", "Items"),
+    ("give_back", "Ctrl+G", "Give back payments"),
 )
 
 
