@@ -231,6 +231,9 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
         refunds=RefundService(conns.uow, gateway, clock, ids, store_id=store.store_id, store_name=store.name),
         payment=payment,
     )
+    from pos_app.services.exchange import ExchangeService  # counter (issue 14): exchanges commit with sales
+
+    checkout.exchange_writer = ExchangeService(conns.uow, services.refunds, clock, ids)
     return Container(settings=settings, conns=conns, clock=clock, ids=ids, rules=rules, gateway=gateway,
                      services=services)
 

@@ -31,6 +31,7 @@ from typing import Any
 from .catalogue import MAX_EACH_QUANTITY, MAX_GRAMS, UNIT_EACH, UNIT_KG, CatalogueItem, line_amount
 from .codes import mask_code
 from .errors import LoyaltyError, MoneyError, SaleRuleError, SaleStateError
+from .exchange import EXCHANGE_REF_PREFIX
 from .loyalty import LoyaltyRules, RedeemOption, check_redeem, earn, redeem_options
 from .money import MAX_FEN
 from .pricing import (
@@ -154,6 +155,11 @@ class Tender:
     change_fen: int
     reference: str = ""
     attempt_id: int | None = None
+
+    @property
+    def is_credit(self) -> bool:
+        """The credit of goods returned in an exchange (no money moved at this till)."""
+        return self.reference.startswith(EXCHANGE_REF_PREFIX)
 
     def __post_init__(self) -> None:
         if self.kind not in TENDER_KINDS:

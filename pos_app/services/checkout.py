@@ -11,7 +11,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pos_app.domain.catalogue import UNIT_KG, CatalogueItem
 from pos_app.domain.codes import (
@@ -23,6 +23,7 @@ from pos_app.domain.codes import (
     mask_code,
 )
 from pos_app.domain.errors import DomainError
+from pos_app.domain.exchange import ExchangePlan
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.money import format_ui
 from pos_app.domain.sale import (
@@ -82,15 +83,29 @@ class CommittedSale:
     committed_at: str = ""
     receipt_hash: str = ""
     cashier_name: str = ""
+    exchange: Any = None   # services.exchange.ExchangeDone when the sale was an exchange (goods came back)
 
 
-def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "") -> dict[str, Any]:
+class ExchangeWriter(Protocol):
+    """Records the return of an exchange inside the new sale's commit (pos_app/services/exchange.py)."""
+
+    def plan(self, receipt_no: str, lines: dict[int, int], *, approved_by: int | None,
+             reason: str = "exchange") -> ExchangePlan: ...
+
+    def write(self, uow: UnitOfWork, plan: ExchangePlan, *, new_sale_id: int, new_receipt_no: str,
+              new_total_fen: int, shift_id: int, cashier_id: int, cashier_name: str, now: Any) -> Any: ...
+
+    def settle(self, done: Any, *, cashier_id: int, cashier_name: str = "") -> Any: ...
+
+
+def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "",
+                       exchange: ExchangePlan | None = None) -> dict[str, Any]:
     """A JSON-ready copy of a sale (stored with a payment attempt, to complete the sale after a crash).
 
     ``tenders`` are the parts of a split tender already paid (cash handed over, Alipay parts confirmed)."""
     member = snapshot.member
     parts = snapshot.tenders if snapshot.state is SaleState.AWAITING_PAYMENT else ()
-    return {
+    basket: dict[str, Any] = {
         "version": 1,
         "started_at": started_at,
         "lines": [dataclasses.asdict(line) for line in snapshot.lines],
@@ -99,6 +114,9 @@ def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "") -> dict[
         "payable_fen": snapshot.totals.payable_fen,
         "tenders": [dataclasses.asdict(t) for t in parts],
     }
+    if exchange is not None:
+        basket["exchange"] = exchange.to_json()
+    return basket
 
 
 def basket_to_sale(basket: Mapping[str, Any], rules: LoyaltyRules) -> Sale:
@@ -128,6 +146,8 @@ class CheckoutService:
         self._ids = ids
         self.config = config
         self._started: weakref.WeakKeyDictionary[Sale, str] = weakref.WeakKeyDictionary()
+        self._exchanges: weakref.WeakKeyDictionary[Sale, ExchangePlan] = weakref.WeakKeyDictionary()
+        self.exchange_writer: ExchangeWriter | None = None   # set by the composition root (exchanges)
 
     # --- basket -------------------------------------------------------------------------
 
@@ -139,7 +159,21 @@ class CheckoutService:
 
     def basket_of(self, sale: Sale) -> dict[str, Any]:
         """The JSON basket to store with a payment attempt (see :meth:`PaymentService.begin`)."""
-        return snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""))
+        return snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""),
+                                  exchange=self._exchanges.get(sale))
+
+    def attach_exchange(self, sale: Sale, plan: ExchangePlan | None) -> None:
+        """Make ``sale`` the new side of an exchange (None: no longer); its commit records the return."""
+        if plan is None:
+            self._exchanges.pop(sale, None)
+            return
+        if self.exchange_writer is None:
+            raise CheckoutError("exchanges are not available on this terminal")
+        self._exchanges[sale] = plan
+
+    def exchange_of(self, sale: Sale) -> ExchangePlan | None:
+        """The exchange ``sale`` is the new side of, if any."""
+        return self._exchanges.get(sale)
 
     def find_product(self, code: str | ScanCode) -> CatalogueItem | None:
         """The catalogue item for a product code (EAN/UPC as scanned, or an in-store weight/price code)."""
@@ -195,6 +229,13 @@ class CheckoutService:
             raise CheckoutError(str(exc)) from exc
         return self._commit(sale, tender, shift_id=shift_id, cashier_id=cashier_id, cashier_name=cashier_name)
 
+    def commit_credit(self, sale: Sale, tender: Tender, *, shift_id: int, cashier_id: int,
+                      cashier_name: str) -> CommittedSale:
+        """Commit an exchange paid whole by the credit of its returned goods (``tender`` is that credit)."""
+        if not tender.is_credit or self._exchanges.get(sale) is None:
+            raise CheckoutError("only an exchange is paid by the credit of returned goods")
+        return self._commit(sale, tender, shift_id=shift_id, cashier_id=cashier_id, cashier_name=cashier_name)
+
     def commit_alipay(self, sale: Sale, attempt: PaymentAttempt, *, shift_id: int, cashier_id: int,
                       cashier_name: str) -> CommittedSale:
         """Commit a sale paid by a ``paid`` attempt (marks the attempt's sale_id in the same transaction)."""
@@ -245,7 +286,13 @@ class CheckoutService:
         The parts paid before it (stored with its basket) count; when the attempt itself was a part of a split
         tender, the rest is recorded as cash (the supervisor confirms the customer paid it: see
         :meth:`part_of_split`)."""
-        sale = basket_to_sale(json.loads(attempt.basket_json or "{}"), self.config.loyalty)
+        basket = json.loads(attempt.basket_json or "{}")
+        sale = basket_to_sale(basket, self.config.loyalty)
+        if isinstance(basket.get("exchange"), Mapping):
+            try:
+                self.attach_exchange(sale, ExchangePlan.from_json(basket["exchange"]))
+            except DomainError as exc:
+                raise CheckoutError(str(exc)) from exc
         snap = sale.snapshot()
         if snap.member is not None and snap.totals.points_redeemed:
             # the points were held by nothing while the payment was unknown: if the member spent them since,
@@ -303,7 +350,7 @@ class CheckoutService:
             for t in tenders:
                 uow.sales.add_tender(sale_id, kind=t.kind, amount_fen=t.amount_fen, tendered_fen=t.tendered_fen,
                                      change_fen=t.change_fen, attempt_id=t.attempt_id if t.kind == "alipay" else None,
-                                     trade_no=t.reference if t.kind == "alipay" else "")
+                                     trade_no=t.reference)   # the Alipay trade_no, or exchange:<receipt>
             for att in attempts:
                 uow.payments.update(att.id, at=now, sale_id=sale_id,
                                     **({"resolution": ""} if att.resolution == "held" else {}))
@@ -311,8 +358,16 @@ class CheckoutService:
             if member is not None:
                 balance = self._member_points(uow, sale_id, receipt_no, snap, alipay[0] if alipay else tender,
                                               attempt, now)
+            exchange = None
+            plan = self._exchanges.get(sale)
+            if plan is not None:
+                if self.exchange_writer is None:
+                    raise CheckoutError("exchanges are not available on this terminal")
+                exchange = self.exchange_writer.write(uow, plan, new_sale_id=sale_id, new_receipt_no=receipt_no,
+                                                      new_total_fen=totals.payable_fen, shift_id=shift_id,
+                                                      cashier_id=cashier_id, cashier_name=cashier_name, now=now)
             committed = CommittedSale(sale_id, receipt_no, snap, totals.points_to_earn if member else 0, balance,
-                                      tender.change_fen, trade_no, stamp, "", cashier_name)
+                                      tender.change_fen, trade_no, stamp, "", cashier_name, exchange)
             content = receipts.build_receipt(committed, receipts.StoreInfo(cfg.store_name, cfg.store_id,
                                                                             cfg.terminal_id), cfg.language)
             digest = receipts.receipt_hash(receipts.receipt_text(content))

@@ -146,6 +146,17 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
         label = _DISCOUNT_LABEL.get(d["kind"], d["kind"])
         what = f"{label} {d['ref']}" + (f" {d['label']}" if d["kind"] == "promotion" else "")
         add("discounts", f"{what} ({d['sales']} sales)", d["amount_fen"], True)
+    if fig.get("split_sales"):
+        add(s, "Sales paid by more than one tender", fig["split_sales"])
+    ex = fig.get("exchanges") or {}
+    if ex.get("count"):
+        add("exchanges", "Exchanges", ex["count"])
+        add("exchanges", "Goods returned", ex["returned_fen"], True)
+        add("exchanges", "Goods sold in exchange", ex["new_fen"], True)
+        add("exchanges", "Credit used (cash refund taken back)", ex["credit_fen"], True)
+        add("exchanges", "Difference paid by customers", ex["paid_fen"], True)
+        add("exchanges", "Difference given back in cash", ex["back_cash_fen"], True)
+        add("exchanges", "Difference refunded to Alipay", ex["back_alipay_fen"], True)
     for kind, t in fig["tenders"].items():
         sec = f"tender {kind}"
         add(sec, "Payments", t["count"])

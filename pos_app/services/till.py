@@ -37,6 +37,7 @@ from typing import Any
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
+from pos_app.domain.exchange import ExchangePlan
 from pos_app.domain.held import HeldRecord
 from pos_app.domain.loyalty import RedeemOption
 from pos_app.domain.money import format_ui
@@ -81,6 +82,7 @@ class TillSnapshot:
     member: MemberView | None
     redeem: RedeemOption | None
     mode: ScanMode
+    exchange: ExchangePlan | None = None
 
     @property
     def payable_fen(self) -> int:
@@ -93,8 +95,26 @@ class TillSnapshot:
 
     @property
     def remaining_fen(self) -> int:
-        """What is still to pay: the payable less the parts paid so far."""
+        """What is still to pay: the payable less the parts paid so far (an exchange's credit among them)."""
         return self.sale.totals.payable_fen - sum(t.amount_fen for t in self.parts)
+
+    @property
+    def paid_parts(self) -> tuple[Tender, ...]:
+        """The parts where money moved (not an exchange's credit)."""
+        return tuple(t for t in self.parts if not t.is_credit)
+
+    @property
+    def exchange_back_fen(self) -> int:
+        """An exchange whose returned goods are worth at least the new ones: what goes back to the customer."""
+        if self.exchange is None or any(t.is_credit for t in self.parts):
+            return 0
+        return max(0, self.exchange.credit_fen - self.sale.totals.payable_fen)
+
+    @property
+    def exchange_covers(self) -> bool:
+        """True when the exchange's credit pays the whole new sale (settle it: :meth:`Till.settle_exchange`)."""
+        return (self.exchange is not None and not self.parts
+                and self.exchange.credit_fen >= self.sale.totals.payable_fen)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,9 +242,9 @@ class Till:
     def new_sale(self) -> TillSnapshot:
         """Start a new sale; a sale with part payments taken is kept (it must be finished or given back)."""
         with self._lock:
-            if self._sale.parts:
+            if self._paid_parts():
                 logger.warning("a new sale was asked for while %d part payment(s) are on the current sale: kept",
-                               len(self._sale.parts))
+                               len(self._paid_parts()))
                 return self.snapshot()
             self._replace_sale(self._checkout.new_sale(), None)
             return self.snapshot()
@@ -236,8 +256,11 @@ class Till:
             self._replace_sale(sale, member)
             return self.snapshot()
 
+    def _paid_parts(self) -> tuple[Tender, ...]:
+        return tuple(t for t in self._sale.parts if not t.is_credit)
+
     def _refuse_if_parts(self) -> None:
-        parts = self._sale.parts
+        parts = self._paid_parts()
         if parts:
             raise PartsPaid(sum(t.amount_fen for t in parts))
 
@@ -267,7 +290,8 @@ class Till:
                 except DomainError:
                     redeem = None
             member = self._member if sale.member is not None else None
-            return TillSnapshot(sale=sale, member=member, redeem=redeem, mode=self._mode)
+            return TillSnapshot(sale=sale, member=member, redeem=redeem, mode=self._mode,
+                                exchange=self._checkout.exchange_of(self._sale))
 
     def basket(self) -> dict[str, Any]:
         """The sale as JSON (stored with a payment attempt; what park/recall would store)."""
@@ -423,6 +447,10 @@ class Till:
             self._sale.mark_total_shown()
             if self._sale.state is not SaleState.AWAITING_PAYMENT:
                 self._sale.begin_payment()
+                plan = self._checkout.exchange_of(self._sale)
+                if plan is not None and plan.credit_fen < self._sale.remaining_fen():
+                    # the returned goods pay part of the new ones: the customer pays the rest
+                    self._sale.add_part(Tender("cash", plan.credit_fen, plan.credit_fen, 0, plan.reference))
             self._mode = ScanMode.AWAITING_PAYMENT
             return self.snapshot()
 
@@ -430,9 +458,11 @@ class Till:
         """Back to the basket (the payment was given up or refused); a no-op when not awaiting payment.
         With part payments taken the sale keeps waiting for the rest (see :meth:`give_back_parts`)."""
         with self._lock:
-            if self._sale.parts:
+            if self._paid_parts():
                 self._mode = ScanMode.AWAITING_PAYMENT
                 return self.snapshot()
+            for credit in self._sale.parts:   # an exchange's credit: taken again at the next total
+                self._sale.drop_part(credit)
             if self._sale.state == SaleState.AWAITING_PAYMENT:
                 self._sale.cancel_payment()
             self._mode = ScanMode.PRODUCT
@@ -459,7 +489,7 @@ class Till:
         meanwhile): see ``GaveBack.left``."""
         with self._lock:
             who = self._who()
-            parts = self._sale.parts
+            parts = self._paid_parts()
             if not parts:
                 raise CheckoutError("no part of this sale is paid")
             refunded = cash = 0
@@ -478,11 +508,81 @@ class Till:
                 self._sale.drop_part(part)
             self._checkout.audit_given_back(who.user_id, who.user_name, approved_by=approved_by,
                                             alipay_fen=refunded, cash_fen=cash)
-            left = self._sale.parts
+            left = self._paid_parts()
             if not left:
+                for credit in self._sale.parts:
+                    self._sale.drop_part(credit)
                 self._sale.cancel_payment()
                 self._mode = ScanMode.PRODUCT
             return GaveBack(refunded, cash, left, self.snapshot())
+
+    # --- exchange (换货) -------------------------------------------------------------------
+
+    def plan_exchange(self, receipt_no: str, lines: dict[int, int], *, approved_by: int | None,
+                      reason: str = "exchange") -> ExchangePlan:
+        """What comes back from the sale with ``receipt_no`` (line_no -> quantity) under the refund rules (a
+        supervisor approved: ``approved_by``) and what it is worth; RefundError names what is refused."""
+        writer = self._checkout.exchange_writer
+        if writer is None:
+            raise CheckoutError("exchanges are not available on this terminal")
+        return writer.plan(receipt_no, lines, approved_by=approved_by, reason=reason)
+
+    def send_exchange_back(self, committed: CommittedSale) -> Any:
+        """After :meth:`settle_exchange` gave a difference back to Alipay: send that refund (a worker thread);
+        the RefundOutcome, or None when nothing was pending. An unconfirmed refund is retried like any refund."""
+        writer = self._checkout.exchange_writer
+        if writer is None or committed.exchange is None:
+            return None
+        who = self._who()
+        return writer.settle(committed.exchange, cashier_id=who.user_id, cashier_name=who.user_name)
+
+    def begin_exchange(self, plan: ExchangePlan) -> TillSnapshot:
+        """Goods of an earlier sale come back (the plan: ExchangeService.plan, approved): the current sale
+        becomes the new side of the exchange; scan the new goods, take the total, then the customer pays the
+        difference (cash, Alipay, or both) or :meth:`settle_exchange` gives it back."""
+        with self._lock:
+            if self._sale.state is not SaleState.OPEN:
+                raise CheckoutError("finish or cancel the payment first")
+            if self._checkout.exchange_of(self._sale) is not None:
+                raise CheckoutError("this sale is an exchange already")
+            self._checkout.attach_exchange(self._sale, plan)
+            return self.snapshot()
+
+    def cancel_exchange(self) -> TillSnapshot:
+        """The sale is no longer an exchange (nothing comes back); refused while a part is paid."""
+        with self._lock:
+            self._refuse_if_parts()
+            self.cancel_payment()
+            self._checkout.attach_exchange(self._sale, None)
+            return self.snapshot()
+
+    def settle_exchange(self, back_method: str | None = None) -> CommittedSale:
+        """Commit an exchange whose returned goods pay the whole new sale; what is left of their worth goes
+        back in cash or (``"alipay"``, when the earlier sale was paid by Alipay) to Alipay — an Alipay refund is
+        written ahead and sent after the commit (``ExchangeService.settle``)."""
+        with self._lock:
+            who = self._who()
+            plan = self._checkout.exchange_of(self._sale)
+            if plan is None:
+                raise CheckoutError("this sale is not an exchange")
+            if self._sale.state is not SaleState.AWAITING_PAYMENT:
+                raise CheckoutError("take the total first")
+            if self._sale.parts:
+                raise CheckoutError("the customer pays the difference: take it in cash or by Alipay")
+            method = back_method or plan.back_method
+            if method not in ("cash", "alipay"):
+                raise CheckoutError("the difference goes back in cash or to Alipay")
+            if method == "alipay" and plan.back_method != "alipay":
+                raise CheckoutError("the earlier sale was not paid by Alipay: give the difference back in cash")
+            if method != plan.back_method:
+                plan = dataclasses.replace(plan, back_method=method)
+                self._checkout.attach_exchange(self._sale, plan)
+            payable = self._sale.remaining_fen()
+            committed = self._checkout.commit_credit(self._sale, Tender("cash", payable, payable, 0, plan.reference),
+                                                     shift_id=who.shift_id, cashier_id=who.user_id,
+                                                     cashier_name=who.user_name)
+            self._replace_sale(self._checkout.new_sale(), None)
+            return committed
 
     def _who(self) -> TillSession:
         if self._session is None:
@@ -493,6 +593,8 @@ class Till:
         """Take cash and commit. On any refusal (a full disk too) the basket is kept, back to open."""
         with self._lock:
             who = self._who()
+            if self.snapshot().exchange_covers and self._sale.state is SaleState.AWAITING_PAYMENT:
+                raise CheckoutError("the returned goods pay for all of it: settle the exchange")
             try:
                 committed = self._checkout.commit_cash(self._sale, tendered_fen, shift_id=who.shift_id,
                                                        cashier_id=who.user_id, cashier_name=who.user_name)

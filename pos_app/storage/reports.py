@@ -208,7 +208,22 @@ class SqliteReportRepository:
                              " FROM payment_attempts p LEFT JOIN users u ON u.id = p.cashier_id"
                              " WHERE p.shift_id = ? AND p.state IN ('failed', 'cancelled', 'cancelled_refunded')"
                              " ORDER BY p.id", (shift_id,))]
-        return {"failed_payments": failed,
+        ex = q("SELECT count(*), coalesce(sum(e.returned_fen), 0), coalesce(sum(e.new_fen), 0),"
+               " coalesce(sum(CASE WHEN e.difference_fen > 0 THEN e.difference_fen END), 0),"
+               " coalesce(sum(CASE WHEN e.difference_fen < 0 AND e.back_method = 'cash' THEN -e.difference_fen END), 0),"
+               " coalesce(sum(CASE WHEN e.difference_fen < 0 AND e.back_method = 'alipay' THEN -e.difference_fen END), 0)"
+               " FROM exchanges e JOIN sales s ON s.id = e.new_sale_id WHERE s.shift_id = ?", (shift_id,)).fetchone()
+        credit = q("SELECT coalesce(sum(t.amount_fen), 0) FROM tenders t JOIN sales s ON s.id = t.sale_id"
+                   " WHERE s.shift_id = ? AND s.state != 'voided' AND t.trade_no LIKE 'exchange:%'",
+                   (shift_id,)).fetchone()
+        split = q("SELECT count(*) FROM (SELECT t.sale_id FROM tenders t JOIN sales s ON s.id = t.sale_id"
+                  " WHERE s.shift_id = ? AND s.state != 'voided' AND t.trade_no NOT LIKE 'exchange:%'"
+                  " GROUP BY t.sale_id HAVING count(*) > 1)", (shift_id,)).fetchone()
+        return {"exchanges": {"count": int(ex[0]), "returned_fen": int(ex[1]), "new_fen": int(ex[2]),
+                              "paid_fen": int(ex[3]), "back_cash_fen": int(ex[4]), "back_alipay_fen": int(ex[5]),
+                              "credit_fen": int(credit[0])},
+                "split_sales": int(split[0]),
+                "failed_payments": failed,
                 "tax": tax, "tax_fen": sum(t["tax_fen"] for t in tax), "categories": categories,
                 "discounts": discounts,
                 "rounding_fen": sum(d["amount_fen"] for d in discounts if d["kind"] == "rounding"),

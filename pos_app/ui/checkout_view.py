@@ -50,6 +50,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("park", "Ctrl+H", "Park / recall"),
     ("items", "Ctrl+I", "Items"),
     ("give_back", "Ctrl+G", "Give back payments"),
+    ("exchange", "Ctrl+E", "Exchange"),
 )
 
 
