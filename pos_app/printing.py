@@ -30,13 +30,13 @@ class PrintOutcome:
 
 def receipt_document(content: Any, width_chars: int = 42) -> Any:
     """Build the driver's ReceiptDocument from a ReceiptContent: header centred, lines, Code128 of the receipt code."""
-    from drivers.printer import Barcode128, Cut, Feed, ReceiptDocument, Rule, Text
+    from drivers.printer import Barcode128, Cut, Feed, ReceiptDocument, Text
 
     header = tuple(getattr(content, "header", ()) or ())
     ops: list[Any] = []
     for i, line in enumerate(header):
         ops.append(Text(line, align="center", bold=i == 0, double=i == 0))
-    ops.append(Rule())
+    ops.append(Text("-" * width_chars))   # the body's own width (a Rule spans the printer's cols: 48 vs 42)
     body = _receipt_text(content, width_chars).splitlines()[len(header):]
     for line in body:
         ops.append(Text(line))

@@ -40,6 +40,7 @@ ACTIONS: dict[str, str] = {
     "discard_parked": "Discard a parked sale",
     "give_back_parts": "Give back the part payments of an unfinished sale",
     "exchange": "Exchange goods",
+    "promotions": "Switch promotions on or off",
 }
 
 _COMMON = [("other", "Other (see note)")]

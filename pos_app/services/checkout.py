@@ -148,11 +148,18 @@ class CheckoutService:
         self._started: weakref.WeakKeyDictionary[Sale, str] = weakref.WeakKeyDictionary()
         self._exchanges: weakref.WeakKeyDictionary[Sale, ExchangePlan] = weakref.WeakKeyDictionary()
         self.exchange_writer: ExchangeWriter | None = None   # set by the composition root (exchanges)
+        #: new pricing when the stored promotions changed (PromotionsService.refresh), asked when a sale starts
+        self.pricing_refresh: Callable[[], SalePricing | None] | None = None
 
     # --- basket -------------------------------------------------------------------------
 
     def new_sale(self) -> Sale:
-        """An empty sale with the terminal's loyalty rules."""
+        """An empty sale with the terminal's loyalty rules, priced with the promotions stored now."""
+        refresh = self.pricing_refresh
+        if refresh is not None:
+            pricing = refresh()
+            if pricing is not None:
+                self.config = dataclasses.replace(self.config, pricing=pricing)
         sale = Sale(self.config.loyalty, self.config.pricing)
         self._started[sale] = self._clock.now().isoformat()
         return sale

@@ -83,6 +83,7 @@ class CheckoutController(QObject):
         self.payment_dialog: QDialog | None = None
         self.cash_dialog: CashDialog | None = None
         self.refund_dialog: QDialog | None = None
+        self.promotions_dialog: QDialog | None = None
         self.last_committed: CommittedSale | None = None
         self.prompt: QDialog | None = None  # the small prompt currently open (void reason, search, price, points)
         self.last_void_approval: Approval | None = None

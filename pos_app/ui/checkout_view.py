@@ -53,6 +53,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("items", "Ctrl+I", "Items"),
     ("give_back", "Ctrl+G", "Give back payments"),
     ("exchange", "Ctrl+E", "Exchange"),
+    ("promotions", "Ctrl+R", "Promotions"),
 )
 
 

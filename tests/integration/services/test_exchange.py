@@ -148,3 +148,27 @@ def test_an_exchange_paid_by_alipay_is_recovered_after_a_stop(
     assert [(t.kind, t.amount_fen) for t in committed.snapshot.tenders] == [("cash", 350), ("alipay", 850)]
     assert _rows(db, "SELECT returned_fen, new_fen FROM exchanges") == [(350, 1200)]
     assert _rows(db, "SELECT state FROM sales WHERE id = ?", first.sale_id) == [("refunded",)]
+
+
+def test_even_exchange_from_a_split_sale(till: Till, db: Path) -> None:
+    till.scan_product(classify(BREAD))
+    till.scan_product(classify(BREAD))
+    till.take_total()
+    till.pay_alipay("280000000000002003", subject="Demo", amount_fen=500)   # 24.00: 5.00 Alipay, 19.00 cash
+    first = till.pay_cash(1900)
+    plan = till.plan_exchange(first.receipt_no, {1: 1}, approved_by=SUPERVISOR)
+    assert plan.credit_fen == 1200 and plan.back_method == "cash"          # Alipay kept only 5.00
+    till.begin_exchange(plan)
+    till.scan_product(classify(BREAD))                                      # the same price: nothing to pay
+    snap = till.take_total()
+    assert snap.exchange_covers and snap.exchange_back_fen == 0
+    new = till.settle_exchange()
+    assert new.exchange.difference_fen == 0 and new.exchange.back_refund_id is None
+    with pytest.raises(CheckoutError, match="not paid by Alipay"):
+        till.begin_exchange(till.plan_exchange(first.receipt_no, {1: 1}, approved_by=SUPERVISOR))
+        till.scan_product(classify(COLA))
+        till.take_total()
+        till.settle_exchange("alipay")
+    till.cancel_exchange()
+    assert till.snapshot().exchange is None
+    assert _rows(db, "SELECT method, amount_fen FROM refunds") == [("cash", 1200)]

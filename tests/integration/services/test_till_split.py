@@ -168,3 +168,19 @@ def test_a_stop_after_the_alipay_part_is_recovered(checkout: CheckoutService, pa
     assert again.orphans() == []
     with pytest.raises(Exception, match="not waiting"):
         again.resolve_orphan(orphans[0].id, "refund", SUPERVISOR)
+
+
+def test_a_held_part_keeps_the_shift_open(checkout: CheckoutService, payments: PaymentService,
+                                          uow: Callable[[], SqliteUnitOfWork], clock: FixedClock) -> None:
+    from pos_app.services.shifts import ShiftService, UnresolvedPayments
+    from pos_app.services.users import User
+
+    till = _till(checkout, payments)
+    _basket(till, checkout)
+    till.pay_alipay("280000000000001007", subject="Demo", amount_fen=1000)
+    shifts = ShiftService(uow, clock, terminal_id="T1")
+    assert [p.amount_fen for p in shifts.begin_close().blocking_payments] == [1000]
+    with pytest.raises(UnresolvedPayments):
+        shifts.close_shift({}, User(id=1, number="001", name="Alice", role="cashier"))
+    till.pay_cash(900)
+    assert shifts.begin_close().blocking_payments == ()
