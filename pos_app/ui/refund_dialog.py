@@ -74,6 +74,9 @@ class RefundDialog(QDialog):
         self.reason = QLineEdit(self)
         self.reason.setObjectName("refundReason")
         self.reason.setPlaceholderText(tr("Reason"))
+        # keyboard only: Enter in the amount goes on to the reason, Enter in the reason asks for the supervisor
+        self.amount.returnPressed.connect(self.reason.setFocus)
+        self.reason.returnPressed.connect(self._reason_entered)
         self.status = QLabel(self)
         self.status.setObjectName("refundStatus")
         self.status.setWordWrap(True)
@@ -96,6 +99,10 @@ class RefundDialog(QDialog):
         ctx.router.set_handler(Route.RECEIPT, self._scanned)
         if receipt_code:
             self.find_sale(receipt_code)
+
+    def _reason_entered(self) -> None:
+        if self.go.isEnabled():
+            self.request_refund()
 
     def _scanned(self, code: ScanCode) -> None:
         self.find_sale(code.text)
@@ -128,7 +135,8 @@ class RefundDialog(QDialog):
             left = detail.refundable_qty.get(line.line_no, 0)
             if line.voided or left <= 0:
                 continue
-            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(line.amount_fen)}")
+            # what the customer paid for the line (member price, promotions), not the shelf price
+            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(line.amount_fen - line.discount_fen)}")
             item.setData(Qt.ItemDataRole.UserRole, (line.line_no, left))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
