@@ -39,6 +39,7 @@ from pos_app.domain.sale import (
 
 from . import card_sync, receipts
 from .errors import CheckoutError, UnknownProduct
+from .points_hold import PointsGate, PointsHold
 from .ports.clock import Clock, IdSource
 from .ports.payments import PaymentAttempt
 from .ports.uow import UnitOfWork
@@ -108,7 +109,7 @@ def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "",
     basket: dict[str, Any] = {
         "version": 1,
         "started_at": started_at,
-        "lines": [dataclasses.asdict(line) for line in snapshot.lines],
+        "lines": [line.to_dict() for line in snapshot.lines],
         "member": dataclasses.asdict(member) if member is not None else None,
         "points_redeemed": snapshot.totals.points_redeemed,
         "payable_fen": snapshot.totals.payable_fen,
@@ -150,6 +151,9 @@ class CheckoutService:
         self.exchange_writer: ExchangeWriter | None = None   # set by the composition root (exchanges)
         #: new pricing when the stored promotions changed (PromotionsService.refresh), asked when a sale starts
         self.pricing_refresh: Callable[[], SalePricing | None] | None = None
+        # store mode (issue 13): points are held at the store before a sale that redeems them is paid
+        self.points_gate: PointsGate | None = None
+        self._holds: weakref.WeakKeyDictionary[Sale, PointsHold] = weakref.WeakKeyDictionary()
 
     # --- basket -------------------------------------------------------------------------
 
@@ -166,8 +170,12 @@ class CheckoutService:
 
     def basket_of(self, sale: Sale) -> dict[str, Any]:
         """The JSON basket to store with a payment attempt (see :meth:`PaymentService.begin`)."""
-        return snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""),
-                                  exchange=self._exchanges.get(sale))
+        basket = snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""),
+                                    exchange=self._exchanges.get(sale))
+        hold = self._holds.get(sale)
+        if hold is not None:
+            basket["points_hold"] = hold.entry_id
+        return basket
 
     def attach_exchange(self, sale: Sale, plan: ExchangePlan | None) -> None:
         """Make ``sale`` the new side of an exchange (None: no longer); its commit records the return."""
@@ -181,6 +189,35 @@ class CheckoutService:
     def exchange_of(self, sale: Sale) -> ExchangePlan | None:
         """The exchange ``sale`` is the new side of, if any."""
         return self._exchanges.get(sale)
+
+    # --- points held at the store (store mode) ---------------------------------------------
+
+    def hold_points(self, sale: Sale) -> PointsHold | None:
+        """Before a sale that redeems points is paid: hold them at the store (store mode; no-op otherwise).
+        Raises RedemptionRefused (a CheckoutError) when the store or the offline cap does not allow them.
+        Idempotent: a hold for the same member and points is kept; a changed redemption is held anew."""
+        gate = self.points_gate
+        if gate is None:
+            return None
+        snap = sale.snapshot()
+        points = snap.totals.points_redeemed if snap.member is not None else 0
+        old = self._holds.get(sale)
+        if old is not None:
+            if snap.member is not None and old.card_no == snap.member.card_no and old.points == points:
+                return old
+            del self._holds[sale]
+            gate.release(old)
+        if not points or snap.member is None:
+            return None
+        hold = gate.hold(snap.member.card_no, points)
+        self._holds[sale] = hold
+        return hold
+
+    def release_points(self, sale: Sale) -> None:
+        """The sale was given up or went back to the basket: release its hold (if any)."""
+        hold = self._holds.pop(sale, None)
+        if hold is not None and self.points_gate is not None:
+            self.points_gate.release(hold)
 
     def find_product(self, code: str | ScanCode) -> CatalogueItem | None:
         """The catalogue item for a product code (EAN/UPC as scanned, or an in-store weight/price code)."""
@@ -301,6 +338,10 @@ class CheckoutService:
             except DomainError as exc:
                 raise CheckoutError(str(exc)) from exc
         snap = sale.snapshot()
+        if self.points_gate is not None and basket.get("points_hold"):
+            hold = self.points_gate.adopt(str(basket["points_hold"]))
+            if hold is not None:
+                self._holds[sale] = hold
         if snap.member is not None and snap.totals.points_redeemed:
             # the points were held by nothing while the payment was unknown: if the member spent them since,
             # completing would take the card below zero (finding F3 of docs/reliability.md): refund instead
@@ -325,9 +366,16 @@ class CheckoutService:
         tenders = (*sale.parts, tender)
         if sum(t.amount_fen for t in tenders) != sale.totals().payable_fen:
             raise CheckoutError("the payments do not cover the amount due")
+        if not any(t.kind == "alipay" for t in tenders):
+            hold = self.hold_points(sale)   # cash: before anything is written (a refusal keeps the basket)
+        else:
+            hold = self._holds.get(sale)    # paid: held before the payment (if not, the store lists an overdraft)
         snap = dataclasses.replace(sale.snapshot(), state=SaleState.PAID, tenders=tenders)
         totals = snap.totals
         member = snap.member
+        if hold is not None and (member is None or hold.card_no != member.card_no
+                                 or hold.points != totals.points_redeemed):
+            hold = None
         now = self._clock.now()
         stamp = now.isoformat()
         cfg = self.config
@@ -353,7 +401,7 @@ class CheckoutService:
                 points_earned=totals.points_to_earn if member else 0,
                 earn_explanation=totals.earn_explanation, started_at=self._started.get(sale, stamp),
                 committed_at=stamp)
-            uow.sales.add_lines(sale_id, [dataclasses.asdict(line) for line in snap.lines])
+            uow.sales.add_lines(sale_id, [line.to_dict() for line in snap.lines])
             for t in tenders:
                 uow.sales.add_tender(sale_id, kind=t.kind, amount_fen=t.amount_fen, tendered_fen=t.tendered_fen,
                                      change_fen=t.change_fen, attempt_id=t.attempt_id if t.kind == "alipay" else None,
@@ -364,7 +412,7 @@ class CheckoutService:
             balance: int | None = None
             if member is not None:
                 balance = self._member_points(uow, sale_id, receipt_no, snap, alipay[0] if alipay else tender,
-                                              attempt, now)
+                                              attempt, now, hold)
             exchange = None
             plan = self._exchanges.get(sale)
             if plan is not None:
@@ -390,12 +438,14 @@ class CheckoutService:
                                       "points_earned": committed.points_earned,
                                       "points_redeemed": totals.points_redeemed if member else 0})
         sale.mark_paid(tender)
+        self._holds.pop(sale, None)
         logger.info("sale %d committed (%s, %s, %s)", sale_id, receipt_no, "+".join(t.kind for t in tenders),
                     format_ui(totals.payable_fen))
         return dataclasses.replace(committed, receipt_hash=digest)
 
     def _member_points(self, uow: UnitOfWork, sale_id: int, receipt_no: str, snap: SaleSnapshot,
-                       tender: Tender, attempt: PaymentAttempt | None, now: Any) -> int:
+                       tender: Tender, attempt: PaymentAttempt | None, now: Any,
+                       hold: PointsHold | None = None) -> int:
         """Ledger entries (redeem, earn) and the two outbox rows for the member of a sale; returns the balance."""
         member = snap.member
         assert member is not None
@@ -414,7 +464,8 @@ class CheckoutService:
                 logger.warning("sale %d redeems %d pts but the ledger shows %d", sale_id, totals.points_redeemed,
                                balance)
             balance = uow.members.add_ledger(member.card_no, kind="redeem", points=-totals.points_redeemed,
-                                             sale_id=sale_id, refund_id=None, reason=receipt_no, at=stamp)
+                                             sale_id=sale_id, refund_id=None, reason=receipt_no, at=stamp,
+                                             entry_id=hold.entry_id if hold is not None else None)
         if totals.points_to_earn:
             balance = uow.members.add_ledger(member.card_no, kind="earn", points=totals.points_to_earn,
                                              sale_id=sale_id, refund_id=None, reason=totals.earn_explanation,

@@ -265,6 +265,8 @@ class Till:
             raise PartsPaid(sum(t.amount_fen for t in parts))
 
     def _replace_sale(self, sale: Sale, member: MemberView | None) -> None:
+        if sale is not self._sale and self._sale.state != SaleState.PAID:
+            self._checkout.release_points(self._sale)   # store mode: a sale given up gives its points back
         self._sale = sale
         self._member = member
         self._mode = ScanMode.AWAITING_PAYMENT if sale.state == SaleState.AWAITING_PAYMENT else ScanMode.PRODUCT
@@ -279,6 +281,12 @@ class Till:
                                  cashier_id=self._session.user_id if self._session else None)
         except Exception:  # noqa: BLE001 - losing the safety copy must not stop the sale in front of the cashier
             logger.exception("could not keep the open basket")
+
+    def _settle_keeper(self) -> None:
+        """Before a commit: let the open-basket write in flight finish (a commit that met it would wait in
+        SQLite's busy handler, which sleeps 1, 2, 5... ms, instead of being woken when it is done)."""
+        if self._held is not None and not self._held.flush(1.0):
+            logger.warning("the open basket is still being written; committing anyway")
 
     def snapshot(self) -> TillSnapshot:
         with self._lock:
@@ -447,6 +455,11 @@ class Till:
             self._sale.mark_total_shown()
             if self._sale.state is not SaleState.AWAITING_PAYMENT:
                 self._sale.begin_payment()
+                try:
+                    self._checkout.hold_points(self._sale)   # store mode: the points are the store's to give
+                except BaseException:
+                    self._sale.cancel_payment()
+                    raise
                 plan = self._checkout.exchange_of(self._sale)
                 if plan is not None and plan.credit_fen < self._sale.remaining_fen():
                     # the returned goods pay part of the new ones: the customer pays the rest
@@ -465,6 +478,7 @@ class Till:
                 self._sale.drop_part(credit)
             if self._sale.state == SaleState.AWAITING_PAYMENT:
                 self._sale.cancel_payment()
+            self._checkout.release_points(self._sale)
             self._mode = ScanMode.PRODUCT
             return self.snapshot()
 
@@ -595,14 +609,17 @@ class Till:
             who = self._who()
             if self.snapshot().exchange_covers and self._sale.state is SaleState.AWAITING_PAYMENT:
                 raise CheckoutError("the returned goods pay for all of it: settle the exchange")
+            self._settle_keeper()
             try:
                 committed = self._checkout.commit_cash(self._sale, tendered_fen, shift_id=who.shift_id,
                                                        cashier_id=who.user_id, cashier_name=who.user_name)
             except BaseException:
-                if self._sale.state == SaleState.AWAITING_PAYMENT:
+                if self._sale.state == SaleState.AWAITING_PAYMENT and not self._paid_parts():
+                    for credit in self._sale.parts:   # an exchange's credit: taken again at the next total
+                        self._sale.drop_part(credit)
                     self._sale.cancel_payment()
-                self._mode = ScanMode.PRODUCT
-                raise
+                    self._mode = ScanMode.PRODUCT
+                raise                                 # with parts paid the sale keeps waiting for the rest
             self._replace_sale(self._checkout.new_sale(), None)
             return committed
 
@@ -630,6 +647,7 @@ class Till:
             amount = left if amount_fen is None else amount_fen
             if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= left:
                 raise CheckoutError(f"the Alipay amount must be more than 0 and at most {format_ui(left)}")
+            self._checkout.hold_points(self._sale)   # before the money moves (no-op if held at take_total)
             basket = self._checkout.basket_of(self._sale)
         attempt = payment.begin(amount, auth_code, subject, shift_id=who.shift_id, cashier_id=who.user_id,
                                 basket=basket)
@@ -639,6 +657,7 @@ class Till:
         if amount < left:
             return self._alipay_part(payment, outcome)
         with self._lock:
+            self._settle_keeper()
             try:
                 committed = self._checkout.commit_alipay(self._sale, outcome.attempt, shift_id=who.shift_id,
                                                          cashier_id=who.user_id, cashier_name=who.user_name)

@@ -75,6 +75,9 @@ def test_half_alipay_half_cash(checkout: CheckoutService, payments: PaymentServi
         till.scan_product(classify(COLA))
     with pytest.raises(CheckoutError, match="more than 0 and less"):
         till.pay_cash_part(900)                                   # a part leaves something to pay
+    with pytest.raises(CheckoutError, match="short"):
+        till.pay_cash(500)                                        # short: refused, the part stays, still waiting
+    assert till.snapshot().remaining_fen == 900 and till.snapshot().mode is ScanMode.AWAITING_PAYMENT
     committed = till.pay_cash(1000)
     assert [(t.kind, t.amount_fen, t.tendered_fen, t.change_fen) for t in committed.snapshot.tenders] == [
         ("alipay", 1000, 1000, 0), ("cash", 900, 1000, 100)]
