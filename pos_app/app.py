@@ -256,6 +256,8 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         services.checkout.points_gate = points_gate(settings)
     _start_recovery(terminal)
     terminal.customer_display = _start_customer_display(settings, window)
+    if terminal.customer_display is not None:
+        ctx.nav.payment_watchers.append(terminal.customer_display.watch_payment)
     _install_card_desk(terminal, sandbox)
     # scheduled chores in their own supervised process (issue 18): the daily sales-journal export (data,
     # issue 12), the morning Alipay reconciliation (card) and, for a running till, backups and pruning
@@ -279,6 +281,9 @@ def _install_card_desk(t: Terminal, sandbox: Any) -> None:
     from pos_app.demo import card_desk
     from pos_app.ui.card_desk_dialog import open_card_desk
 
+    receipts = t.ctx.nav.receipts
+    if receipts is not None:   # non-members' receipts end with the join QR
+        receipts.join_url = t.settings.card.join_url
     if t.container.gateway is None:
         return
     t.card_desk = card_desk(t.settings, sandbox) if sandbox is not None else CardDesk(t.settings)
@@ -286,6 +291,8 @@ def _install_card_desk(t: Terminal, sandbox: Any) -> None:
     def ready(url: str) -> None:
         if t.customer_display is not None:
             t.customer_display.set_join_url(url)
+        if receipts is not None:
+            receipts.join_url = url
 
     t.ctx.nav.intents["card_join"] = open_card_desk(t.ctx, t.window, t.card_desk, on_ready=ready)
 
