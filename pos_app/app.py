@@ -124,6 +124,9 @@ class Terminal:
             self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.store_link is not None:
             self.store_link.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        gate = getattr(self.services.checkout, "points_gate", None)
+        if gate is not None:   # store mode: the till's connection for redemptions
+            gate.close()
         if self.printer is not None:
             self.printer.close()
         if self.container.gateway is not None:
