@@ -216,6 +216,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         printer=printer, barcode=render_barcode_png, scanners=scanners,
         gateway_url=settings.gateway.url, demo=demo, drawer=settings.printer.drawer, till=till,
         store_name=settings.store.name, store_address=settings.store.address,
+        promotions=services.promotions,
     )
     window: MainWindow | None = None
 
