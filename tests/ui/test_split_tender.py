@@ -1,5 +1,6 @@
 """Split tender on the real checkout screen, keyboard only (issue 14): half by Alipay (the sandbox over HTTP),
-half in cash; and a sale given up after its Alipay part, refunded with the supervisor's approval."""
+half in cash; a sale given up after its Alipay part, refunded with the supervisor's approval; and an exchange
+for cheaper goods whose difference goes back to the earlier sale's Alipay trade."""
 
 from __future__ import annotations
 
@@ -88,3 +89,40 @@ def test_giving_up_after_the_alipay_part_refunds_it(qtbot: Any, terminal: Any) -
     trade = terminal.sandbox.trade(attempt.out_trade_no)
     assert trade is not None and int(trade.get("refund_fen", 0)) == 250
     assert w.controller.snapshot().active_lines and w.controller.last_committed is None   # the basket is back
+
+
+def test_exchange_for_cheaper_goods_refunds_the_difference_to_alipay(qtbot: Any, terminal: Any) -> None:
+    w, view, ctl = terminal.window, terminal.window.checkout_view, terminal.window.controller
+    for _ in range(3):
+        scan(terminal, WATER, "EAN13")
+    qtbot.waitUntil(lambda: ctl.snapshot().totals.payable_fen == 600, timeout=10_000)
+    qtbot.keyClick(w, Qt.Key.Key_F4)
+    dialog = ctl.payment_dialog
+    qtbot.keyClicks(dialog.code, _code(terminal))
+    qtbot.keyClick(dialog.code, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: ctl.payment_dialog is None, timeout=15_000)
+    sale = ctl.last_committed
+    assert sale is not None and sale.trade_no
+    # one water comes back (2.00) for a cheaper one (1.50): 0.50 goes back to the customer's Alipay
+    script = ModalScript([supervisor_approves()])
+    qtbot.keyClick(w, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: ctl.prompt is not None and ctl.prompt.isVisible(), timeout=5_000)
+    qtbot.keyClicks(ctl.prompt.focus_widget(), sale.receipt_no)
+    qtbot.keyClick(ctl.prompt.focus_widget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: ctl.prompt is not None and ctl.prompt.isVisible() and ctl.prompt.edit.isHidden(),
+                    timeout=5_000)
+    qtbot.keyClick(ctl.prompt.focus_widget(), Qt.Key.Key_Return)          # the water line
+    qtbot.waitUntil(lambda: ctl.prompt is not None and ctl.prompt.isVisible() and not ctl.prompt.edit.isHidden(),
+                    timeout=5_000)
+    qtbot.keyClick(ctl.prompt.focus_widget(), Qt.Key.Key_Return)          # how many: 1 (pre-filled)
+    script.finish(qtbot)
+    qtbot.waitUntil(lambda: ctl.till.snapshot().exchange is not None, timeout=10_000)
+    scan(terminal, "6937485787901", "EAN13")                              # 冰露纯净水 1.50
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5_000)
+    qtbot.keyClick(w, Qt.Key.Key_F4)                                      # F4: the difference back to Alipay
+    qtbot.waitUntil(lambda: ctl.last_committed is not sale, timeout=10_000)
+    qtbot.waitUntil(lambda: "Refunded ¥0.50 to Alipay" in view.notice.text(), timeout=15_000)
+    attempt = terminal.ctx.payment.get(1)
+    trade = terminal.sandbox.trade(attempt.out_trade_no)
+    assert trade is not None and int(trade.get("refund_fen", 0)) == 50
+    assert ctl.last_committed.exchange.difference_fen == -50
