@@ -164,6 +164,17 @@ class SqliteSales:
     def set_refunded(self, sale_id: int, refunded_fen: int, state: str) -> None:
         self._conn.execute("UPDATE sales SET refunded_fen = ?, state = ? WHERE id = ?", (refunded_fen, state, sale_id))
 
+    def add_exchange(self, *, original_sale_id: int, new_sale_id: int, credit_refund_id: int,
+                     back_refund_id: int | None, returned_fen: int, new_fen: int, difference_fen: int,
+                     back_method: str, approved_by: int | None, lines_json: str, created_at: str) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO exchanges (original_sale_id, new_sale_id, credit_refund_id, back_refund_id, returned_fen,"
+            " new_fen, difference_fen, back_method, approved_by, lines_json, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (original_sale_id, new_sale_id, credit_refund_id, back_refund_id, returned_fen, new_fen, difference_fen,
+             back_method, approved_by, lines_json, created_at))
+        return int(cur.lastrowid or 0)
+
 
 class SqliteJournal:
     """The audit log and the outbox, written inside the caller's transaction."""

@@ -130,3 +130,7 @@ class SalesRepository(Protocol):
 
     def set_refunded(self, sale_id: int, refunded_fen: int, state: str) -> None: ...
 
+    def add_exchange(self, *, original_sale_id: int, new_sale_id: int, credit_refund_id: int,
+                     back_refund_id: int | None, returned_fen: int, new_fen: int, difference_fen: int,
+                     back_method: str, approved_by: int | None, lines_json: str, created_at: str) -> int: ...
+
