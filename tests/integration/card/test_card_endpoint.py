@@ -41,6 +41,7 @@ class Endpoint:
                             '[card]\nopening_points = 100\nopening_level = "SILVER"\n', encoding="utf-8")
         (tmp_path / "l.png").write_bytes(PNG)
         self.port = 0
+        self.store_dsn = ""   # the store's writer connection in store mode (tests/store/test_card_opening_store.py)
 
     def start(self, mode: str) -> str:
         import socket
@@ -56,7 +57,7 @@ class Endpoint:
         self.settings = load_settings(self.cfg, env={})
         cfg = gateway_config(self.settings, env={})
         assert cfg is not None
-        self.app = OpeningApp(self.settings, cfg)
+        self.app = OpeningApp(self.settings, cfg, store_dsn=self.store_dsn)
         self.server = serve(self.app, "127.0.0.1", self.port, threads=4)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
