@@ -28,6 +28,7 @@ Points are earned on the nets of lines that earn points (:func:`loyalty.earn`).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -325,31 +326,63 @@ def _amount(unit_price: int, line: BasketLine) -> int:
         raise PricingError(f"line {line.line_no}: {exc}") from exc
 
 
-def _start(line: BasketLine, book: PriceBook, at: datetime, level: str | None) -> _Work:
+_UnitKey = tuple[str, int, str, int, datetime, str | None, int | None, int | None]
+_Unit = tuple[int, int, int, DiscountLine | None]
+_UNIT_MEMO_MAX = 20_000
+_unit_memos: weakref.WeakKeyDictionary[PriceBook, dict[_UnitKey, _Unit]] = weakref.WeakKeyDictionary()
+
+
+def _unit_memo(book: PriceBook) -> dict[_UnitKey, _Unit]:
+    """The unit prices already worked out with ``book`` (a new book, i.e. changed promotions or special
+    prices, starts empty): a re-pricing after a scan works out only the new line."""
+    memo = _unit_memos.get(book)
+    if memo is None:
+        memo = _unit_memos[book] = {}
+    elif len(memo) > _UNIT_MEMO_MAX:
+        memo.clear()
+    return memo
+
+
+def _start(line: BasketLine, book: PriceBook, at: datetime, level: str | None,
+           memo: dict[_UnitKey, _Unit] | None = None) -> _Work:
     item = line.item
     if line.unit_price_fen is not None:
         gross = _amount(line.unit_price_fen, line)
         return _Work(line, line.unit_price_fen, line.unit_price_fen, gross, gross, [])
+    upper = level.upper() if level is not None else None
+    when = line.price_at or at
+    # everything the result depends on besides the book (the memo is the book's own)
+    key: _UnitKey = (item.code, item.price_fen, item.unit, line.quantity, when, upper,
+                     item.member_price_fen if upper is not None else None,
+                     item.member_prices.get(upper) if upper is not None else None)
+    found = memo.get(key) if memo is not None else None
+    if found is None:
+        found = _unit_price(line, book, when, level, upper)
+        if memo is not None:
+            memo[key] = found
+    unit_price, gross, net, discount = found
+    return _Work(line, item.price_fen, unit_price, gross, net, [] if discount is None else [discount])
+
+
+def _unit_price(line: BasketLine, book: PriceBook, when: datetime, level: str | None, upper: str | None) -> _Unit:
+    """(unit price, gross, net, the member/special price discount or None) of a line without its own price."""
+    item = line.item
     best: tuple[int, str, str, str] = (item.price_fen, "", "", "")
-    if level is not None:
+    if upper is not None:
         if item.member_price_fen is not None and item.member_price_fen < best[0]:
             best = (item.member_price_fen, "member_price", "MEMBER", "member price")
-        upper = level.upper()
         fen = item.member_prices.get(upper)
         if fen is not None and fen < best[0]:
             best = (fen, "member_price", upper, f"member price {upper}")
-    when = line.price_at or at
     for special in book.specials_view(item.code):
         if special.price_fen < best[0] and special.applies_to(when, level):
             best = (special.price_fen, "special_price", special.id, f"special price {special.id}")
     gross = _amount(item.price_fen, line)
-    work = _Work(line, item.price_fen, best[0], gross, gross, [])
     if best[1]:
         amount = _amount(best[0], line)
         if gross - amount:
-            work.discounts.append(DiscountLine(best[1], best[2], best[3], gross - amount))
-            work.net = amount
-    return work
+            return best[0], gross, amount, DiscountLine(best[1], best[2], best[3], gross - amount)
+    return best[0], gross, gross, None
 
 
 # --- step 2: promotions ----------------------------------------------------------------------------------
@@ -579,7 +612,8 @@ def price_basket(lines: Iterable[BasketLine], book: PriceBook, *, at: datetime, 
         raise PricingError("redeeming points needs the loyalty rules")
     if rounding not in ROUNDING_MODES:
         raise PricingError(f"cash rounding must be one of {', '.join(ROUNDING_MODES)}, not {rounding!r}")
-    works = [_start(ln, book, at, member_level) for ln in sorted(lines, key=lambda ln: ln.line_no)]
+    memo = _unit_memo(book)
+    works = [_start(ln, book, at, member_level, memo) for ln in sorted(lines, key=lambda ln: ln.line_no)]
     # step 2
     scopes: dict[str, list[int]] = {}
     for i, work in enumerate(works):
