@@ -24,6 +24,7 @@ from pos_app.domain.codes import (
 )
 from pos_app.domain.errors import DomainError
 from pos_app.domain.exchange import ExchangePlan
+from pos_app.domain.held import basket_to_json
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.money import format_ui
 from pos_app.domain.sale import (
@@ -402,6 +403,8 @@ class CheckoutService:
                 earn_explanation=totals.earn_explanation, started_at=self._started.get(sale, stamp),
                 committed_at=stamp)
             uow.sales.add_lines(sale_id, [line.to_dict() for line in snap.lines])
+            # the till's kept open basket goes with the commit: a crash now must not bring a paid basket back
+            uow.sales.forget_open_basket(cfg.terminal_id, basket_to_json(snap)["lines"])
             for t in tenders:
                 uow.sales.add_tender(sale_id, kind=t.kind, amount_fen=t.amount_fen, tendered_fen=t.tendered_fen,
                                      change_fen=t.change_fen, attempt_id=t.attempt_id if t.kind == "alipay" else None,

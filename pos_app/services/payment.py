@@ -311,6 +311,12 @@ class PaymentService:
         with self._uow().read() as uow:
             return uow.payments.in_states((AttemptState.UNKNOWN,))
 
+    def open_attempts(self) -> list[Attempt]:
+        """Attempts with no sale and no decision yet: in flight, unknown, paid (orphans) or held parts."""
+        with self._uow().read() as uow:
+            found = uow.payments.in_states((*OPEN_STATES, AttemptState.UNKNOWN, AttemptState.PAID))
+        return [a for a in found if a.sale_id is None and a.resolution in ("", "held")]
+
     def orphans(self) -> list[Attempt]:
         """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
         with self._uow().read() as uow:

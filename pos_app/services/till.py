@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -213,10 +214,36 @@ class Till:
         self._mode = ScanMode.PRODUCT
         if held is not None:
             restored = held.restore_open()
-            if restored is not None:
+            if restored is not None and self._paying_for(restored):
+                # the terminal stopped while this basket was being paid: the payment (recovered at start, then
+                # F12 "paid without a sale") owns it; selling it again would charge the customer twice
+                logger.warning("the open basket from before the last stop is the one of a payment that was "
+                               "under way; it is not put back (see F12 for that payment)")
+                held.keep_open(None, cashier_id=None)
+            elif restored is not None:
                 logger.info("the open basket from before the last stop is back (%d lines)",
                             len(restored.snapshot().active_lines))
                 self._sale = restored
+
+    def _paying_for(self, sale: Sale) -> bool:
+        """Whether a payment without a sale yet (in flight, unknown, paid or held) was for this basket."""
+        if self._payment is None:
+            return False
+        want = sorted((ln.code, ln.quantity) for ln in sale.snapshot().active_lines)
+        try:
+            attempts = [*self._payment.open_attempts()]
+        except Exception:  # noqa: BLE001 - a basket is not lost for a read that failed: it is put back
+            logger.exception("could not read the unsettled payments at start")
+            return False
+        for att in attempts:
+            try:
+                lines = json.loads(att.basket_json or "{}").get("lines") or []
+                got = sorted((str(ln["code"]), int(ln["quantity"])) for ln in lines if not ln.get("voided"))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if got == want:
+                return True
+        return False
 
     # --- life cycle ---------------------------------------------------------------------
 

@@ -99,6 +99,10 @@ class SalesRepository(Protocol):
 
     def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None: ...
 
+    def forget_open_basket(self, terminal_id: str, basket_lines: list[dict[str, Any]]) -> bool:
+        """Inside a sale's commit: drop the till's kept open basket when it is this sale (same lines)."""
+        ...
+
     def add_tender(self, sale_id: int, *, kind: str, amount_fen: int, tendered_fen: int, change_fen: int,
                    attempt_id: int | None, trade_no: str) -> int: ...
 
