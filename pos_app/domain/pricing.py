@@ -435,11 +435,16 @@ class _Plan:
 
     def complete(self) -> _Plan:
         """Spread the whole-basket threshold amounts still pending over the lines (in order)."""
+        per_line, nets = self.per_line, self.nets
         for promo, off in self.pending:
-            for i, share in enumerate(allocate(off, self.nets)):
+            for i, share in enumerate(allocate(off, nets)):
                 if share:
-                    self.per_line.setdefault(i, []).append((promo, share))
-                    self.nets[i] -= share
+                    found = per_line.get(i)
+                    if found is None:
+                        per_line[i] = [(promo, share)]
+                    else:
+                        found.append((promo, share))
+                    nets[i] -= share
         self.pending.clear()
         return self
 
@@ -587,13 +592,18 @@ class _Selector:
 # --- steps 3-5: order-level amounts ------------------------------------------------------------------------
 
 
+# DiscountLine(kind, ref, label, fen) without the namedtuple's Python-level __new__: the engine makes hundreds
+# per pricing (every order-level amount is spread over every line)
+_new_tuple = tuple.__new__
+
+
 def _spread(works: Sequence[_Work], fen: int, kind: str, ref: str, label: str) -> None:
     if fen <= 0:
         return
     shares = allocate(fen, [w.net for w in works])
     for work, share in zip(works, shares, strict=True):
         if share:
-            work.discounts.append(DiscountLine(kind, ref, label, share))
+            work.discounts.append(_new_tuple(DiscountLine, (kind, ref, label, share)))
             work.net -= share
 
 
@@ -626,9 +636,10 @@ def price_basket(lines: Iterable[BasketLine], book: PriceBook, *, at: datetime, 
     plan = _Selector(candidates, scopes, works).choose()
     applied: set[str] = set()
     for i, entries in sorted(plan.per_line.items()):
+        work = works[i]
         for promo, off in entries:
-            works[i].discounts.append(DiscountLine("promotion", promo.id, promo.name, off))
-            works[i].net -= off
+            work.discounts.append(_new_tuple(DiscountLine, ("promotion", promo.id, promo.name, off)))
+            work.net -= off
             applied.add(promo.id)
     # step 3
     for work in works:
@@ -652,6 +663,14 @@ def price_basket(lines: Iterable[BasketLine], book: PriceBook, *, at: datetime, 
     return _finish(works, rules, member_level, points_redeemed, points_fen, rounding_fen, applied)
 
 
+def _priced_line(**values: Any) -> PricedLine:
+    """``PricedLine(**values)`` without the frozen dataclass's per-field ``object.__setattr__`` (a hundred
+    lines per pricing); the same object, as PricedLine has no ``__post_init__``. Every field must be given."""
+    line: PricedLine = object.__new__(PricedLine)
+    line.__dict__.update(values)
+    return line
+
+
 def _finish(works: Sequence[_Work], rules: LoyaltyRules | None, member_level: str | None, points_redeemed: int,
             points_fen: int, rounding_fen: int, applied: set[str]) -> PricedBasket:
     by_rate: dict[int, list[int]] = {}
@@ -667,7 +686,7 @@ def _finish(works: Sequence[_Work], rules: LoyaltyRules | None, member_level: st
             for i, share in zip(idx, allocate(tax, [works[i].net for i in idx]), strict=True):
                 line_tax[i] = share
         taxes.append(TaxLine(rate, gross, tax))
-    priced = tuple(PricedLine(
+    priced = tuple(_priced_line(
         line_no=w.line.line_no, code=w.code, name=w.line.item.name, description=w.line.description,
         quantity=w.line.quantity, unit=w.line.item.unit, category=w.category, list_unit_price_fen=w.list_unit,
         unit_price_fen=w.unit_price, gross_fen=w.gross, discounts=tuple(w.discounts), net_fen=w.net,

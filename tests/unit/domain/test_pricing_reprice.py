@@ -4,10 +4,17 @@ time, the price book) is never answered from an earlier pricing."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 
-from pos_app.domain.pricing import BasketLine, PriceItem, price_basket
+from pos_app.domain.pricing import (
+    BasketLine,
+    DiscountLine,
+    ManualDiscount,
+    PricedLine,
+    PriceItem,
+    price_basket,
+)
 from pos_app.domain.promotions import PriceBook, SpecialPrice
 
 AT = datetime(2026, 12, 3, 10, 0)
@@ -46,3 +53,15 @@ def test_a_new_price_book_is_not_answered_from_the_old_one() -> None:
     assert _unit(line, _book(900)) == (900, 1800)
     assert _unit(line, _book(700)) == (700, 1400)
     assert _unit(line, PriceBook()) == (1200, 2400)
+
+
+def test_priced_lines_carry_exactly_their_fields() -> None:
+    """The engine builds result lines without the dataclass constructor: they must still be whole ones."""
+    line = price_basket([BasketLine(1, MILK, 2)], _book(900), at=AT, member_level="GOLD",
+                        sale_discount=ManualDiscount("LOYAL", amount_fen=100)).lines[0]
+    assert set(vars(line)) == {f.name for f in fields(PricedLine)}
+    assert line == PricedLine(**{f.name: getattr(line, f.name) for f in fields(PricedLine)})
+    assert line.discounts == (DiscountLine("special_price", "S1", "special price S1", 600),
+                              DiscountLine("manual", "LOYAL", "sale discount", 100))
+    assert all(type(d) is DiscountLine for d in line.discounts)
+    assert line.discounts[1].amount_fen == 100
