@@ -471,6 +471,7 @@ class _Selector:
         self.live = sorted((p for p in candidates if scopes.get(p.id)), key=lambda p: (-p.priority, p.id))
         self._each = [w.line.item.unit == UNIT_EACH for w in works]
         self._bxgy_alone: dict[str, tuple[list[int], dict[int, int]]] = {}
+        self._total_net: int | None = None
         # independent item promotions: what each takes off each line of its scope
         self.offers: dict[str, list[tuple[int, int]]] = {}
         for promo in self.live:
@@ -479,22 +480,29 @@ class _Selector:
                                          if (off := _line_promo_off(promo, works[i])) > 0]
 
     def _bxgy(self, promo: Promotion, exclude: set[int]) -> tuple[list[int], dict[int, int]]:
-        if not exclude:
+        scope = self.scopes[promo.id]
+        alone = not exclude or exclude.isdisjoint(scope)  # nothing of its scope excluded: as if alone
+        if alone:
             found = self._bxgy_alone.get(promo.id)
             if found is not None:
                 return found
         each = self._each
-        pool = [i for i in self.scopes[promo.id] if each[i] and i not in exclude]
+        pool = [i for i in scope if each[i] and i not in exclude]
         offs = _bxgy_off(promo, [self.works[i] for i in pool])
         result = pool, {pool[j]: off for j, off in offs.items()}
-        if not exclude:
+        if alone:
             self._bxgy_alone[promo.id] = result
         return result
 
     def single_total(self, promo: Promotion) -> int:
         """The discount ``promo`` gives on its own."""
         if promo.kind == "threshold":
-            return _threshold_off(promo, sum(self.works[i].net for i in self.scopes[promo.id]))
+            scope = self.scopes[promo.id]
+            if len(scope) == len(self.works):
+                if self._total_net is None:
+                    self._total_net = sum(w.net for w in self.works)
+                return _threshold_off(promo, self._total_net)
+            return _threshold_off(promo, sum(self.works[i].net for i in scope))
         if promo.kind == "buy_x_get_y":
             return sum(self._bxgy(promo, set())[1].values())
         return sum(off for _, off in self.offers[promo.id])
