@@ -499,13 +499,37 @@ class _Selector:
         if promo.kind == "threshold":
             scope = self.scopes[promo.id]
             if len(scope) == len(self.works):
-                if self._total_net is None:
-                    self._total_net = sum(w.net for w in self.works)
-                return _threshold_off(promo, self._total_net)
+                return _threshold_off(promo, self._basket_net())
             return _threshold_off(promo, sum(self.works[i].net for i in scope))
         if promo.kind == "buy_x_get_y":
             return sum(self._bxgy(promo, set())[1].values())
         return sum(off for _, off in self.offers[promo.id])
+
+    def _basket_net(self) -> int:
+        if self._total_net is None:
+            self._total_net = sum(w.net for w in self.works)
+        return self._total_net
+
+    def thresholds_most(self, thresholds: Sequence[Promotion]) -> int:
+        """An upper bound of ``evaluate(thresholds).total`` (thresholds only), without spreading anything.
+
+        Each threshold's discount grows with its base, and a base only shrinks as earlier ones take their
+        part: a scoped one takes at most what it would on its scope's nets, a whole-basket one at most what it
+        would on the basket less the least the earlier ones take (and at least what it would on the basket
+        less the most they take).
+        """
+        basket = self._basket_net()
+        everything = len(self.works)
+        most = least = 0
+        for promo in thresholds:
+            scope = self.scopes[promo.id]
+            if len(scope) == everything:
+                up, down = _threshold_off(promo, basket - least), _threshold_off(promo, basket - most)
+            else:
+                up, down = _threshold_off(promo, sum(self.works[i].net for i in scope)), 0
+            most += up
+            least += down
+        return most
 
     def evaluate(self, promos: Sequence[Promotion]) -> _Plan:
         """Apply ``promos``: item promotions one per line (best for the customer), then thresholds.
@@ -583,7 +607,8 @@ class _Selector:
             thresholds = [p for p in combinable if p.kind == "threshold"]
             # without the item promotions a threshold can only do better if they cut into its scope
             if thresholds and len(thresholds) < len(combinable) and any(
-                    i in best.touched for p in thresholds for i in self.scopes[p.id]):
+                    i in best.touched for p in thresholds for i in self.scopes[p.id]) and (
+                    self.thresholds_most(thresholds) > best_total):
                 plan = self.evaluate(thresholds)
                 if plan.total > best_total:
                     best, best_total = plan, plan.total
