@@ -124,6 +124,13 @@ class Terminal:
         self.container.conns.close_mine()
 
 
+def kiosk_approval(terminal: Terminal) -> Callable[[], bool]:
+    """Leaving kiosk mode: a supervisor approves through the navigator's approval dialog."""
+    ctx = terminal.ctx
+    return lambda: bool(ctx.nav.approve(terminal.window, "leave_kiosk", ctx.tr("Leave the till"),
+                                        [ctx.tr("Leave kiosk mode")]))
+
+
 def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tuple[str, ...] | None = None,
                    printer_url: str | None = None, show_wallet: bool = True,
                    payment_sleep: Callable[[float], None] | None = None) -> Terminal:
@@ -400,10 +407,7 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     if settings.kiosk.enabled:  # full screen, no frame; leaving asks a supervisor
         from pos_app.ui.kiosk import enter_kiosk
 
-        approve = terminal.ctx.extras.get("approve")
-        terminal.ctx.extras["kiosk"] = enter_kiosk(terminal.window, lambda: bool(
-            approve and approve(terminal.window, "leave_kiosk", terminal.ctx.tr("Leave the till"),
-                                [terminal.ctx.tr("Leave kiosk mode")])))
+        enter_kiosk(terminal.window, kiosk_approval(terminal))  # the guard is a child of the window
     else:
         terminal.window.show()
     if terminal.wallet is not None:

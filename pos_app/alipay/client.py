@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_gateway
-from pos_app.services.ports import (
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import (
     CardGateway,
-    Clock,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,

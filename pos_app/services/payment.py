@@ -56,7 +56,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Attempt = PaymentAttempt
-"""A stored payment attempt (see :class:`pos_app.services.ports.PaymentAttempt`)."""
+"""A stored payment attempt (see :class:`pos_app.services.ports.payments.PaymentAttempt`)."""
 
 
 class AttemptState(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from pos_app.services.ports import MemberRecord
+from pos_app.services.ports.members import MemberRecord
 
 __all__ = ["SqliteMembers"]
 

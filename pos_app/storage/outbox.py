@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pos_app.domain.codes import mask_code
-from pos_app.services.ports import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover
+from pos_app.services.ports.outbox import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover
 
 from .audit import append_audit
 from .db import connect, transaction
@@ -27,7 +27,6 @@ __all__ = [
     "mask_card",
     "OutboxRepository",
     "SqliteOutboxQueue",
-    "SqliteSyncStore",
 ]
 
 logger = logging.getLogger(__name__)
@@ -331,7 +330,4 @@ class SqliteOutboxQueue:
 
 class _Retry(Exception):
     """Internal: a concurrent change; the caller sends the head row unchanged."""
-
-
-SqliteSyncStore = SqliteOutboxQueue
 """The old name ("store" means the shop); kept for branches written against it."""

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from pos_app.services.ports import RefundRecord, SaleLineRecord, SaleRecord, TenderRecord
+from pos_app.services.ports.sales import RefundRecord, SaleLineRecord, SaleRecord, TenderRecord
 
 from .audit import append_audit
 from .integrity import note_row

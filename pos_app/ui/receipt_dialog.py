@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_ui
 from pos_app.services.checkout import CommittedSale
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt
 from pos_app.services.refunds import RefundOutcome, SaleDetail
 

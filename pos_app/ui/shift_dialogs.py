@@ -28,7 +28,8 @@ from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.domain.shift import DENOMINATIONS_FEN
 from pos_app.services.approvals import ACTIONS, Approval, reasons_for
 from pos_app.services.errors import ServiceError
-from pos_app.services.ports import BEIJING, ShiftRecord
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.shifts import (
     CloseResult,
     DifferenceNeedsApproval,

@@ -19,7 +19,7 @@ from pos_app.runtime import RandomIds, SystemClock  # noqa: E402
 from pos_app.services.checkout import CheckoutConfig, CheckoutService  # noqa: E402
 from pos_app.services.members import MemberService  # noqa: E402
 from pos_app.services.payment import PaymentConfig  # noqa: E402
-from pos_app.services.ports import PaymentAttempt  # noqa: E402
+from pos_app.services.ports.payments import PaymentAttempt  # noqa: E402
 from pos_app.storage.db import Database  # noqa: E402
 from pos_app.storage.uow import SqliteUnitOfWork  # noqa: E402
 from tests.bench.bulk import bulk_items, bulk_members, item_code  # noqa: E402

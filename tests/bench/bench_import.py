@@ -27,7 +27,7 @@ from pos_app.dataio.catalogue import parse_catalogue  # noqa: E402
 from pos_app.dataio.members import parse_members  # noqa: E402
 from pos_app.dataio.tables import read_table, write_xlsx  # noqa: E402
 from pos_app.domain.codes import classify, gtin_check_digit  # noqa: E402
-from pos_app.services.ports import BEIJING  # noqa: E402
+from pos_app.services.ports.clock import BEIJING  # noqa: E402
 from pos_app.storage.catalogue import SqliteCatalogue  # noqa: E402
 from pos_app.storage.catalogue_import import apply_catalogue  # noqa: E402
 from pos_app.storage.db import Database  # noqa: E402

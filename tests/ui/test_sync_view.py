@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from pos_app.runtime import SystemClock
-from pos_app.services.ports import SyncApprover
+from pos_app.services.ports.outbox import SyncApprover
 from pos_app.services.sync import SyncConfig, SyncStatus, SyncWorker
 from pos_app.storage.db import connect, transaction
 from pos_app.storage.outbox import SqliteOutboxQueue, enqueue

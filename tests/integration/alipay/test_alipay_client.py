@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pos_app.alipay import AlipayClient
-from pos_app.services.ports import (
+from pos_app.services.ports.gateway import (
     CancelResult,
     CardInfo,
     GatewayBusinessFailure,

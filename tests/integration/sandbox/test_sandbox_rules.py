@@ -12,8 +12,8 @@ import pytest
 from pos_app.alipay.envelope import build_request, verify_response
 from pos_app.alipay.keys import load_private_key_file, load_public_key_file
 from pos_app.sandbox.state import AUTH_CODE_RE
-from pos_app.services.ports import (
-    BEIJING,
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.ports.gateway import (
     CardInfo,
     GatewayBusinessFailure,
     GatewayInProgress,

@@ -15,7 +15,8 @@ from pos_app.alipay import AlipayClient
 from pos_app.runtime import SystemClock
 from pos_app.sandbox import SandboxServer
 from pos_app.services import card_sync
-from pos_app.services.ports import Clock, GatewaySuccess
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import GatewaySuccess
 from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.storage.db import connect, transaction
 from pos_app.storage.outbox import SqliteOutboxQueue, enqueue

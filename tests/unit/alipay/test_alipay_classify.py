@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pos_app.alipay.client import AlipayClient, mask
-from pos_app.services.ports import (
+from pos_app.services.ports.gateway import (
     CardInfo,
     GatewayBusinessFailure,
     GatewayInProgress,
