@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pos_app.alipay.card_requests import AlipayCardRequests
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -60,7 +62,7 @@ def main() -> None:
         uow = lambda: SqliteUnitOfWork(conn)  # noqa: E731
         clock = SystemClock()
         checkout = CheckoutService(uow, clock, RandomIds("T1"),
-                                   CheckoutConfig(store_id="S1", terminal_id="T1", loyalty=LoyaltyRules()))
+                                   CheckoutConfig(store_id="S1", terminal_id="T1", loyalty=LoyaltyRules()), card_requests=AlipayCardRequests())
         members = MemberService(uow, None, clock)
         _ = PaymentConfig()
 
