@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pos_app.bootstrap import (
     AlipayClient,
@@ -38,7 +38,10 @@ from pos_app.services.bundle import ServiceBundle
 from pos_app.settings import Settings, SettingsError, load_settings
 from pos_app.start_checks import StartRefused
 
-__all__ = ["run_terminal", "Terminal", "build_terminal", "ThreadConnections", "DEMO_CASHIER", "DEMO_SUPERVISOR",
+if TYPE_CHECKING:
+    from pos_app.ui.kiosk import KioskGuard
+
+__all__ = ["run_terminal", "kiosk", "Terminal", "build_terminal", "ThreadConnections", "DEMO_CASHIER", "DEMO_SUPERVISOR",
            "DEMO_WALLET_CAMERA", "EXIT_SETTINGS", "EXIT_STORAGE"]
 
 logger = logging.getLogger(__name__)
@@ -122,13 +125,6 @@ class Terminal:
         if self.sandbox is not None:
             self.sandbox.stop()
         self.container.conns.close_mine()
-
-
-def kiosk_approval(terminal: Terminal) -> Callable[[], bool]:
-    """Leaving kiosk mode: a supervisor approves through the navigator's approval dialog."""
-    ctx = terminal.ctx
-    return lambda: bool(ctx.nav.approve(terminal.window, "leave_kiosk", ctx.tr("Leave the till"),
-                                        [ctx.tr("Leave kiosk mode")]))
 
 
 def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tuple[str, ...] | None = None,
@@ -230,7 +226,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
                        cp=DEMO_CASHIER[1], s=DEMO_SUPERVISOR[0], sp=DEMO_SUPERVISOR[1])
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        apply_style(app)
+        apply_style(app, tr.language)
     window = MainWindow(ctx, login, demo_hint)
     dialogs_wiring.install(ctx, window)  # the dialogs the checkout screen opens for F4/F8/F9/F10/F11 and approvals
     from pos_app.ui.items_view import open_items  # data (issue 12): the supervisor's Items screen (Ctrl+I)
@@ -362,6 +358,15 @@ def _fatal(title: str, lines: list[str], code: int) -> int:
     return code
 
 
+def kiosk(terminal: Terminal) -> KioskGuard:
+    """Full screen without a frame; Alt+F4 or Ctrl+Alt+Q asks for a supervisor's number and PIN."""
+    from pos_app.ui.kiosk import enter_kiosk
+
+    ctx = terminal.ctx
+    return enter_kiosk(terminal.window, lambda: ctx.nav.approve(
+        terminal.window, "leave_kiosk", ctx.tr("Leave the till"), [ctx.tr("Leave kiosk mode")]))
+
+
 def run_terminal(config: Path | str | None, data_dir: Path | str | None, demo: bool,
                  screenshot: Path | None) -> int:
     """Start the terminal; returns the process exit code (2 settings, 3 storage)."""
@@ -405,9 +410,7 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     except LoyaltyConfigError as exc:
         return _fatal("settings", [str(exc)], EXIT_SETTINGS)
     if settings.kiosk.enabled:  # full screen, no frame; leaving asks a supervisor
-        from pos_app.ui.kiosk import enter_kiosk
-
-        enter_kiosk(terminal.window, kiosk_approval(terminal))  # the guard is a child of the window
+        kiosk(terminal)
     else:
         terminal.window.show()
     if terminal.wallet is not None:

@@ -70,7 +70,7 @@ def _unit(cmd: list[str], kiosk: bool) -> str:
 
 
 def _autostart(cmd: list[str], kiosk: bool) -> str:
-    exec_cmd = shlex.join(cmd)
+    exec_cmd = shlex.join([*cmd, "--keep-alive"])  # no service manager here: the till restarts itself
     if kiosk:
         exec_cmd = f"env POS_KIOSK_ENABLED=true {exec_cmd}"
     return (
@@ -137,7 +137,7 @@ def plan_desktop(*, home: Path, staging: Path, pos_app: str, config: str | None,
                                purpose="systemd user unit: starts the till at login, restarts it after a crash"))
     else:
         out.append(PlannedFile(home / ".config/autostart/pos-app.desktop", _autostart(cmd, kiosk),
-                               purpose="XDG autostart entry: starts the till at login"))
+                               purpose="XDG autostart entry: starts the till at login, restarts it after a crash"))
     out.append(PlannedFile(home / ".config/autostart/pos-app-noblank.desktop", _noblank(),
                            purpose="turns screen blanking, DPMS and the lock screen off at login"))
     udev_dir = (system_root / "etc/udev/rules.d") if is_root else staging

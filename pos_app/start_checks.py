@@ -6,6 +6,7 @@ Refusals are :class:`StartRefused` with one line per problem and the way out, ne
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from pos_app.services.ports.errors import ServiceUnavailable
 from pos_app.settings import Settings
@@ -94,8 +95,11 @@ def integrity_gate(settings: Settings, secret: TerminalSecret) -> IntegrityRepor
         conn.close()
 
 
-def integrity_verify(settings: Settings) -> tuple[IntegrityReport, list[str]]:
+def integrity_verify(settings: Settings, path: Path | None = None) -> tuple[IntegrityReport, list[str]]:
     """``pos-app audit verify``: the whole chain, every sealed row and the anchor, read-only.
+
+    ``path``: another copy of the database (a backup): its chain and sealed rows are checked with the
+    terminal's key, but not against the live file's anchor (a backup is older than the anchor).
 
     Returns the report and notes (no secret: keyed entries cannot be checked). Raises StartRefused for a
     damaged file, ServiceUnavailable when the database cannot be opened.
@@ -111,7 +115,7 @@ def integrity_verify(settings: Settings) -> tuple[IntegrityReport, list[str]]:
         key = terminal_secret(settings, create=False).key("audit")
     else:
         notes.append(f"no terminal secret at {settings.secret_path}: keyed entries cannot be checked")
-    db = settings.db_path
+    db = settings.db_path if path is None else path
     try:
         conn = connect(db, readonly=True)
         try:
@@ -119,7 +123,8 @@ def integrity_verify(settings: Settings) -> tuple[IntegrityReport, list[str]]:
             if damaged:
                 raise StartRefused([f"database {db} is damaged: {'; '.join(damaged)}",
                                     "the way out: restore the latest backup of the data folder"])
-            return check(conn, key, anchor_path_for(db) if key else None, full=True), notes
+            anchor = anchor_path_for(db) if key and path is None else None
+            return check(conn, key, anchor, full=True), notes
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

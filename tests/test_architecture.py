@@ -115,6 +115,7 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     "housekeeping": (*ADAPTERS, "pos_app.ui", "pos_app.app", "pos_app.cli", "pos_app.demo", *QT),
     "doctor": (*ADAPTERS, "pos_app.ui", "pos_app.app", "pos_app.cli", "pos_app.demo", *QT),
     "setup_desktop": ("pos_app.", *QT),
+    "keepalive": ("pos_app.", "drivers", *QT),                  # restarts the till as a child: stdlib only
     "runtime": ("pos_app.", "drivers", *QT),
     "logs": ("pos_app.", "drivers", *QT),
     # card (issue 15): composition for the reconciliation, the card template and the opening endpoint

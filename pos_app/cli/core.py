@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--demo", action="store_true",
                      help="demo mode: local sandbox gateway, demo members and catalogue, demo cashier")
     run.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)
+    run.add_argument("--keep-alive", action="store_true",
+                     help="start the terminal again after a crash (for XDG autostart; the systemd unit "
+                          "does this itself); not after exit 0, 2 or 3")
     run.set_defaults(func=_cmd_run)
 
     config = sub.add_parser("config", help="settings tools")
@@ -56,6 +59,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.keep_alive:
+        from pos_app.keepalive import KeepAlive, child_command
+
+        return KeepAlive(child_command(sys.argv[1:])).run()
     from pos_app.app import run_terminal
 
     return run_terminal(config=args.config, data_dir=args.data_dir, demo=args.demo,

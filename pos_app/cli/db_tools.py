@@ -109,11 +109,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     s = settings_or_exit(args)
     path = Path(args.file) if args.file else s.db_path
     problems = integrity_problems(path)
+    chain = ""
+    if not problems:  # the file is sound: now the audit chain and the sealed sales and refunds in it
+        from pos_app.start_checks import StartRefused, integrity_verify
+
+        try:
+            rep, notes = integrity_verify(s, None if path == s.db_path else path)
+        except StartRefused as exc:
+            problems = list(exc.problems)
+        else:
+            for note in notes:
+                print(f"verify: {note}", file=sys.stderr)
+            if rep.ok:
+                chain = f"; audit chain intact ({rep.entries_checked} entries, {rep.rows_checked} sealed rows)"
+            else:
+                where = f" at entry {rep.first_bad}" if rep.first_bad is not None else ""
+                problems = [f"audit log broken{where}: {p}" for p in rep.problems]
     if args.json:
         print(json.dumps({"path": str(path), "ok": not problems, "problems": problems[:20]}, ensure_ascii=False))
     elif problems:
         for p in problems[:20]:
             print(f"verify: {path}: {p}", file=sys.stderr)
     else:
-        print(f"verify: {path}: integrity ok")
+        print(f"verify: {path}: integrity ok{chain}")
     return 0 if not problems else 1

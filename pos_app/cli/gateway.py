@@ -112,11 +112,11 @@ def _cmd_gateway_call(args: argparse.Namespace) -> int:
     from pos_app.bootstrap import AlipayClient, AlipayError, load_gateway_config
     from pos_app.services.ports.gateway import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess
 
-    if args.config:  # fill what the flags did not give from the [gateway] settings
+    if args.config or os.environ.get("POS_CONFIG"):  # fill what the flags did not give from the [gateway] settings
         from pos_app.settings import SettingsError, load_settings
 
         try:
-            gw = load_settings(args.config).gateway
+            gw = load_settings(args.config).gateway  # None: $POS_CONFIG, like every other command
         except SettingsError as exc:
             for line in exc.problems:
                 print(f"settings: {line}", file=sys.stderr)
@@ -185,7 +185,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("method", help="e.g. alipay.trade.query")
     c.add_argument("--biz", required=True, help="biz_content as a JSON object")
     c.add_argument("--config", metavar="FILE", default=None,
-                   help="take the gateway url, app id and key paths from this settings file")
+                   help="take the gateway url, app id and key paths from this settings file; default $POS_CONFIG")
     c.add_argument("--gateway-url", default=None)
     c.add_argument("--app-id", default=None)
     c.add_argument("--app-private-key", default=None, help="merchant private key file")

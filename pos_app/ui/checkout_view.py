@@ -7,6 +7,7 @@ import logging
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -153,12 +155,27 @@ class CheckoutView(QWidget):
         hint = QLabel(tr("+/- quantity · Esc cancel · Enter add code"), self)
         hint.setWordWrap(True)
 
+        # the buttons scroll when the screen is short (1366x768, 1024x768 counter screens): the window never
+        # grows past the screen, and the member, the totals and the amount to pay stay in sight
+        actions = QWidget(self)
+        actions.setObjectName("actions")
+        alay = QVBoxLayout(actions)
+        alay.setContentsMargins(0, 0, 0, 0)
+        alay.addLayout(grid)
+        alay.addWidget(hint)
+        alay.addStretch(1)
+        self.actions_area = QScrollArea(self)
+        self.actions_area.setObjectName("actionsArea")
+        self.actions_area.setWidget(actions)
+        self.actions_area.setWidgetResizable(True)
+        self.actions_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.actions_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.actions_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
         right = QVBoxLayout()
         right.addWidget(self.member_box)
         right.addWidget(self.totals_box)
-        right.addLayout(grid)
-        right.addWidget(hint)
-        right.addStretch(1)
+        right.addWidget(self.actions_area, 1)
 
         # the default frame draws the title over the box's top edge and CJK glyphs get clipped: give the
         # title its own room above the frame

@@ -292,3 +292,25 @@ def test_a_restore_through_db_restore_re_anchors(shop: tuple[Settings, Services]
     integrity_gate(settings, terminal_secret(settings))
     rc, out = _verify(settings, capsys)
     assert rc == 0, out
+
+
+def test_db_verify_checks_the_audit_chain_of_the_file_and_of_a_backup(
+        shop: tuple[Settings, Services], capsys: pytest.CaptureFixture[str]) -> None:
+    """`pos-app db verify` (the store PC's check, also run on backups) sees an edited sale, not only a damaged page."""
+    settings, _ = shop
+    data = str(settings.data_dir)
+    assert main(["db", "verify", "--data-dir", data]) == 0
+    assert "audit chain intact" in capsys.readouterr().out
+    assert main(["db", "backup", "--data-dir", data]) == 0
+    backup = next(settings.backup_dir.glob("pos-*.sqlite3"))
+    capsys.readouterr()
+    assert main(["db", "verify", "--data-dir", data, str(backup)]) == 0
+    assert "audit chain intact" in capsys.readouterr().out
+    for path in (settings.db_path, backup):  # the live file and the copy, each edited behind the terminal's back
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("UPDATE sales SET total_fen = total_fen - 100 WHERE id = 1")
+        conn.close()
+    assert main(["db", "verify", "--data-dir", data]) == 1
+    assert "audit log broken" in capsys.readouterr().err
+    assert main(["db", "verify", "--data-dir", data, str(backup)]) == 1
+    assert "audit log broken" in capsys.readouterr().err

@@ -7,8 +7,11 @@ from typing import Any
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QCloseEvent
 
-from pos_app.app import Terminal, kiosk_approval
+from pos_app.app import Terminal, kiosk
 from pos_app.ui.kiosk import enter_kiosk
+from tests.ui.modal import ModalScript, is_a, supervisor_approves
+
+CTRL_ALT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 
 
 def test_kiosk_fills_the_screen_and_leaving_needs_a_supervisor(qtbot: Any, terminal: Terminal) -> None:
@@ -26,23 +29,26 @@ def test_kiosk_fills_the_screen_and_leaving_needs_a_supervisor(qtbot: Any, termi
     # a close asked for by the program (shutdown, SIGTERM) is not held; one from the window system is
     assert not guard.holds(QCloseEvent())
     assert not guard.holds(QEvent(QEvent.Type.Show))
-    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Q, CTRL_ALT)
     assert asked == [False] and window.isVisible()  # refused: the till stays
-    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Q, CTRL_ALT)
     assert asked == [False, True]
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
 
 
-def test_leaving_kiosk_asks_the_navigators_supervisor_approval(terminal: Terminal) -> None:
-    asked: list[tuple[str, str]] = []
-    verdicts = [None, object()]  # cancelled, then a recorded approval
-
-    def ask(parent: Any, action: str, subject: str, reasons: Any) -> Any:
-        asked.append((action, subject))
-        return verdicts[len(asked) - 1]
-
-    approve = kiosk_approval(terminal)
-    terminal.ctx.nav.ask_approval = ask
-    assert approve() is False
-    assert approve() is True
-    assert [a for a, _ in asked] == ["leave_kiosk", "leave_kiosk"]
+def test_the_terminal_kiosk_asks_the_real_approval_dialog(qtbot: Any, terminal: Terminal) -> None:
+    """As `pos-app run` wires it: a cashier's number is refused, a supervisor's number and PIN let the till go."""
+    window = terminal.window
+    kiosk(terminal)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    refused = ModalScript([supervisor_approves("1001", "1234"),
+                           (is_a("ApprovalDialog"), lambda w: w.reject())])
+    qtbot.keyClick(window, Qt.Key.Key_Q, CTRL_ALT)
+    refused.finish(qtbot)
+    assert window.isVisible() and window.isFullScreen()
+    window.activateWindow()  # the window manager gives the focus back when the dialog closes; offscreen has none
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    approved = ModalScript([supervisor_approves()])
+    qtbot.keyClick(window, Qt.Key.Key_Q, CTRL_ALT)
+    approved.finish(qtbot)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)

@@ -74,3 +74,25 @@ def test_member_levels_are_translated(qtbot: Any) -> None:
     for level, zh in (("GOLD", "金卡"), ("SILVER", "银卡"), ("PLATINUM", "白金卡")):
         view.show_member(MemberPanelView("张*明", level, "****5130", 100, 0, 0, 0, ""))
         assert view.member_name.text().endswith(zh)
+
+
+def test_qt_standard_buttons_follow_the_terminal_language(qtbot: Any, tmp_path: Any) -> None:
+    """Seen on a real zh_CN terminal under Xvfb: the float dialog's Cancel stayed English (Qt's own words)."""
+    from PySide6.QtWidgets import QApplication
+
+    from pos_app.ui.style import install_qt_translations
+    from tests.ui.conftest import make_terminal
+
+    terminal = make_terminal(qtbot, tmp_path, language="zh_CN")
+    try:
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Ok)
+        qtbot.addWidget(box)
+        assert box.button(QDialogButtonBox.StandardButton.Cancel).text() == "取消"
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        assert not install_qt_translations(app, "en")  # an English terminal takes Qt's own English back
+        english = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        qtbot.addWidget(english)
+        assert english.button(QDialogButtonBox.StandardButton.Cancel).text() == "Cancel"
+    finally:
+        terminal.shutdown()

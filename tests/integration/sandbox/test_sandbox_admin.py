@@ -100,6 +100,11 @@ def test_cli_sandbox_subprocess_and_gateway_call(tmp_path) -> None:
                                    capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=60)
         assert by_config.returncode == 0, by_config.stderr
         assert json.loads(by_config.stdout)["trade_status"] == "TRADE_SUCCESS"
+        by_env = subprocess.run([sys.executable, "-m", "pos_app", "gateway", "call", "alipay.trade.query",
+                                 "--biz", '{"out_trade_no":"CLI1"}'],  # $POS_CONFIG, like every other command
+                                capture_output=True, text=True, env={**_env(), "POS_CONFIG": str(cfg)}, cwd=ROOT,
+                                timeout=60)
+        assert by_env.returncode == 0 and json.loads(by_env.stdout)["trade_status"] == "TRADE_SUCCESS", by_env.stderr
         token = Path(info["admin_token_file"]).read_text()
         httpx.post(info["admin_url"] + "/faults", json={"kind": "unavailable"}, trust_env=False,
                    headers={"Authorization": f"Bearer {token}"})

@@ -40,6 +40,7 @@ def test_autostart_entry_without_kiosk(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(_args(tmp_path, "--mode", "autostart", "--no-kiosk")) == 0
     entry = (tmp_path / "home/.config/autostart/pos-app.desktop").read_text(encoding="utf-8")
     assert "Exec=" in entry and "run --config" in entry and "POS_KIOSK_ENABLED" not in entry
+    assert entry.split("Exec=")[1].split("\n")[0].endswith(" --keep-alive")  # no service manager to restart it
     assert not (tmp_path / "home/.config/systemd").exists()
 
 
