@@ -1,3 +1,3 @@
 """Alipay membership-card POS terminal."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

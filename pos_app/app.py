@@ -71,6 +71,7 @@ class Terminal:
     wedge_filter: Any = None
     reconcile: Any = None  # card: the morning Alipay reconciliation thread
     customer_display: Any = None  # card: the customer window and pole display
+    card_desk: Any = None  # card: the supervisor's card template / join QR desk (Ctrl+J)
     exporter: Any = None
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
@@ -107,6 +108,8 @@ class Terminal:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.reconcile is not None:
             self.reconcile.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.card_desk is not None:
+            self.card_desk.close()
         if self.customer_display is not None:
             if self.customer_display.pole is not None:
                 self.customer_display.pole.close()
@@ -244,6 +247,7 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal.store_link = ctx.store_link = _start_store_link(settings)
     _start_recovery(terminal)
     terminal.customer_display = _start_customer_display(settings, window)
+    _install_card_desk(terminal, sandbox)
     if not demo and container.gateway is not None and settings.reconcile.auto:
         from pos_app.reconcile_runner import MorningReconcile
 
@@ -255,6 +259,23 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     # readers last: the virtual://wallet camera finds its frame source already registered
     _start_readers(terminal)
     return terminal
+
+
+def _install_card_desk(t: Terminal, sandbox: Any) -> None:
+    """Ctrl+J: the card template and join poster (card, issue 15); the demo serves its opening endpoint."""
+    from pos_app.card_desk import CardDesk
+    from pos_app.demo import card_desk
+    from pos_app.ui.card_desk_dialog import open_card_desk
+
+    if t.container.gateway is None:
+        return
+    t.card_desk = card_desk(t.settings, sandbox) if sandbox is not None else CardDesk(t.settings)
+
+    def ready(url: str) -> None:
+        if t.customer_display is not None:
+            t.customer_display.set_join_url(url)
+
+    t.ctx.nav.intents["card_join"] = open_card_desk(t.ctx, t.window, t.card_desk, on_ready=ready)
 
 
 def _start_readers(t: Terminal) -> None:

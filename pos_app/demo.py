@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pos_app.bootstrap import Container, seed_demo_data
+from pos_app.card_desk import DEMO_SPEC, CardDesk
 from pos_app.sandbox import SandboxServer
 from pos_app.services.users import hash_pin
 from pos_app.settings import Settings
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from pos_app.app import Terminal
 
 __all__ = ["DEMO_CASHIER", "DEMO_SUPERVISOR", "DEMO_FLOAT_FEN", "DEMO_WALLET_CAMERA", "prepare_demo", "seed_demo",
-           "open_wallet", "place_beside"]
+           "open_wallet", "place_beside", "card_desk", "join_by_qr"]
 
 DEMO_CASHIER = ("1001", "1234", "演示收银员 Demo Cashier")
 DEMO_SUPERVISOR = ("9001", "9999", "演示主管 Demo Supervisor")
@@ -53,6 +54,13 @@ def seed_demo(container: Container) -> None:
                           created_at=container.clock.now())
 
 
+def card_desk(settings: Settings, sandbox: SandboxServer) -> CardDesk:
+    """The supervisor's card desk in the demo: the demo shop's template spec, and the card-opening endpoint
+    served in-process with the sandbox pointed at it (express mode: Alipay calls the shop)."""
+    return CardDesk(settings, spec_path=DEMO_SPEC, serve_endpoint=True,
+                    on_endpoint=lambda url: sandbox.configure(spi_endpoint_url=url))
+
+
 def open_wallet(t: Terminal) -> Any:
     from drivers.virtual import register_frame_source
     from pos_app.printing import render_barcode_png
@@ -62,11 +70,12 @@ def open_wallet(t: Terminal) -> Any:
     # the demo member with the most points, so that redeeming points can be tried at once
     cards = sorted((c for c in sandbox.cards() if c.get("biz_card_no")),
                    key=lambda c: -Decimal(str(c.get("point") or 0)))
+    joined: list[str] = []  # the card the customer got with "Join", once they have one
 
     def member_code(dynamic: bool) -> str:
-        if not cards:
+        card = sandbox.card(joined[-1]) if joined else (cards[0] if cards else None)
+        if card is None:
             return ""
-        card = cards[0]
         if dynamic:
             return str(sandbox.mint_member_code(card["biz_card_no"])["code"])
         return str(card.get("external_card_no") or card["biz_card_no"])
@@ -78,11 +87,60 @@ def open_wallet(t: Terminal) -> Any:
         sandbox.script_auth_code(code, scripted[0], queries=scripted[1])
         return code
 
-    wallet = WalletWindow(t.ctx.tr, member_code, payment_code, render_barcode_png, t.wedge_filter)
+    def join(frame: Any, mobile: str, name: str) -> str:
+        card_no = join_by_qr(sandbox.base_url, frame, mobile, name)
+        joined.append(card_no)
+        return card_no
+
+    desk = t.card_desk
+    wallet = WalletWindow(t.ctx.tr, member_code, payment_code, render_barcode_png, t.wedge_filter,
+                          join_poster=(lambda: desk.poster_path) if desk is not None else None,
+                          join=join if desk is not None else None)
     wallet.via_camera = any(s.url.startswith("virtual://wallet") for s in t.scanners)
     register_frame_source("wallet", _wallet_frames(wallet))
     wallet.show()
     return wallet
+
+
+def join_by_qr(alipay_base: str, frame: Any, mobile: str, name: str) -> str:
+    """What Alipay's app does when a customer scans the shop's join QR: read the code in the camera frame,
+    open it (only Alipay's own activation page is followed), submit the open-card form; the card's number.
+
+    Express templates: Alipay calls the shop's endpoint and answers with the card. Callback templates: the
+    page redirects to the shop's callback, whose page names the card. Raises ValueError saying why not.
+    """
+    import json
+    import re
+    import urllib.parse
+
+    import httpx
+    import numpy as np
+
+    from drivers.decode import decode_frame
+
+    data, w, h, bpl = frame
+    bgr = np.frombuffer(data, np.uint8, count=bpl * h).reshape(h, bpl)[:, : w * 4].reshape(h, w, 4)[:, :, :3]
+    texts = [d.text for d in decode_frame(np.ascontiguousarray(bgr), effort="thorough") if d.symbology == "QR"]
+    if not texts:
+        raise ValueError("no QR code found on the poster")
+    url = texts[0]
+    if not url.startswith(alipay_base.rstrip("/") + "/card/apply?"):
+        raise ValueError("this QR code is not a membership-card offer of Alipay")
+    form = urllib.parse.urlencode({"mobile": mobile, "name": name})
+    try:
+        resp = httpx.get(f"{url}&{form}", follow_redirects=True, timeout=15.0, trust_env=False)
+    except httpx.HTTPError as exc:
+        raise ValueError(f"Alipay did not answer ({type(exc).__name__})") from exc
+    kind = resp.headers.get("content-type", "")
+    if resp.status_code == 200 and kind.startswith("application/json"):
+        card = resp.json().get("external_card_no")
+        if isinstance(card, str) and card:
+            return card
+    found = re.search(r'<p hidden id="card">("[^"]*")</p>', resp.text)
+    if resp.status_code == 200 and found:
+        return str(json.loads(found.group(1)))
+    reason = resp.json().get("error") if kind.startswith("application/json") else ""
+    raise ValueError(f"the card was not opened ({resp.status_code}{': ' + str(reason) if reason else ''})")
 
 
 def _wallet_frames(wallet: Any) -> Callable[[], Any]:

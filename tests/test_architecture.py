@@ -121,6 +121,7 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     # card (issue 15): composition for the reconciliation, the card template and the opening endpoint
     "reconcile_runner": SHELL_ONLY,
     "card_setup": SHELL_ONLY,
+    "card_desk": SHELL_ONLY,
     "card_endpoint": SHELL_ONLY,
     # data (issue 12): the loyalty rules from the settings, and the terminal's daily journal export
     "loyalty_setup": (*ADAPTERS, *SHELL_ONLY, "pos_app.sandbox", "pos_app.bootstrap"),

@@ -6,29 +6,20 @@ Exit codes: 0 done, 2 bad spec or image (nothing sent), 3 Alipay refused or did 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pos_app.domain.card_template import (
-    CardIssuingError,
-    SpecError,
-    TemplateSpec,
-    form_fields,
-    parse_spec,
-    template_biz,
-)
+from pos_app.domain.card_template import CardIssuingError, SpecError, TemplateSpec, form_fields
 from pos_app.settings import Settings
 
 from .core import settings_or_exit
 
-__all__ = ["register", "save_setting"]
+__all__ = ["register"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,64 +69,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fset.set_defaults(func=_cmd_form)
 
 
-def load_spec(path: Path) -> TemplateSpec:
-    """Read and check a spec file (raises SpecError with every problem)."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([f"{path}: cannot read it ({exc})"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError([f"{path}: not valid TOML ({exc})"]) from None
-    return parse_spec(raw, source=str(path))
-
-
-def _read_images(spec: TemplateSpec, base: Path) -> dict[str, tuple[str, bytes]]:
-    from pos_app.domain.card_template import IMAGE_MAX_BYTES, image_kind
-
-    problems: list[str] = []
-    out: dict[str, tuple[str, bytes]] = {}
-    for key, name in (("logo", spec.logo), ("background", spec.background)):
-        path = (base / name) if not Path(name).is_absolute() else Path(name)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            problems.append(f"style.{key}: cannot read {path} ({exc.strerror or exc})")
-            continue
-        if len(data) > IMAGE_MAX_BYTES:
-            problems.append(f"style.{key}: {path} is {len(data) / 1024 / 1024:.1f} MB, more than the "
-                            f"{IMAGE_MAX_BYTES // 1024 // 1024} MB allowed")
-        elif image_kind(data) is None:
-            problems.append(f"style.{key}: {path} is not an image (JPEG, PNG, GIF or BMP)")
-        out[key] = (path.name, data)
-    if problems:
-        raise SpecError(problems)
-    return out
-
-
-def save_setting(path: Path, section: str, key: str, value: str) -> None:
-    """Set ``[section] key = "value"`` in a TOML settings file by a small text edit (comments kept)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    line = f'{key} = {json.dumps(value, ensure_ascii=False)}'
-    lines = text.splitlines()
-    header = next((i for i, ln in enumerate(lines) if ln.strip() == f"[{section}]"), None)
-    if header is None:
-        lines += ["", f"[{section}]", line]
-    else:
-        end = next((i for i in range(header + 1, len(lines)) if re.match(r"\s*\[", lines[i])), len(lines))
-        found = next((i for i in range(header + 1, end) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), None)
-        if found is None:
-            lines.insert(header + 1, line)
-        else:
-            lines[found] = line
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
 def _issuer(settings: Settings) -> Any:
     from pos_app.card_setup import open_issuer
 
@@ -147,6 +80,8 @@ def _template_id(args: argparse.Namespace, settings: Settings) -> str | None:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    from pos_app.card_setup import load_spec, make_template, read_images, save_setting
+
     settings = settings_or_exit(args)
     action = args.template_action
     tid = _template_id(args, settings)
@@ -160,7 +95,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
         spec_path = Path(args.spec)
         try:
             spec = load_spec(spec_path)
-            images = _read_images(spec, spec_path.parent)
+            images = read_images(spec, spec_path.parent)
         except SpecError as exc:
             for problem in exc.problems:
                 print(f"card: {problem}", file=sys.stderr)
@@ -180,16 +115,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
             print(json.dumps(issuer.query_template(tid), ensure_ascii=False, indent=2))
             return EXIT_OK
         assert spec is not None
-        logo_id = issuer.upload_image(images["logo"][1], images["logo"][0])
-        background_id = issuer.upload_image(images["background"][1], images["background"][0])
-        digest = hashlib.sha256(images["logo"][1] + images["background"][1]).hexdigest()
-        biz = template_biz(spec, logo_id=logo_id, background_id=background_id, app_id=client.config.app_id,
-                           image_digest=digest)
-        if action == "create":
-            tid = issuer.create_template(biz)
-        else:
-            assert tid is not None
-            issuer.modify_template(tid, biz)
+        tid = make_template(issuer, client.config.app_id, spec, images, modify=None if action == "create" else tid)
     except CardIssuingError as exc:
         print(f"card: {exc}", file=sys.stderr)
         return EXIT_ALIPAY
@@ -206,6 +132,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_form(args: argparse.Namespace) -> int:
+    from pos_app.card_setup import load_spec
+
     settings = settings_or_exit(args)
     tid = _template_id(args, settings)
     if not tid:
@@ -239,18 +167,9 @@ def _cmd_form(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def qr_matrix(text: str) -> list[list[bool]]:
-    """The QR code's modules (medium error correction, no quiet zone: the poster draws its own)."""
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
-
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    qr.add_data(text)
-    qr.make(fit=True)
-    return [[bool(v) for v in row] for row in qr.get_matrix()]
-
-
 def _cmd_join_qr(args: argparse.Namespace) -> int:
+    from pos_app.card_setup import qr_matrix, save_setting
+
     settings = settings_or_exit(args)
     tid = _template_id(args, settings)
     if not tid:

@@ -294,6 +294,16 @@ def _norm_symbology(symbology: str) -> str:
     return "QR" if sym == "QRCODE" else sym
 
 
+# Every reason is a fixed sentence (no values inside), so the cashier's screen words it in the UI language
+# (resources/i18n; tests/ui/test_qa_i18n.py feeds each one through the zh_CN catalogue).
+_CHECK_DIGIT_WRONG = {
+    12: "check digit wrong (UPC-A): rescan or key the code",
+    13: "check digit wrong (EAN-13): rescan or key the code",
+    14: "check digit wrong (GTIN-14): rescan or key the code",
+}
+TOO_LONG = f"too long: more than {MAX_SCAN_LEN} characters"
+
+
 def _rejected(text: str, symbology: str, reason: str) -> ScanCode:
     return ScanCode(CodeKind.REJECTED, text, symbology, reason=reason)
 
@@ -312,8 +322,7 @@ def _classify_product(text: str, symbology: str) -> ScanCode:
             return ScanCode(CodeKind.PRODUCT, text, symbology or "EAN8", item_code=text)
         return _rejected(text, symbology, "check digit wrong (EAN-8/UPC-E): rescan or key the code")
     if not is_valid_gtin(text):
-        names = {12: "UPC-A", 13: "EAN-13", 14: "GTIN-14"}
-        return _rejected(text, symbology, f"check digit wrong ({names[length]}): rescan or key the code")
+        return _rejected(text, symbology, _CHECK_DIGIT_WRONG[length])
     if length == 12:
         return ScanCode(CodeKind.PRODUCT, text, symbology or "UPCA", item_code="0" + text)
     if length == 14:
@@ -351,7 +360,8 @@ def classify(
     ``member_pattern``/``supervisor_pattern`` raises (:class:`CodeError`), never bad input.
     """
     if not isinstance(raw, str):
-        return _rejected("", symbology, f"scan is not text ({type(raw).__name__})")
+        logger.debug("scan is not text: %s", type(raw).__name__)
+        return _rejected("", symbology, "scan is not text")
     text, aim = strip_framing(raw)
     sym = symbology or aim
     result = _classify_text(text, sym, member_pattern, receipt_prefix, supervisor_pattern)
@@ -365,7 +375,7 @@ def _classify_text(
     if not text:
         return _rejected(text, sym, "empty scan")
     if len(text) > MAX_SCAN_LEN:
-        return _rejected(text, sym, f"too long ({len(text)} characters, at most {MAX_SCAN_LEN})")
+        return _rejected(text, sym, TOO_LONG)
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         return _rejected(text, sym, "contains control characters: check the scanner's suffix settings")
     if not text.isascii():
@@ -399,5 +409,5 @@ def _classify_text(
     if " " in text:
         return _rejected(text, sym, "contains spaces: not a code this terminal knows")
     if len(text) < MIN_DYNAMIC_LEN:
-        return _rejected(text, sym, f"too short ({len(text)} characters): not a code this terminal knows")
+        return _rejected(text, sym, "too short: not a code this terminal knows")
     return ScanCode(CodeKind.MEMBER_DYNAMIC, text, sym)

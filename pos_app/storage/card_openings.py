@@ -66,5 +66,6 @@ class SqliteOpeningStore:
 
     def set_biz_card_no(self, card_no: str, biz_card_no: str) -> None:
         with transaction(self._conn):
-            self._conn.execute("UPDATE members SET biz_card_no = ? WHERE card_no = ?", (biz_card_no, card_no))
+            self._conn.execute("UPDATE members SET biz_card_no = ?, alipay_card = 1 WHERE card_no = ?",
+                               (biz_card_no, card_no))
             self._conn.execute("UPDATE card_openings SET biz_card_no = ? WHERE card_no = ?", (biz_card_no, card_no))

@@ -60,6 +60,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (42, _sql_file("schema_v42.sql")),  # counter (issue 14): parked sales and the open basket
     (50, _sql_file("schema_50_reconcile.sql")),  # card: daily Alipay reconciliation
     (51, _sql_file("schema_51_card_openings.sql")),  # card: cards opened by the opening endpoint
+    (60, _sql_file("schema_v60.sql")),  # store PC (issue 17): members without the shop's Alipay card
 ]
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 

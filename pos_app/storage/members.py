@@ -58,9 +58,10 @@ class SqliteMembers:
                 "UPDATE members SET biz_card_no = COALESCE(?, biz_card_no), name = CASE WHEN ? = '' THEN name"
                 " ELSE ? END, phone = CASE WHEN ? = '' THEN phone ELSE ? END, level = CASE WHEN ? = '' THEN level"
                 " ELSE ? END, points_synced = COALESCE(?, points_synced), user_id = CASE WHEN ? = '' THEN user_id"
-                " ELSE ? END, refreshed_at = COALESCE(?, refreshed_at), updated_at = ? WHERE card_no = ?",
+                " ELSE ? END, refreshed_at = COALESCE(?, refreshed_at), updated_at = ?,"
+                " alipay_card = MAX(alipay_card, ?) WHERE card_no = ?",  # Alipay named its card: it holds one
                 (biz_card_no, name, name, phone, phone, level, level, points_synced, user_id, user_id,
-                 refreshed_at, updated_at, card_no))
+                 refreshed_at, updated_at, int(bool(biz_card_no)), card_no))
             return False
         self._conn.execute(
             "INSERT INTO members (card_no, biz_card_no, name, phone, level, points_synced, user_id, refreshed_at,"

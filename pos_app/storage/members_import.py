@@ -79,7 +79,7 @@ def _apply(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_user: s
         old = existing.get(m.card_no)
         if old is None:
             added += 1
-            new_rows.append((m.card_no, m.biz_card_no or None, m.name, m.phone, m.level, stamp))
+            new_rows.append((m.card_no, m.biz_card_no or None, m.name, m.phone, m.level, stamp, int(m.has_card)))
         elif old != (m.name, m.phone, m.level, m.biz_card_no or old[3]):
             changed += 1
             updates.append((m.name, m.phone, m.level, m.biz_card_no or None, stamp, m.card_no))
@@ -87,8 +87,11 @@ def _apply(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_user: s
             unchanged += 1
         if m.card_no not in with_ledger:
             ledger.append(m)
-    conn.executemany("INSERT INTO members (card_no, biz_card_no, name, phone, level, points_synced, updated_at)"
-                     " VALUES (?,?,?,?,?,0,?)", new_rows)
+    conn.executemany("INSERT INTO members (card_no, biz_card_no, name, phone, level, points_synced, updated_at,"
+                     " alipay_card) VALUES (?,?,?,?,?,0,?,?)", new_rows)
+    # a file can say a member now holds the Alipay card; it cannot take back a card Alipay issued
+    conn.executemany("UPDATE members SET alipay_card = 1 WHERE card_no = ? AND alipay_card = 0",
+                     [(m.card_no,) for m in members if m.has_card and m.card_no in existing])
     conn.executemany("UPDATE members SET name=?, phone=?, level=?, biz_card_no=COALESCE(?, biz_card_no),"
                      " updated_at=? WHERE card_no=?", updates)
     reason = f"opening balance (import {source})"

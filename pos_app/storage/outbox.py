@@ -42,11 +42,21 @@ def enqueue(conn: sqlite3.Connection, *, event_id: str, kind: str, card_no: str,
             body: Mapping[str, Any], created_at: dt.datetime, points_after: int | None = None,
             sale_id: int | None = None, refund_id: int | None = None) -> int:
     """Add one pending row inside the caller's transaction. ``method`` and ``body`` (an OutboxRequest's, made
-    by pos_app.alipay.card_requests) are frozen here, byte for byte, and sent as they are."""
+    by pos_app.alipay.card_requests) are frozen here, byte for byte, and sent as they are.
+
+    A card row for a member who holds no Alipay card (``members.alipay_card = 0``: imported from another
+    system without one) is not added: Alipay would refuse it (CARD_NOT_EXIST) and it would sit among the
+    failed rows for good. The points stay in the ledger; the first card row after the member gets the card
+    carries the whole balance (``card.update`` sends the balance, not a delta). Returns 0 then.
+    """
     if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     if not method:
         raise ValueError("an outbox row needs the method it is sent with")
+    if kind.startswith("card.") and _no_alipay_card(conn, card_no):
+        logger.info("member %s holds no Alipay card: %s kept on the terminal only (points in the ledger)",
+                    mask_code(card_no), kind)
+        return 0
     body_json = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     cur = conn.execute(
         "INSERT INTO outbox (event_id, kind, card_no, method, body_json, points_after, state, attempts,"
@@ -54,6 +64,11 @@ def enqueue(conn: sqlite3.Connection, *, event_id: str, kind: str, card_no: str,
         (event_id, kind, card_no, method, body_json, points_after, sale_id, refund_id,
          created_at.astimezone(dt.UTC).isoformat()))
     return int(cur.lastrowid or 0)
+
+
+def _no_alipay_card(conn: sqlite3.Connection, card_no: str) -> bool:
+    row = conn.execute("SELECT alipay_card FROM members WHERE card_no = ?", (card_no,)).fetchone()
+    return row is not None and int(row[0]) == 0
 
 
 def outbox_stats(conn: sqlite3.Connection) -> dict[str, Any]:

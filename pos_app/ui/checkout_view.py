@@ -51,6 +51,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("sale_discount", "Ctrl+Shift+D", "Discount sale"),
     ("park", "Ctrl+H", "Park / recall"),
     ("items", "Ctrl+I", "Items"),
+    ("card_join", "Ctrl+J", "Member card & join QR"),
 )
 
 

@@ -119,6 +119,11 @@ class CustomerDisplay(QObject):
         controller.sale_committed.connect(self.thanks)
         self.refresh()
 
+    def set_join_url(self, url: str) -> None:
+        """The join QR the supervisor just made (shown while no member is attached)."""
+        self._join_url = url
+        self.refresh()
+
     def refresh(self) -> None:
         self.show(view_from_till(self._controller.till.snapshot(), join_url=self._join_url))
 

@@ -74,6 +74,9 @@ class RefundDialog(QDialog):
         self.reason = QLineEdit(self)
         self.reason.setObjectName("refundReason")
         self.reason.setPlaceholderText(tr("Reason"))
+        # keyboard only: Enter in the amount goes on to the reason, Enter in the reason asks for the supervisor
+        self.amount.returnPressed.connect(self.reason.setFocus)
+        self.reason.returnPressed.connect(lambda: self.go.isEnabled() and self.request_refund())
         self.status = QLabel(self)
         self.status.setObjectName("refundStatus")
         self.status.setWordWrap(True)
@@ -128,7 +131,8 @@ class RefundDialog(QDialog):
             left = detail.refundable_qty.get(line.line_no, 0)
             if line.voided or left <= 0:
                 continue
-            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(line.amount_fen)}")
+            # what the customer paid for the line (member price, promotions), not the shelf price
+            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(line.amount_fen - line.discount_fen)}")
             item.setData(Qt.ItemDataRole.UserRole, (line.line_no, left))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)

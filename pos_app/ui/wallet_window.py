@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -23,7 +26,7 @@ from PySide6.QtWidgets import (
 from .i18n import Translator
 from .qtcompat import emit
 
-__all__ = ["WalletWindow", "BEHAVIOURS", "KEY_INTERVAL_MS", "CAMERA_HOLD_MS", "RawFrame"]
+__all__ = ["WalletWindow", "BEHAVIOURS", "KEY_INTERVAL_MS", "CAMERA_HOLD_MS", "RawFrame", "render_poster"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +56,27 @@ class WalletWindow(QWidget):
         payment_code(behaviour: str) -> str: a fresh payment code scripted in the sandbox.
         render(text, kind) -> PNG bytes ("code128" or "qr").
         target() -> QWidget | None: where typed keys are posted (default: the active window's focus widget).
+        join_poster() -> Path | None: the shop's join poster (PDF) the phone's camera looks at, if printed.
+        join(frame, mobile, name) -> str: blocking (a worker thread): read the join QR in the camera frame,
+            follow it as Alipay's app does, fill the form; the new card's number. ValueError: why not.
 
     Signals:
         sent(str kind): a code was typed into the terminal ("member" or "payment").
+        joined(str card_no): the customer got the shop's card ("Join").
+        join_failed(str message): the join did not work (also shown in the wallet).
     """
 
     sent = Signal(str)
+    joined = Signal(str)
+    join_failed = Signal(str)
+    _join_done = Signal(object, object)  # (card_no, error) from the join thread
 
     def __init__(self, tr: Translator, member_code: Callable[[bool], str], payment_code: Callable[[str], str],
                  render: Callable[[str, str], bytes],
                  wedge_filter: Any = None,  # drivers.wedge_qt.WedgeFilter: the UI never imports drivers/*_qt
-                 target: Callable[[], QWidget | None] | None = None) -> None:
+                 target: Callable[[], QWidget | None] | None = None,
+                 join_poster: Callable[[], Path | None] | None = None,
+                 join: Callable[[RawFrame, str, str], str] | None = None) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setObjectName("walletWindow")
         self.setWindowTitle(tr("Demo wallet (customer's phone)"))
@@ -135,9 +148,37 @@ class WalletWindow(QWidget):
         play.addWidget(refresh)
         play.addWidget(send_pay)
 
+        self._join_poster = join_poster
+        self._join = join
+        self._join_thread: threading.Thread | None = None
+        self._join_done.connect(self._joined)
+        join_box = QGroupBox(tr("Join the shop's membership card"), self)
+        join_box.setObjectName("joinBox")
+        self.join_mobile = QLineEdit("139" + "".join(secrets.choice("0123456789") for _ in range(8)), join_box)
+        self.join_mobile.setObjectName("joinMobile")
+        self.join_name = QLineEdit(tr("Customer"), join_box)
+        self.join_name.setObjectName("joinName")
+        self.join_button = QPushButton(tr("扫码领卡 Scan the join QR"), join_box)
+        self.join_button.setObjectName("joinCard")
+        self.join_button.clicked.connect(self.scan_join_qr)
+        self.join_button.setEnabled(join is not None)
+        self.join_status = QLabel(join_box)
+        self.join_status.setObjectName("joinStatus")
+        self.join_status.setWordWrap(True)
+        jlay = QVBoxLayout(join_box)
+        jrow = QHBoxLayout()
+        jrow.addWidget(QLabel(tr("Mobile"), join_box))
+        jrow.addWidget(self.join_mobile, 1)
+        jrow.addWidget(QLabel(tr("Name"), join_box))
+        jrow.addWidget(self.join_name, 1)
+        jlay.addLayout(jrow)
+        jlay.addWidget(self.join_button)
+        jlay.addWidget(self.join_status)
+
         lay = QVBoxLayout(self)
         lay.addWidget(member_box)
         lay.addWidget(pay_box)
+        lay.addWidget(join_box)
         for button in self.findChildren(QPushButton):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.behaviour.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -145,7 +186,7 @@ class WalletWindow(QWidget):
         self._type_timer.setObjectName("wedgeTyping")
         self._type_timer.setInterval(KEY_INTERVAL_MS)
         self._type_timer.timeout.connect(self._type_next)
-        self.resize(520, 640)
+        self.resize(520, 760)
         self.new_member_code(False)
         self.new_payment_code()
 
@@ -177,6 +218,53 @@ class WalletWindow(QWidget):
         self.pay_label.setText(self.payment_text)
         self._update_frame()
         return self.payment_text
+
+    # --- joining the shop's card by its QR -------------------------------------------------
+    def scan_join_qr(self) -> None:
+        """Point the phone at the shop's join poster: read its QR, follow it, fill the form (worker thread)."""
+        if self._join is None or (self._join_thread is not None and self._join_thread.is_alive()):
+            return
+        path = self._join_poster() if self._join_poster is not None else None
+        if path is None or not Path(path).exists():
+            self._join_refused(self._tr("No join poster at the counter yet: a supervisor prints it (Ctrl+J)"))
+            return
+        frame = render_poster(Path(path))
+        if frame is None:
+            self._join_refused(self._tr("The join poster cannot be read"))
+            return
+        mobile, name = self.join_mobile.text().strip(), self.join_name.text().strip()
+        self.join_button.setEnabled(False)
+        self.join_status.setText(self._tr("Scanning the join QR..."))
+        join = self._join
+
+        def run() -> None:
+            try:
+                card_no = join(frame, mobile, name)
+            except Exception as exc:  # noqa: BLE001 - shown in the wallet, the demo goes on
+                emit(self._join_done, None, exc)
+                return
+            emit(self._join_done, card_no, None)
+
+        self._join_thread = threading.Thread(target=run, name="wallet-join", daemon=True)
+        self._join_thread.start()
+
+    @property
+    def joining(self) -> bool:
+        return self._join_thread is not None and self._join_thread.is_alive()
+
+    def _join_refused(self, text: str) -> None:
+        self.join_status.setText(text)
+        logger.info("wallet join: %s", text)
+        emit(self.join_failed, text)
+
+    def _joined(self, card_no: object, error: object) -> None:
+        self.join_button.setEnabled(self._join is not None)
+        if isinstance(error, BaseException) or not card_no:
+            self._join_refused(self._tr("Not joined: {reason}", reason=str(error) or type(error).__name__))
+            return
+        self.new_member_code(False)
+        self.join_status.setText(self._tr("Card {card} is in the wallet", card=str(card_no)))
+        emit(self.joined, str(card_no))
 
     # --- typing like a keyboard wedge -----------------------------------------------------
     def send(self, kind: str) -> None:
@@ -276,3 +364,21 @@ class WalletWindow(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._update_frame()
+
+
+def render_poster(path: Path, scale: float = 1.5) -> RawFrame | None:
+    """The first page of a PDF poster as the phone's camera sees it (RGB32 bytes), or None if unreadable."""
+    from PySide6.QtPdf import QPdfDocument
+
+    doc = QPdfDocument()
+    try:
+        if doc.load(str(path)) != QPdfDocument.Error.None_ or doc.pageCount() < 1:
+            return None
+        size = doc.pagePointSize(0)
+        image = doc.render(0, QSize(int(size.width() * scale), int(size.height() * scale)))
+    finally:
+        doc.close()
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    if image.isNull():
+        return None
+    return bytes(image.constBits()), image.width(), image.height(), image.bytesPerLine()

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 
+from pos_app.domain.money import format_ui
 from tests.ui.conftest import WATER, make_terminal, scan
 
 
@@ -50,6 +51,28 @@ def test_refund_with_supervisor_approval(qtbot: Any, terminal: Any) -> None:
     assert dialog.lines.count() == 0
     assert not dialog.go.isEnabled()
     assert "¥0.00" in dialog.summary.text()
+
+
+def test_refund_keyboard_only(qtbot: Any, terminal: Any) -> None:
+    """Seen on a real till: Enter in the reason did nothing, so a keyboard-only refund was stuck there."""
+    from tests.ui.modal import ModalScript, supervisor_approves
+
+    committed = _cash_sale(qtbot, terminal, items=2)
+    w = terminal.window
+    qtbot.keyClick(w, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: w.controller.refund_dialog is not None)
+    dialog = w.controller.refund_dialog
+    qtbot.keyClicks(dialog.code, committed.receipt_no)
+    qtbot.keyClick(dialog.code, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.detail is not None)
+    line = committed.snapshot.lines[0]
+    assert dialog.lines.item(0).text().endswith(format_ui(line.amount_fen - line.discount_fen))
+    script = ModalScript([supervisor_approves()])
+    qtbot.keyClicks(dialog.reason, "damaged")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    script.finish(qtbot)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
+    assert dialog.outcome.state == "done" and dialog.outcome.amount_fen == committed.snapshot.totals.payable_fen
 
 
 def test_expired_dynamic_member_code(qtbot: Any, terminal: Any) -> None:

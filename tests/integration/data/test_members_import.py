@@ -39,7 +39,18 @@ def test_members_import_points_once_and_card_updates_queued(tmp_path: Path,
     assert body["target_card_no"] == "BC0001" and body["card_info"]["point"] == "1200"
     audits = conn.execute("SELECT count(*) FROM audit_log WHERE action = 'member.opening_points'").fetchone()
     assert audits == (3,)
+    held = dict(conn.execute("SELECT card_no, alipay_card FROM members").fetchall())
+    assert held == {"8800000000000101": 1, "8800000000000102": 0, "8800000000000103": 0}
     conn.close()
+    # Alipay names a card for a member (a card query at the counter, a join by QR): points sync from then on
+    from pos_app.storage.db import connect
+    from pos_app.storage.members import SqliteMembers
+
+    c = connect(tmp_path / "data" / "pos.sqlite3")
+    SqliteMembers(c).upsert(card_no="8800000000000102", biz_card_no="BC0002", name="", phone="", level="",
+                            points_synced=None, user_id="", refreshed_at=None, updated_at="2026-12-03T00:00:00")
+    assert c.execute("SELECT alipay_card FROM members WHERE card_no = '8800000000000102'").fetchone()[0] == 1
+    c.close()
     out_file = tmp_path / "back.xlsx"
     assert _run(tmp_path, "members", "export", "--out", str(out_file)) == 0
     capsys.readouterr()

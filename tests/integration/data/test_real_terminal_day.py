@@ -77,6 +77,21 @@ def test_a_real_terminal_day_from_the_shops_files(tmp_path: Path) -> None:
         ledger = dict(conn.execute("SELECT card_no, sum(points) FROM points_ledger WHERE kind = 'earn'"
                                    " GROUP BY card_no").fetchall())
         assert ledger == {IMPORTED: 21, AT_ALIPAY: 51}, "2 points per yuan paid (¥10.50, ¥25.50), as configured"
+        # the imported member holds no Alipay card (no 支付宝卡号 / 已领支付宝卡 column): nothing is sent for
+        # that card (Alipay would answer CARD_NOT_EXIST and the row would fail for good); the other card syncs
+        queued = [tuple(r) for r in conn.execute("SELECT card_no, kind FROM outbox ORDER BY id")]
+        assert [r for r in queued if r[0] == IMPORTED] == [] and (AT_ALIPAY, "card.update") in queued
+        # later the member gets the shop's card: the next sale's card.update carries the whole balance
+        conn.execute("UPDATE members SET biz_card_no = 'BIZ301', alipay_card = 1 WHERE card_no = ?", (IMPORTED,))
+        sale = checkout.new_sale()
+        checkout.add_scan(sale, classify("6901234567892"))
+        got = members.resolve(classify(IMPORTED))
+        assert got.member is not None
+        sale.attach_member(got.member.ref())
+        checkout.commit_cash(sale, 10_000, shift_id=shift.id, cashier_id=cashier.id, cashier_name=cashier.name)
+        body = conn.execute("SELECT body_json FROM outbox WHERE card_no = ? AND kind = 'card.update'",
+                            (IMPORTED,)).fetchone()[0]
+        assert '"point":"65"' in body.replace(" ", ""), body  # opening 40 + 21 + 4 earned
         x = ReportService(uow, clock, terminal_id="T07").x_report().figures
     finally:
         conn.close()
@@ -88,4 +103,4 @@ def test_a_real_terminal_day_from_the_shops_files(tmp_path: Path) -> None:
     assert {r["terminal_id"] for r in rows} == {"T07"}
     assert [int(r["seq"]) for r in rows] == list(range(1, len(rows) + 1))
     assert _recompute_from_export(rows) == _from_x(dict(x))
-    assert sorted(r["card_no"] for r in rows if r["record"] == "sale") == [IMPORTED, AT_ALIPAY]
+    assert sorted(r["card_no"] for r in rows if r["record"] == "sale") == [IMPORTED, IMPORTED, AT_ALIPAY]
