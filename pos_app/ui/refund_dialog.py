@@ -76,7 +76,7 @@ class RefundDialog(QDialog):
         self.reason.setPlaceholderText(tr("Reason"))
         # keyboard only: Enter in the amount goes on to the reason, Enter in the reason asks for the supervisor
         self.amount.returnPressed.connect(self.reason.setFocus)
-        self.reason.returnPressed.connect(lambda: self.go.isEnabled() and self.request_refund())
+        self.reason.returnPressed.connect(self._reason_entered)
         self.status = QLabel(self)
         self.status.setObjectName("refundStatus")
         self.status.setWordWrap(True)
@@ -99,6 +99,10 @@ class RefundDialog(QDialog):
         ctx.router.set_handler(Route.RECEIPT, self._scanned)
         if receipt_code:
             self.find_sale(receipt_code)
+
+    def _reason_entered(self) -> None:
+        if self.go.isEnabled():
+            self.request_refund()
 
     def _scanned(self, code: ScanCode) -> None:
         self.find_sale(code.text)
