@@ -62,6 +62,7 @@ class MemberView:
     phone_masked: str
     redeemable: RedeemOption
     biz_card_no: str = ""
+    alipay_card: bool = True     # holds the shop's Alipay card (False: points kept here only, nothing to sync)
 
     def ref(self) -> MemberRef:
         """The reference to attach to a sale."""
@@ -103,7 +104,7 @@ class MemberService:
         option = redeem_options(max(balance, 0), basket_fen, self._config.loyalty) if basket_fen else \
             redeem_options(max(balance, 0), 0, self._config.loyalty)
         return MemberView(rec.card_no, mask_name(rec.name), rec.level, rec.points_synced, balance - rec.points_synced,
-                          balance, mask_phone(rec.phone), option, rec.biz_card_no or "")
+                          balance, mask_phone(rec.phone), option, rec.biz_card_no or "", rec.alipay_card)
 
     def get(self, card_no: str, basket_fen: int = 0) -> MemberView | None:
         """A cached member by card number, with what can be redeemed on ``basket_fen``."""

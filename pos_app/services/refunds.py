@@ -155,15 +155,7 @@ class RefundService:
                 raise RefundError("this sale was not paid by Alipay: refund it in cash")
             if any(r.state in ("pending", "unknown") for r in detail.refunds):
                 raise RefundError("an earlier refund of this sale is not finished: retry it first")
-            domain_lines = [_sale_line(r) for r in detail.lines]
-            prev = [_previous(r, domain_lines) for r in detail.refunds if r.state != "failed"]
-            try:
-                alloc = refund_allocation(domain_lines, points_earned=sale.points_earned,
-                                          points_redeemed=sale.points_redeemed,
-                                          quantities=dict(lines) if lines is not None else None,
-                                          amount_fen=amount_fen, previous=prev)
-            except DomainError as exc:
-                raise RefundError(str(exc)) from exc
+            alloc = _allocate(sale, detail, lines, amount_fen)
             out_request_no = self._ids.new_id("R")
             parts = [[p.line_no, p.quantity, p.refund_fen, p.discount_fen] for p in alloc.lines]
             refund_id = uow.sales.add_refund(sale_id=sale_id, shift_id=shift_id, out_request_no=out_request_no,
@@ -173,6 +165,16 @@ class RefundService:
             uow.sales.update_refund(refund_id, points_reversed=alloc.points_to_reverse,
                                     points_restored=alloc.points_to_restore)
         return self._move_money(refund_id, detail.out_trade_no, cashier_id, cashier_name)
+
+    def quote(self, sale_id: int, lines: list[tuple[int, int]] | None, amount_fen: int | None) -> int:
+        """What :meth:`refund` would pay back for these lines (or this amount), in fen, before anyone approves it
+        (the supervisor sees the amount). Raises :class:`RefundError` as the refund itself would."""
+        with self._uow().read() as uow:
+            sale = uow.sales.get(sale_id)
+            if sale is None:
+                raise RefundError("no such sale")
+            detail = self._detail(uow, sale)
+        return _allocate(sale, detail, lines, amount_fen).refund_fen
 
     def retry(self, refund_id: int, *, cashier_id: int, cashier_name: str = "") -> RefundOutcome:
         """Finish a refund left ``pending``/``unknown`` (same stored out_request_no)."""
@@ -283,3 +285,15 @@ class RefundService:
         uow.journal.enqueue(event_id=self._ids.new_id("E"), kind=req.kind, card_no=card_no, method=req.method,
                             body=req.body, created_at=now, points_after=balance, sale_id=sale_id,
                             refund_id=refund_id)
+
+
+def _allocate(sale: SaleRecord, detail: SaleDetail, lines: list[tuple[int, int]] | None,
+              amount_fen: int | None) -> RefundAllocation:
+    domain_lines = [_sale_line(r) for r in detail.lines]
+    prev = [_previous(r, domain_lines) for r in detail.refunds if r.state != "failed"]
+    try:
+        return refund_allocation(domain_lines, points_earned=sale.points_earned, points_redeemed=sale.points_redeemed,
+                                 quantities=dict(lines) if lines is not None else None, amount_fen=amount_fen,
+                                 previous=prev)
+    except DomainError as exc:
+        raise RefundError(str(exc)) from exc

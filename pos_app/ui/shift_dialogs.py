@@ -10,15 +10,16 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +39,8 @@ from pos_app.services.shifts import (
     UnresolvedPayments,
 )
 from pos_app.services.users import User, UserService
+
+from .report_export import report_html
 
 __all__ = ["Approver", "CountWidget", "OpenShiftDialog", "CashMovementDialog", "CloseShiftDialog", "ShiftDialog"]
 
@@ -181,6 +184,10 @@ def _comparison_table(rows: tuple[TenderComparison, ...], tr: Tr = _identity) ->
         for j, text in enumerate((tr(c.tender), format_ui(c.expected_fen), format_ui(c.counted_fen),
                                   format_ui(c.difference_fen))):
             table.setItem(i, j, QTableWidgetItem(text))
+    # every column readable without scrolling sideways (seen clipped in a real terminal's close dialog)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.verticalHeader().setVisible(False)
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height() + 32 * max(1, len(rows)) + 4)
     return table
 
 
@@ -228,9 +235,8 @@ class CloseShiftDialog(_Base):
         self.pages.addWidget(need_page)
         done_page = QWidget()
         self.done_layout = QVBoxLayout(done_page)
-        self.z_text = QPlainTextEdit()
+        self.z_text = QTextBrowser()   # the Z report's figures in the cashier's language (the stored text is English)
         self.z_text.setObjectName("zText")
-        self.z_text.setReadOnly(True)
         self.done_layout.addWidget(self.z_text)
         self.pages.addWidget(done_page)
         self._pending_action = ""
@@ -259,11 +265,14 @@ class CloseShiftDialog(_Base):
             self.error.setText(self._t(str(exc)))
             return
         self.done_layout.insertWidget(0, _comparison_table(self.result_.comparison, self._t))
-        self.z_text.setPlainText(self.result_.z.text)
+        self.z_text.setHtml(report_html(self.result_.figures, tr=self._t))
         self.pages.setCurrentIndex(2)
+        self.resize(max(self.width(), 620), max(self.height(), 720))
         for button in self.ok.buttons():
             if button.objectName() == "okButton":
                 button.setText(self._t("Done"))
+            elif self.ok.buttonRole(button) == QDialogButtonBox.ButtonRole.RejectRole:
+                button.hide()   # the shift is closed: nothing left to cancel
 
     def _ask_supervisor(self) -> None:
         approval = self._approver(self._pending_action, f"shift {self._user.name}")
