@@ -154,3 +154,5 @@ def test_refund_lines_show_what_was_paid_and_the_approver_sees_the_amount(qtbot:
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=10_000)
     assert dialog.outcome.state == "done" and dialog.outcome.amount_fen == 800
     assert shown and "¥8.00" in shown[0]
+    slip = terminal.ctx.nav.receipts.last_content     # the refund slip says what was paid back, line by line
+    assert slip is not None and slip.items[0].amount_text == "-¥8.00" and slip.items[0].quantity_text == "-5 × ¥1.60"
