@@ -37,12 +37,20 @@ class HeldRecord:
     reason: str = ""
 
 
+def _line_json(line: SaleLine) -> dict[str, Any]:
+    """One line as rung up (its discounts are worked out again when it is read back)."""
+    out = line.to_dict()
+    out["discount_fen"] = 0
+    out["tax_fen"] = 0
+    out["discounts"] = ()
+    return out
+
+
 def basket_to_json(snapshot: SaleSnapshot) -> dict[str, Any]:
     """The JSON-ready basket of an open sale."""
     return {
         "format": BASKET_FORMAT,
-        "lines": [dataclasses.asdict(dataclasses.replace(line, discounts=(), discount_fen=0, tax_fen=0))
-                  for line in snapshot.lines],
+        "lines": [_line_json(line) for line in snapshot.lines],
         "member": dataclasses.asdict(snapshot.member) if snapshot.member is not None else None,
         "points_redeemed": snapshot.totals.points_redeemed,
         "sale_discount": dataclasses.asdict(snapshot.sale_discount) if snapshot.sale_discount else None,

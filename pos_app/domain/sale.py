@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -136,6 +136,17 @@ class SaleLine:
         """What the customer paid for this line: amount less its discount share (0 if voided)."""
         return 0 if self.voided else self.amount_fen - self.discount_fen
 
+    def to_dict(self) -> dict[str, Any]:
+        """The line as ``dataclasses.asdict`` gives it (``manual`` a dict), built directly: a sale's lines become
+        rows at each commit and JSON at each scan (the open basket), and ``asdict`` walks every value."""
+        out = {name: getattr(self, name) for name in _LINE_FIELDS}
+        if self.manual is not None:
+            out["manual"] = asdict(self.manual)
+        return out
+
+
+_LINE_FIELDS = tuple(f.name for f in fields(SaleLine))
+
 
 @dataclass(frozen=True)
 class Tender:
@@ -243,6 +254,13 @@ class Sale:
         self._frozen = False                      # rebuilt from a stored sale: keep its stored discounts
         self._cache: tuple[tuple[Any, ...], PricedBasket] | None = None
         self._stored_priced: PricedBasket | None = None
+        # what the last reads computed, reused while nothing changed (a scan reads the sale several times):
+        # the lines with their discounts (per line, so a new scan rebuilds only the lines whose share moved),
+        # the totals and the snapshot; each is checked against what it was computed from
+        self._line_memo: dict[int, tuple[SaleLine, tuple[int, int, tuple[DiscountLine, ...]], SaleLine]] = {}
+        self._lwd_cache: tuple[PricedBasket, tuple[SaleLine, ...], tuple[SaleLine, ...]] | None = None
+        self._totals_cache: tuple[tuple[Any, ...], SaleTotals] | None = None
+        self._snap_cache: tuple[tuple[Any, ...], SaleSnapshot] | None = None
 
     # --- reading ------------------------------------------------------------------------
 
@@ -292,22 +310,40 @@ class Sale:
 
     def _lines_with_discount(self) -> tuple[SaleLine, ...]:
         priced = self._price()
+        lines = tuple(self._lines)
         if priced is None:
-            return tuple(self._lines)
+            return lines
+        cached = self._lwd_cache
+        if cached is not None and cached[0] is priced and cached[1] == lines:
+            return cached[2]
         by_no = {pl.line_no: pl for pl in priced.lines}
+        memo = self._line_memo
+        new_memo: dict[int, tuple[SaleLine, tuple[int, int, tuple[DiscountLine, ...]], SaleLine]] = {}
         out = []
-        for line in self._lines:
+        for line in lines:
             pl = by_no.get(line.line_no)
-            if pl is None:
-                out.append(replace(line, discount_fen=0, tax_fen=0, discounts=()))
+            share = (0, 0, ()) if pl is None else (line.amount_fen - pl.net_fen, pl.tax_fen, pl.discounts)
+            kept = memo.get(line.line_no)
+            if kept is not None and kept[0] is line and kept[1] == share:
+                shown = kept[2]   # the same line with the same share as last time: no new object
             else:
-                out.append(replace(line, discount_fen=line.amount_fen - pl.net_fen,
-                                   tax_fen=pl.tax_fen, discounts=pl.discounts))
-        return tuple(out)
+                shown = replace(line, discount_fen=share[0], tax_fen=share[1], discounts=share[2])
+            new_memo[line.line_no] = (line, share, shown)
+            out.append(shown)
+        result = tuple(out)
+        self._line_memo = new_memo
+        self._lwd_cache = (priced, lines, result)
+        return result
 
     def totals(self) -> SaleTotals:
         """Gross, discount, payable, points to earn (with why), line and item counts, VAT and cash rounding."""
-        lines = [line for line in self._lines_with_discount() if not line.voided]
+        all_lines = self._lines_with_discount()
+        priced = self._price()
+        key = (all_lines, priced, self._member, self._points_redeemed)
+        cached = self._totals_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        lines = [line for line in all_lines if not line.voided]
         gross = sum(line.amount_fen for line in lines)
         discount = sum(line.discount_fen for line in lines)
         eligible = sum(line.paid_fen for line in lines if not line.points_excluded)
@@ -317,17 +353,27 @@ class Sale:
         else:
             points, explanation = 0, "no member: no points"
         items = sum(line.quantity if line.unit == UNIT_EACH else 1 for line in lines)
-        priced = self._price()
         rounding = priced.rounding_fen if priced is not None else sum(
             d.amount_fen for line in lines for d in line.discounts if d.kind == "rounding")
-        return SaleTotals(gross, discount, self._points_redeemed, gross - discount, points, explanation,
-                          len(lines), items, eligible, sum(line.tax_fen for line in lines), rounding)
+        totals = SaleTotals(gross, discount, self._points_redeemed, gross - discount, points, explanation,
+                            len(lines), items, eligible, sum(line.tax_fen for line in lines), rounding)
+        self._totals_cache = (key, totals)
+        return totals
 
     def snapshot(self) -> SaleSnapshot:
-        """The immutable view of the whole sale."""
-        return SaleSnapshot(self._state, self._lines_with_discount(), self._member, self.totals(),
-                            tuple(self._tenders), self._total_shown,
-                            self._stored_priced if self._frozen else self._price(), self._sale_discount)
+        """The immutable view of the whole sale (the same object again while nothing changed)."""
+        lines = self._lines_with_discount()
+        totals = self.totals()
+        priced = self._stored_priced if self._frozen else self._price()
+        key = (self._state, lines, self._member, totals, tuple(self._tenders), self._total_shown, priced,
+               self._sale_discount)
+        cached = self._snap_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        snap = SaleSnapshot(self._state, lines, self._member, totals, tuple(self._tenders), self._total_shown,
+                            priced, self._sale_discount)
+        self._snap_cache = (key, snap)
+        return snap
 
     def redeem_option(self) -> RedeemOption:
         """What the attached member could redeem on this basket now (:class:`SaleRuleError` without a member)."""

@@ -91,7 +91,7 @@ def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "") -> dict[
     return {
         "version": 1,
         "started_at": started_at,
-        "lines": [dataclasses.asdict(line) for line in snapshot.lines],
+        "lines": [line.to_dict() for line in snapshot.lines],
         "member": dataclasses.asdict(member) if member is not None else None,
         "points_redeemed": snapshot.totals.points_redeemed,
         "payable_fen": snapshot.totals.payable_fen,
@@ -252,7 +252,7 @@ class CheckoutService:
                 points_earned=totals.points_to_earn if member else 0,
                 earn_explanation=totals.earn_explanation, started_at=self._started.get(sale, stamp),
                 committed_at=stamp)
-            uow.sales.add_lines(sale_id, [dataclasses.asdict(line) for line in snap.lines])
+            uow.sales.add_lines(sale_id, [line.to_dict() for line in snap.lines])
             uow.sales.add_tender(sale_id, kind=tender.kind, amount_fen=tender.amount_fen,
                                  tendered_fen=tender.tendered_fen, change_fen=tender.change_fen,
                                  attempt_id=attempt.id if attempt else None, trade_no=trade_no)

@@ -207,6 +207,12 @@ class Till:
         except Exception:  # noqa: BLE001 - losing the safety copy must not stop the sale in front of the cashier
             logger.exception("could not keep the open basket")
 
+    def _settle_keeper(self) -> None:
+        """Before a commit: let the open-basket write in flight finish (a commit that met it would wait in
+        SQLite's busy handler, which sleeps 1, 2, 5... ms, instead of being woken when it is done)."""
+        if self._held is not None and not self._held.flush(1.0):
+            logger.warning("the open basket is still being written; committing anyway")
+
     def snapshot(self) -> TillSnapshot:
         with self._lock:
             sale = self._sale.snapshot()
@@ -391,6 +397,7 @@ class Till:
         """Take cash and commit. On any refusal (a full disk too) the basket is kept, back to open."""
         with self._lock:
             who = self._who()
+            self._settle_keeper()
             try:
                 committed = self._checkout.commit_cash(self._sale, tendered_fen, shift_id=who.shift_id,
                                                        cashier_id=who.user_id, cashier_name=who.user_name)
@@ -429,6 +436,7 @@ class Till:
         if not outcome.paid:
             return AlipayResult(outcome, None)
         with self._lock:
+            self._settle_keeper()
             try:
                 committed = self._checkout.commit_alipay(self._sale, outcome.attempt, shift_id=who.shift_id,
                                                          cashier_id=who.user_id, cashier_name=who.user_name)

@@ -95,14 +95,25 @@ class SqliteHeldBaskets:
                       int(body.get("line_count", 0)), stamp, stamp))
 
     def save_open(self, body: dict[str, Any] | None, *, cashier_id: int | None, at: dt.datetime) -> None:
-        """Keep the open basket (None or an empty basket: forget it)."""
+        """Keep the open basket (None or an empty basket: forget it).
+
+        Written with ``synchronous = NORMAL`` (this connection, this write only): the till writes the open
+        basket after every scan, and a full fsync each time held the write lock for milliseconds a committed
+        sale then waited for. In WAL mode the write is in the WAL when this returns, so it survives a crash of
+        the program; a power cut can lose the last few scans of the open basket (never a committed sale: each
+        sale's commit is synchronous = FULL and makes everything before it durable with it).
+        """
         conn = self._connect()
-        with transaction(conn):
-            if body is None or not body.get("lines"):
-                conn.execute("DELETE FROM held_baskets WHERE terminal_id = ? AND kind = 'open' AND state = 'held'",
-                             (self._terminal,))
-            else:
-                self._put_open(conn, body, cashier_id, at.isoformat())
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with transaction(conn):
+                if body is None or not body.get("lines"):
+                    conn.execute("DELETE FROM held_baskets WHERE terminal_id = ? AND kind = 'open'"
+                                 " AND state = 'held'", (self._terminal,))
+                else:
+                    self._put_open(conn, body, cashier_id, at.isoformat())
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
 
     def open_basket(self) -> HeldRecord | None:
         """The open basket kept from before a crash or restart, if any."""

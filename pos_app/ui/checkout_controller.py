@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from pos_app.domain.codes import ScanCode
@@ -33,11 +33,14 @@ from .qtcompat import emit
 from .snapshot_view import LineView, member_view, totals_view
 from .workers import TaskRunner
 
-__all__ = ["CheckoutController", "Session"]
+__all__ = ["CheckoutController", "Session", "LOOKUP_NOTICE_MS"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
+
+#: a member lookup that takes longer than this shows "Looking up the member…"
+LOOKUP_NOTICE_MS = 250
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +97,10 @@ class CheckoutController(QObject):
             "cash": self.do_cash, "alipay": self.do_alipay,
             "discount": self.do_discount, "sale_discount": self.do_sale_discount, "park": self.do_park,
         }
+        self._lookup_notice = QTimer(self)
+        self._lookup_notice.setSingleShot(True)
+        self._lookup_notice.setInterval(LOOKUP_NOTICE_MS)
+        self._lookup_notice.timeout.connect(self._show_lookup_notice)
         view.intent.connect(self.on_intent)
         view.code_entered.connect(self.on_typed_code)
         view.quantity_step.connect(self.step_quantity)
@@ -204,11 +211,17 @@ class CheckoutController(QObject):
         if members is None:
             self.view.show_notice(self.t("Member lookup is not available"))
             return
-        self.view.show_notice(self.t("Looking up the member…"), error=False, seconds=10)
+        # a card known here is found in a few ms: the "looking up" notice shows only when the lookup takes
+        # longer (Alipay asked), so a quick one does not re-lay the screen out twice (issue 18)
+        self._lookup_notice.start()
         self.till.expect_member()
         self.tasks.submit(lambda: members.resolve(code), self._member_resolved, self._member_failed)
 
+    def _show_lookup_notice(self) -> None:
+        self.view.show_notice(self.t("Looking up the member…"), error=False, seconds=10)
+
     def _member_resolved(self, lookup: MemberLookup) -> None:
+        self._lookup_notice.stop()
         member = lookup.member
         if member is None:
             self.till.member_lookup_ended()
@@ -223,6 +236,7 @@ class CheckoutController(QObject):
                 self.view.notice.hide()
 
     def _member_failed(self, exc: BaseException) -> None:
+        self._lookup_notice.stop()
         self.till.member_lookup_ended()
         self.view.show_notice(self.t(_error_text(exc)))
 

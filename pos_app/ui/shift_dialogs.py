@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -68,6 +70,18 @@ def _dialog_approver(users: UserService | None, parent: QWidget, requested_by: U
     return ask
 
 
+class _CountSpin(QSpinBox):
+    """A count field: focus selects the whole number, so typing 5 into the "0" it shows means 5.
+
+    Qt selects the text only on a Tab focus; on the dialog's first field the cursor sat before the 0 and
+    typing 5 gave 50 (a real till opened a ¥5,000 float where the cashier meant ¥500).
+    """
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        QTimer.singleShot(0, self, self.selectAll)  # the context: no call once the field is gone
+
+
 class CountWidget(QWidget):
     """One spin box per note/coin; ``counts()`` -> {denomination_fen: pieces}. Emits nothing about expected."""
 
@@ -76,7 +90,7 @@ class CountWidget(QWidget):
         form = QFormLayout(self)
         self.spins: dict[int, QSpinBox] = {}
         for d in DENOMINATIONS_FEN:
-            spin = QSpinBox()
+            spin = _CountSpin()
             spin.setObjectName(f"count_{d}")
             spin.setRange(0, 100000)
             spin.valueChanged.connect(self._update)
@@ -235,7 +249,8 @@ class CloseShiftDialog(_Base):
         self.pages.addWidget(need_page)
         done_page = QWidget()
         self.done_layout = QVBoxLayout(done_page)
-        self.z_text = QTextBrowser()   # the Z report's figures in the cashier's language (the stored text is English)
+        # the Z in the cashier's language (the stored, printed text is the record: F9 and `pos-app report`)
+        self.z_text = QTextBrowser()
         self.z_text.setObjectName("zText")
         self.done_layout.addWidget(self.z_text)
         self.pages.addWidget(done_page)

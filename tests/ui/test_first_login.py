@@ -47,6 +47,32 @@ def test_first_login_counts_the_opening_float(qtbot: Any, tmp_path: Path) -> Non
         terminal.shutdown()
 
 
+def test_typing_the_float_replaces_the_zero(qtbot: Any, tmp_path: Path) -> None:
+    """Seen at a real till: the first field showed 0 with the cursor before it, typing 5 gave 50 (¥5,000)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    terminal = _real_terminal(qtbot, tmp_path)
+    try:
+        def type_five(w: Any) -> None:
+            spin = w.count.spins[10000]
+            w.activateWindow()
+            spin.setFocus(Qt.FocusReason.OtherFocusReason)  # how the dialog opens: not a Tab
+            for _ in range(5):
+                QApplication.processEvents()
+            QTest.keyClicks(spin, "5")
+            QTest.keyClick(spin, Qt.Key.Key_Return)
+
+        script = ModalScript([(is_a("OpenShiftDialog"), type_five)])
+        terminal.window.try_login("1001", "2580")
+        script.finish(qtbot)
+        shift = terminal.services.shifts.current_shift()
+        assert shift is not None and shift.opening_float_fen == 50_000  # five ¥100 notes, not fifty
+    finally:
+        terminal.shutdown()
+
+
 def test_cancelling_the_float_leaves_the_login_screen_without_a_shift(qtbot: Any, tmp_path: Path) -> None:
     terminal = _real_terminal(qtbot, tmp_path)
     try:

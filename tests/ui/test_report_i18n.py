@@ -138,3 +138,23 @@ def test_report_screen_and_exports_follow_language_but_stored_z_text_does_not(
     assert gross[5] == ("总销售额" if language == "zh_CN" else "Gross")
     pdf = view.export(view.x_figures, tmp_path / "x.pdf", "pdf", page="80mm")
     assert pdf.read_bytes()[:4] == b"%PDF"
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_the_close_dialog_shows_the_z_in_the_cashier_language(qtbot: Any, env: Env, language: str) -> None:
+    """Seen at a real zh_CN till: the Z shown after the blind count was the English stored text."""
+    from pos_app.ui.shift_dialogs import CloseShiftDialog
+
+    shift = env.shifts.open_shift(env.cashier, float_fen=0)
+    Seeder(env.conn, env.clock).sale(shift.id, 1, [("cash", 1000, 2000)])
+    close = CloseShiftDialog(env.shifts, env.cashier, approver=lambda *_: None, tr=Translator(language))
+    qtbot.addWidget(close)
+    close.count.set_counts({1000: 1})
+    close._close()  # noqa: SLF001 - the "Count done, close" button's slot
+    assert close.pages.currentIndex() == 2
+    shown = close.z_text.toPlainText()
+    if language == "zh_CN":
+        assert "Z 报表 #1" in shown and "应有现金" in shown and "Expected cash" not in shown
+    else:
+        assert "Z report #1" in shown and "Expected cash" in shown
+    assert env.reports.z_report(1).text.startswith("=")  # the stored, printed record is unchanged

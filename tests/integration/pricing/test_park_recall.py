@@ -111,3 +111,41 @@ def test_the_open_basket_is_written_off_the_callers_thread(db: Path) -> None:
     restored = _held(db).restore_open()
     assert restored is not None and [ln.code for ln in restored.snapshot().lines] == [SOAP.code, MILK.code]
     conns.close_mine()
+
+
+_KILLED_WRITER = """
+import os, signal, sys
+from pathlib import Path
+from pos_app.domain.catalogue import CatalogueItem
+from pos_app.domain.loyalty import LoyaltyRules
+from pos_app.domain.sale import Sale, SalePricing
+from pos_app.runtime import FixedClock
+from pos_app.services.held import HeldBaskets
+from pos_app.storage.db import connect
+from pos_app.storage.held import SqliteHeldBaskets
+
+conn = connect(Path(sys.argv[1]))
+held = HeldBaskets(SqliteHeldBaskets(lambda: conn, "T1"), FixedClock(), LoyaltyRules(), SalePricing())
+sale = Sale(LoyaltyRules(), SalePricing())
+for k in range(3):
+    sale.add_item(CatalogueItem(f"69000000000{k:02d}", f"item {k}", "", 100 + k))
+    held.keep_open(sale, cashier_id=None)
+assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for whatever the till writes next
+os.kill(os.getpid(), signal.SIGKILL)  # the till dies: no close, no clean shutdown
+"""
+
+
+def test_the_open_basket_survives_the_program_being_killed(db: Path, tmp_path: Path) -> None:
+    """The per-scan write is cheap (synchronous NORMAL) but is in the WAL when keep_open returns."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(db)], cwd=root, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    restored = _held(db).restore_open()
+    assert restored is not None
+    assert [line.code for line in restored.snapshot().lines] == [f"69000000000{k:02d}" for k in range(3)]
