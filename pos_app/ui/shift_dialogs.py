@@ -282,12 +282,23 @@ class CloseShiftDialog(_Base):
         self.done_layout.insertWidget(0, _comparison_table(self.result_.comparison, self._t))
         self.z_text.setHtml(report_html(self.result_.figures, tr=self._t))
         self.pages.setCurrentIndex(2)
-        self.resize(max(self.width(), 620), max(self.height(), 720))
+        self._grow_within_screen(620, 720)
         for button in self.ok.buttons():
             if button.objectName() == "okButton":
                 button.setText(self._t("Done"))
             elif self.ok.buttonRole(button) == QDialogButtonBox.ButtonRole.RejectRole:
                 button.hide()   # the shift is closed: nothing left to cancel
+
+    def _grow_within_screen(self, width: int, height: int) -> None:
+        """Room for the Z report, on screen: a 1280x800 till cut the Done button off below the screen's edge."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            width, height = min(width, screen.width() - 20), min(height, screen.height() - 40)
+        self.resize(max(self.width(), width), max(self.height(), height))
+        if screen is not None:
+            frame = self.frameGeometry()
+            frame.moveCenter(screen.center())
+            self.move(frame.topLeft())
 
     def _ask_supervisor(self) -> None:
         approval = self._approver(self._pending_action, f"shift {self._user.name}")
