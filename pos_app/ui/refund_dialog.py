@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -97,6 +98,10 @@ class RefundDialog(QDialog):
             lay.addWidget(w)
         lay.addLayout(row)
         self.resize(620, 520)
+        # the status line says "Ctrl+P to preview or reprint" the refund slip: it works here too, not only
+        # on the checkout screen behind this dialog (a real till's Ctrl+P did nothing in the refund dialog)
+        self.preview_shortcut = QShortcut(QKeySequence("Ctrl+P"), self)
+        self.preview_shortcut.activated.connect(self._preview_slip)
         ctx.router.set_handler(Route.RECEIPT, self._scanned)
         if receipt_code:
             self.find_sale(receipt_code)
@@ -104,6 +109,11 @@ class RefundDialog(QDialog):
     def _reason_entered(self) -> None:
         if self.go.isEnabled():
             self.request_refund()
+
+    def _preview_slip(self) -> None:
+        receipts = self.ctx.nav.receipts
+        if receipts is not None:
+            receipts.show_last()
 
     def _scanned(self, code: ScanCode) -> None:
         self.find_sale(code.text)

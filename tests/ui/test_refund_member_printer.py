@@ -156,3 +156,13 @@ def test_refund_lines_show_what_was_paid_and_the_approver_sees_the_amount(qtbot:
     assert shown and "¥8.00" in shown[0]
     slip = terminal.ctx.nav.receipts.last_content     # the refund slip says what was paid back, line by line
     assert slip is not None and slip.items[0].amount_text == "-¥8.00" and slip.items[0].quantity_text == "-5 × ¥1.60"
+    # "Ctrl+P to preview or reprint", as the dialog's status line says, works in the refund dialog itself
+    from tests.ui.modal import ModalScript, is_a
+
+    seen: list[str] = []
+    script = ModalScript([(is_a("ReceiptPreviewDialog"), lambda d: (seen.append(d.content.header[0]), d.reject()))])
+    dialog.activateWindow()          # a window manager gives the focus back when the approval closes
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    script.finish(qtbot)
+    assert seen == ["REFUND / 退款"]
