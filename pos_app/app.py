@@ -154,6 +154,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     sandbox = None
     if demo:
         settings, sandbox = prepare_demo(settings)
+    if settings.store.dsn:   # store mode (issue 13): the store's settings as last pulled
+        from pos_app.store_wiring import apply_store_settings
+
+        settings = apply_store_settings(settings)
     from pos_app.loyalty_setup import loyalty_rules
 
     try:  # data (issue 12): a real terminal runs on its own loyalty rules, never on the demo's
@@ -245,6 +249,10 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     terminal.store_link = ctx.store_link = _start_store_link(settings)
+    if terminal.store_link is not None:   # store mode: points are redeemed through the store (issue 13)
+        from pos_app.store_wiring import points_gate
+
+        services.checkout.points_gate = points_gate(settings)
     _start_recovery(terminal)
     terminal.customer_display = _start_customer_display(settings, window)
     _install_card_desk(terminal, sandbox)

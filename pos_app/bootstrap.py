@@ -223,7 +223,8 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
         users=UserService(conns.uow, clock, terminal_id=store.terminal_id, max_failures=shift.pin_max_failures,
                           lock_minutes=shift.pin_lock_minutes, pin_key=secret.key("pin"),
                           min_pin_length=shift.pin_min_length,
-                          supervisor_min_pin_length=shift.supervisor_pin_min_length),
+                          supervisor_min_pin_length=shift.supervisor_pin_min_length,
+                          store_pin_key=store_pin_key(settings)),
         shifts=ShiftService(conns.uow, clock, terminal_id=store.terminal_id,
                             close_difference_threshold_fen=shift.close_difference_threshold_fen,
                             report_width=settings.printer.width_chars),
@@ -241,6 +242,20 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
 def card_requests() -> CardRequests:
     """How card events become the outbox's Alipay requests (pos_app.alipay.card_requests)."""
     return AlipayCardRequests()
+
+
+def store_pin_key(settings: Settings) -> bytes | None:
+    """Store mode: the store's PIN key, to verify the PINs of users pulled from the store (None: none set;
+    an unreadable file is logged and those users cannot log in here, the lane's own users still can)."""
+    if not settings.store.dsn or not settings.store.pin_key_file:
+        return None
+    from pos_app.store.pinkey import PinKeyError, read_pin_key
+
+    try:
+        return read_pin_key(settings.store.pin_key_file)
+    except PinKeyError as exc:
+        logger.error("store.pin_key_file: %s; users from the store cannot log in on this lane", exc)
+        return None
 
 
 def sale_pricing(settings: Settings, conn: sqlite3.Connection) -> SalePricing:

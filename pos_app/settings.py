@@ -68,6 +68,7 @@ class StoreSettings:
     deadline_s: float = ranged(10.0, 0.5, 120, " s")  # client-side deadline per round trip to the store server
     offline_redeem_cap: int = ranged(500, 0, 10_000_000)  # points per member per day a lane may redeem offline
     offline_redeem_max_age_h: float = ranged(24.0, 0, 8760, " h")
+    pin_key_file: str = ""              # the store's PIN key (from `store init`): users pulled from the store log in
 
 
 @dataclasses.dataclass(frozen=True)
@@ -640,3 +641,47 @@ def load_settings(config: Path | str | None = None, *, env: Mapping[str, str] | 
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+# Store mode (issue 13): settings that are the store's, pulled from the store server and applied at the start.
+STORE_OWNED: dict[str, tuple[str, ...] | None] = {
+    "store": ("name", "address", "offline_redeem_cap", "offline_redeem_max_age_h"),
+    "shift": None,       # None: every key of the section
+    "counter": None,
+}
+
+
+def with_store_values(settings: Settings, values: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """``settings`` with the store's values ({"section.key": value, "loyalty": {...}}) applied; keys the store
+    may not set are listed as problems and left out; if the result would not validate, nothing is applied."""
+    problems: list[str] = []
+    per_section: dict[str, dict[str, Any]] = {}
+    loyalty: Mapping[str, Any] | None = None
+    for name, value in values.items():
+        if name == "loyalty":
+            if isinstance(value, Mapping):
+                loyalty = value
+            else:
+                problems.append("store setting loyalty: must be a table")
+            continue
+        section, _, key = name.partition(".")
+        allowed = STORE_OWNED.get(section, ())
+        if section not in STORE_OWNED or (allowed is not None and key not in allowed):
+            problems.append(f"store setting {name}: not one the store may set on a lane")
+            continue
+        per_section.setdefault(section, {})[key] = value
+    changes: dict[str, Any] = {}
+    for section, raw in per_section.items():
+        before = len(problems)
+        built = _build_section(_SECTIONS[section], raw, f"store setting {section}", problems)
+        if len(problems) == before:
+            changes[section] = dataclasses.replace(getattr(settings, section),
+                                                   **{k: getattr(built, k) for k in raw})
+    if loyalty is not None:
+        changes["loyalty"] = loyalty
+    result = dataclasses.replace(settings, **changes)
+    invalid: list[str] = []
+    _validate(result, invalid, "store settings: ", {})
+    if invalid:
+        return settings, problems + invalid
+    return result, problems

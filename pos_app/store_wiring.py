@@ -6,13 +6,16 @@ A lane with no ``[store] dsn`` gets nothing from here and behaves exactly as a s
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from pos_app.settings import Settings
 from pos_app.storage.lane_journal import SqliteLaneJournal
 from pos_app.store.connect import lane_conninfo, masked_dsn, read_password
 from pos_app.store.link import LinkConfig, StoreLink, status_line
+from pos_app.store.redeem import StoreRedeemer
+from pos_app.store_points import StorePointsGate
 
-__all__ = ["link_config", "start_store_link", "store_status_text", "sync_once"]
+__all__ = ["link_config", "start_store_link", "store_status_text", "sync_once", "points_gate"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,3 +91,52 @@ def prepare_database(settings: Settings) -> None:
     from pos_app.storage.db import Database
 
     Database(settings.db_path).open_and_migrate().close()
+
+
+def lane_online(db_path: Path | str) -> bool:
+    """The uplink's last round trip succeeded (read from the lane's file: wherever the uplink runs)."""
+    journal = SqliteLaneJournal.open(db_path)
+    try:
+        st = journal.state()
+    finally:
+        journal.close()
+    return st.offline_since is None and st.last_ok_at is not None
+
+
+def points_gate(settings: Settings, *, deadline_s: float = 1.5) -> StorePointsGate | None:
+    """The till's points gate in store mode (None for a standalone lane): redemption goes through the store."""
+    s = settings.store
+    if not s.dsn:
+        return None
+    password = read_password(s.password_file, s.password_env)
+    info = lane_conninfo(s.dsn, password, connect_timeout_s=2, application_name=f"pos-till-{s.terminal_id}")
+    db_path = settings.db_path
+    return StorePointsGate(db_path, StoreRedeemer(info, deadline_s=deadline_s), online=lambda: lane_online(db_path),
+                           offline_cap=s.offline_redeem_cap, offline_max_age_h=s.offline_redeem_max_age_h)
+
+
+def apply_store_settings(settings: Settings) -> Settings:
+    """The store's settings as this lane last pulled them, over the lane's own (store mode; at the start).
+    A lane that never reached the store, or an older database, keeps its own settings."""
+    import sqlite3
+
+    from pos_app.settings import with_store_values
+    from pos_app.storage.errors import StorageError
+
+    if not settings.store.dsn or not settings.db_path.exists():
+        return settings
+    try:
+        journal = SqliteLaneJournal.open(settings.db_path)
+        try:
+            values = journal.store_settings()
+        finally:
+            journal.close()
+    except (sqlite3.Error, StorageError) as exc:   # not migrated yet: nothing pulled
+        logger.info("no store settings on this lane yet (%s)", exc)
+        return settings
+    applied, problems = with_store_values(settings, values)
+    for problem in problems:
+        logger.warning("store settings: %s", problem)
+    if values and applied is not settings:
+        logger.info("store settings applied: %s", ", ".join(sorted(values)))
+    return applied

@@ -131,6 +131,7 @@ TOP_LEVEL_FORBIDDEN: dict[str, tuple[str, ...]] = {
     # store mode's composition modules (issue 13): the lane's store link, the store's card worker
     "store_wiring": SHELL_ONLY,
     "store_card": (*SHELL_ONLY, "pos_app.storage"),
+    "store_points": SHELL_ONLY,                                 # the till's points gate in store mode
 }
 CLI_FORBIDDEN = (*ADAPTERS, "pos_app.demo", *QT)   # the command line: storage and Alipay only via the bootstrap
 

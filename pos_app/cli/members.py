@@ -41,6 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument("--dry-run", action="store_true", help="validate and count; write nothing")
     imp.add_argument("--sheet", metavar="NAME", help="the sheet to read in a .xlsx (default: the first)")
     imp.add_argument("--by", metavar="NAME", help="who is importing (default: the system user)")
+    imp.add_argument("--store-dsn", metavar="DSN", help="store mode: administrator connection to the store's "
+                     "PostgreSQL (default $POS_STORE_ADMIN_DSN); the members go to the store, every lane pulls them")
     imp.set_defaults(func=_cmd_import)
     exp = msub.add_parser("export", help="write the members (with current points) in the import format")
     add_config_args(exp)
@@ -73,6 +75,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print_problems("members", path, problems)
         return 1
     print(f"{path.name}: {len(rows)} members valid; " + ("comparing" if args.dry_run else "applying"), flush=True)
+    if settings.store.dsn:   # store mode (issue 13): members and their points live on the store server
+        from pos_app.cli.store import import_members_to_store
+
+        return import_members_to_store(args, rows, source=path.name)
     try:
         conn = open_database(settings)
         try:

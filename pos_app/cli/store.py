@@ -6,6 +6,8 @@ Server side (run on the store PC, with an administrator connection to its Postgr
   store lane add   a login role and password for one lane
   store status     lanes, backlog, lag, last heartbeat, card queue
   store card-worker  the store's one card worker (exactly one runs: advisory lock)
+  store user add|disable|enable|list   users of every lane (PIN verifier keyed with the store's PIN key)
+  store setting set|delete|list        settings that are the store's (lanes apply them at their next start)
 Lane side (uses this lane's [store] settings):
   store lane-sync  the uplink and pull without the UI (the terminal runs the same threads)
   store report x|z store X (any time) or store day close
@@ -56,6 +58,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = ssub.add_parser("init", help="create the store schema and roles on a PostgreSQL database")
     _add_admin(p)
     p.add_argument("--prefix", help="role-name prefix (default: the database name)")
+    p.add_argument("--pin-key-file", metavar="FILE",
+                   help="create the store's PIN key here (chmod 600) if it does not exist; copy it to every lane "
+                        "([store] pin_key_file) so users of the store can log in there")
     p.set_defaults(func=_cmd_init)
     p = ssub.add_parser("migrate", help="apply newer store schema migrations")
     _add_admin(p)
@@ -73,6 +78,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="write the new role's password here (created chmod 600); copy it to the lane")
     p.add_argument("--lane-host", metavar="HOST", help="the store server's address as the lanes see it")
     p.set_defaults(func=_cmd_lane_add)
+    user = ssub.add_parser("user", help="users of every lane (a cashier logs in at any lane)")
+    usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    p = usub.add_parser("add", help="add a user or replace its name, role, PIN and card")
+    _add_admin(p)
+    p.add_argument("number")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=("cashier", "supervisor", "admin"), default="cashier")
+    p.add_argument("--card", help="supervisor card code that may replace the number")
+    p.add_argument("--pin-key-file", metavar="FILE", required=True, help="the store's PIN key (from store init)")
+    p.add_argument("--pin-env", metavar="VAR", help="read the PIN from this environment variable (else asked)")
+    p.add_argument("--by", default=os.environ.get("USER", "admin"))
+    p.set_defaults(func=_cmd_user_add)
+    for action in ("disable", "enable"):
+        p = usub.add_parser(action, help=f"{action} a user at every lane")
+        _add_admin(p)
+        p.add_argument("number")
+        p.add_argument("--by", default=os.environ.get("USER", "admin"))
+        p.set_defaults(func=_cmd_user_active, active=action == "enable")
+    p = usub.add_parser("list", help="the store's users")
+    _add_admin(p)
+    p.set_defaults(func=_cmd_user_list)
+    setting = ssub.add_parser("setting", help="settings that are the store's (lanes apply them at their next start)")
+    setsub = setting.add_subparsers(dest="setting_command", metavar="ACTION", required=True)
+    p = setsub.add_parser("set", help="KEY VALUE: e.g. store.name '\"Shop 1\"' or shift.pin_max_failures 3 (JSON)")
+    _add_admin(p)
+    p.add_argument("key")
+    p.add_argument("value", help="a JSON value (a bare word is taken as a string)")
+    p.set_defaults(func=_cmd_setting_set)
+    p = setsub.add_parser("delete", help="remove a store setting (lanes fall back to their own)")
+    _add_admin(p)
+    p.add_argument("key")
+    p.set_defaults(func=_cmd_setting_delete)
+    p = setsub.add_parser("list", help="the store's settings")
+    _add_admin(p)
+    p.set_defaults(func=_cmd_setting_list)
     p = ssub.add_parser("card-worker", help="send card calls from the store ledger to Alipay (one per store)")
     _add_admin(p)
     _add_config(p)
@@ -110,14 +150,21 @@ def _fail(exc: Exception) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from pos_app.store.pinkey import PinKeyError, create_pin_key
+
     try:
         with _admin_conn(args) as conn:
             prefix = schema.init_store(conn, prefix=args.prefix)
             version = schema.schema_version(conn)
             dbname = conn.info.dbname
-    except (StoreError, psycopg.Error) as exc:
+        made = create_pin_key(args.pin_key_file) if args.pin_key_file else None
+    except (StoreError, psycopg.Error, PinKeyError) as exc:
         return _fail(exc)
     print(f"store schema {version} ready in database {dbname}; roles {prefix}_lanes, {prefix}_reader")
+    if args.pin_key_file:
+        print(f"store PIN key {'written to' if made else 'kept (exists)'} {args.pin_key_file} (chmod 600): copy it to "
+              "every lane and set [store] pin_key_file; then: pos-app store user add NUMBER --name ... "
+              f"--pin-key-file {args.pin_key_file}")
     print("next, for each lane:  pos-app store lane add NAME --password-file FILE")
     print("a lane's settings then need:\n  [store]\n  dsn = \"host=<this PC> port=5432 dbname="
           f"{dbname} user={prefix}_lane_NAME\"\n  password_file = \"/etc/pos-app/store-password\"")
@@ -272,4 +319,135 @@ def import_catalogue_to_store(args: argparse.Namespace, records: list[Any], *, s
     prefix = "dry run, nothing written: would have " if args.dry_run else ""
     print(prefix + summary.line() + ("" if args.dry_run else "; the lanes pull it within seconds"))
     logger.info("catalogue import of %s into the store (%s): %s", source, masked_dsn(dsn), summary.line())
+    return 0
+
+
+def _who_pin(args: argparse.Namespace, role: str) -> str:
+    import getpass
+
+    if args.pin_env:
+        pin = os.environ.get(args.pin_env)
+        if pin is None:
+            raise StoreError(f"environment variable {args.pin_env} is not set")
+    else:
+        pin = getpass.getpass("PIN: ")
+        if getpass.getpass("PIN again: ") != pin:
+            raise StoreError("the two PINs differ")
+    shortest = 6 if role in ("supervisor", "admin") else 4
+    if not (pin.isascii() and pin.isdigit() and shortest <= len(pin) <= 12):
+        raise StoreError(f"a {role}'s PIN must be {shortest} to 12 digits")
+    return pin
+
+
+def _cmd_user_add(args: argparse.Namespace) -> int:
+    from pos_app.services.users import hash_pin
+    from pos_app.store import admin
+    from pos_app.store.pinkey import PinKeyError, read_pin_key
+
+    try:
+        key = read_pin_key(args.pin_key_file)
+        verifier = hash_pin(_who_pin(args, args.role), key=key)
+        with _admin_conn(args) as conn:
+            new = admin.put_user(conn, number=args.number, name=args.name.strip(), role=args.role, verifier=verifier,
+                                 card_code=args.card, by=args.by)
+    except (StoreError, psycopg.Error, PinKeyError) as exc:
+        return _fail(exc)
+    logger.info("store user %s %s by %s (role %s)", args.number, "added" if new else "replaced", args.by, args.role)
+    print(f"store user {args.number} {'added' if new else 'updated'} ({args.role}); every lane pulls it within seconds")
+    return EXIT_OK
+
+
+def _cmd_user_active(args: argparse.Namespace) -> int:
+    from pos_app.store import admin
+
+    try:
+        with _admin_conn(args) as conn:
+            admin.set_user_active(conn, args.number, args.active, by=args.by)
+    except (StoreError, psycopg.Error) as exc:
+        return _fail(exc)
+    logger.info("store user %s %s by %s", args.number, "enabled" if args.active else "disabled", args.by)
+    print(f"store user {args.number} {'enabled' if args.active else 'disabled'} at every lane")
+    return EXIT_OK
+
+
+def _cmd_user_list(args: argparse.Namespace) -> int:
+    from pos_app.store import admin
+
+    try:
+        with _admin_conn(args) as conn:
+            rows = admin.list_users(conn)
+    except (StoreError, psycopg.Error) as exc:
+        return _fail(exc)
+    for number, name, role, active in rows:
+        print(f"{number:<8} {role:<10} {'active' if active else 'disabled':<8} {name}")
+    return EXIT_OK
+
+
+def _cmd_setting_set(args: argparse.Namespace) -> int:
+    from pos_app.settings import Settings, with_store_values
+    from pos_app.store import admin
+
+    try:
+        value = json.loads(args.value)
+    except json.JSONDecodeError:
+        value = args.value
+    _, problems = with_store_values(Settings(data_dir=Path(".")), {args.key: value})
+    if problems:
+        print("store: " + "; ".join(problems), file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with _admin_conn(args) as conn:
+            admin.put_setting(conn, args.key, value)
+    except (StoreError, psycopg.Error) as exc:
+        return _fail(exc)
+    logger.info("store setting %s set", args.key)
+    print(f"store setting {args.key} = {json.dumps(value, ensure_ascii=False)}; lanes apply it at their next start")
+    return EXIT_OK
+
+
+def _cmd_setting_delete(args: argparse.Namespace) -> int:
+    from pos_app.store import admin
+
+    try:
+        with _admin_conn(args) as conn:
+            admin.delete_setting(conn, args.key)
+    except (StoreError, psycopg.Error) as exc:
+        return _fail(exc)
+    print(f"store setting {args.key} removed")
+    return EXIT_OK
+
+
+def _cmd_setting_list(args: argparse.Namespace) -> int:
+    from pos_app.store import admin
+
+    try:
+        with _admin_conn(args) as conn:
+            values = admin.list_settings(conn)
+    except (StoreError, psycopg.Error) as exc:
+        return _fail(exc)
+    for key, value in values.items():
+        print(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return EXIT_OK
+
+
+def import_members_to_store(args: argparse.Namespace, rows: list[Any], *, source: str) -> int:
+    """``members import`` in store mode: the validated members go to the store server (lanes pull them)."""
+    from pos_app.store.admin import import_members
+
+    dsn = getattr(args, "store_dsn", None) or os.environ.get("POS_STORE_ADMIN_DSN", "")
+    if not dsn:
+        print("members: this lane is in store mode: members are loaded into the store server; give its "
+              "administrator connection with --store-dsn or $POS_STORE_ADMIN_DSN; nothing was written",
+              file=sys.stderr)
+        return 2
+    try:
+        with open_connection(dsn, statement_timeout_ms=600_000) as conn:
+            summary = import_members(conn, rows, dry_run=args.dry_run)
+    except (StoreError, psycopg.Error) as exc:
+        print(f"store server: {exc}; nothing was written", file=sys.stderr)
+        logger.warning("members import into the store refused: %s", exc)
+        return 3
+    prefix = "dry run, nothing written: would have " if args.dry_run else ""
+    print(prefix + summary.line() + ("" if args.dry_run else "; the lanes pull them within seconds"))
+    logger.info("members import of %s into the store (%s): %s", source, masked_dsn(dsn), summary.line())
     return 0

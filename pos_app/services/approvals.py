@@ -38,6 +38,11 @@ ACTIONS: dict[str, str] = {
     "users": "Manage users",
     "manual_discount": "Give a discount above the cap",
     "discard_parked": "Discard a parked sale",
+    "reports": "View the X/Z reports",
+    "items": "Change the catalogue",
+    "card_join": "Card template and join poster",
+    "resolve_orphan": "Resolve a payment without a sale",
+    "leave_kiosk": "Leave the till",
 }
 
 _COMMON = [("other", "Other (see note)")]

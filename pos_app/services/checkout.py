@@ -39,6 +39,7 @@ from pos_app.domain.sale import (
 from . import receipts
 from .errors import CheckoutError, UnknownProduct
 from .ports.card_events import CardRequests, CardTrade, CardUpdate, OutboxRequest
+from .points_hold import PointsGate, PointsHold
 from .ports.clock import Clock, IdSource
 from .ports.payments import PaymentAttempt
 from .ports.uow import UnitOfWork
@@ -125,6 +126,9 @@ class CheckoutService:
         self._ids = ids
         self.config = config
         self._started: weakref.WeakKeyDictionary[Sale, str] = weakref.WeakKeyDictionary()
+        # store mode (issue 13): points are held at the store before a sale that redeems them is paid
+        self.points_gate: PointsGate | None = None
+        self._holds: weakref.WeakKeyDictionary[Sale, PointsHold] = weakref.WeakKeyDictionary()
 
     # --- basket -------------------------------------------------------------------------
 
@@ -136,7 +140,40 @@ class CheckoutService:
 
     def basket_of(self, sale: Sale) -> dict[str, Any]:
         """The JSON basket to store with a payment attempt (see :meth:`PaymentService.begin`)."""
-        return snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""))
+        basket = snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""))
+        hold = self._holds.get(sale)
+        if hold is not None:
+            basket["points_hold"] = hold.entry_id
+        return basket
+
+    # --- points held at the store (store mode) ---------------------------------------------
+
+    def hold_points(self, sale: Sale) -> PointsHold | None:
+        """Before a sale that redeems points is paid: hold them at the store (store mode; no-op otherwise).
+        Raises RedemptionRefused (a CheckoutError) when the store or the offline cap does not allow them.
+        Idempotent: a hold for the same member and points is kept; a changed redemption is held anew."""
+        gate = self.points_gate
+        if gate is None:
+            return None
+        snap = sale.snapshot()
+        points = snap.totals.points_redeemed if snap.member is not None else 0
+        old = self._holds.get(sale)
+        if old is not None:
+            if snap.member is not None and old.card_no == snap.member.card_no and old.points == points:
+                return old
+            del self._holds[sale]
+            gate.release(old)
+        if not points or snap.member is None:
+            return None
+        hold = gate.hold(snap.member.card_no, points)
+        self._holds[sale] = hold
+        return hold
+
+    def release_points(self, sale: Sale) -> None:
+        """The sale was given up or went back to the basket: release its hold (if any)."""
+        hold = self._holds.pop(sale, None)
+        if hold is not None and self.points_gate is not None:
+            self.points_gate.release(hold)
 
     def find_product(self, code: str | ScanCode) -> CatalogueItem | None:
         """The catalogue item for a product code (EAN/UPC as scanned, or an in-store weight/price code)."""
@@ -213,8 +250,13 @@ class CheckoutService:
     def complete_from_attempt(self, attempt: PaymentAttempt, *, by_user_id: int,
                               by_user_name: str = "") -> CommittedSale:
         """Commit the sale stored with a paid attempt whose sale was never committed (after a crash)."""
-        sale = basket_to_sale(json.loads(attempt.basket_json or "{}"), self.config.loyalty)
+        basket = json.loads(attempt.basket_json or "{}")
+        sale = basket_to_sale(basket, self.config.loyalty)
         snap = sale.snapshot()
+        if self.points_gate is not None and basket.get("points_hold"):
+            hold = self.points_gate.adopt(str(basket["points_hold"]))
+            if hold is not None:
+                self._holds[sale] = hold
         if snap.member is not None and snap.totals.points_redeemed:
             # the points were held by nothing while the payment was unknown: if the member spent them since,
             # completing would take the card below zero (finding F3 of docs/reliability.md): refund instead
@@ -230,9 +272,16 @@ class CheckoutService:
 
     def _commit(self, sale: Sale, tender: Tender, *, attempt: PaymentAttempt | None, shift_id: int,
                 cashier_id: int, cashier_name: str) -> CommittedSale:
+        if attempt is None:
+            hold = self.hold_points(sale)   # cash: before anything is written (a refusal keeps the basket)
+        else:
+            hold = self._holds.get(sale)    # paid: held before the payment (if not, the store lists an overdraft)
         snap = dataclasses.replace(sale.snapshot(), state=SaleState.PAID, tenders=(tender,))
         totals = snap.totals
         member = snap.member
+        if hold is not None and (member is None or hold.card_no != member.card_no
+                                 or hold.points != totals.points_redeemed):
+            hold = None
         now = self._clock.now()
         stamp = now.isoformat()
         cfg = self.config
@@ -260,7 +309,7 @@ class CheckoutService:
                 uow.payments.update(attempt.id, at=now, sale_id=sale_id)
             balance: int | None = None
             if member is not None:
-                balance = self._member_points(uow, sale_id, receipt_no, snap, tender, attempt, now)
+                balance = self._member_points(uow, sale_id, receipt_no, snap, tender, attempt, now, hold)
             committed = CommittedSale(sale_id, receipt_no, snap, totals.points_to_earn if member else 0, balance,
                                       tender.change_fen, trade_no, stamp, "", cashier_name)
             content = receipts.build_receipt(committed, receipts.StoreInfo(cfg.store_name, cfg.store_id,
@@ -275,11 +324,13 @@ class CheckoutService:
                                       "points_earned": committed.points_earned,
                                       "points_redeemed": totals.points_redeemed if member else 0})
         sale.mark_paid(tender)
+        self._holds.pop(sale, None)
         logger.info("sale %d committed (%s, %s, %s)", sale_id, receipt_no, tender.kind, format_ui(totals.payable_fen))
         return dataclasses.replace(committed, receipt_hash=digest)
 
     def _member_points(self, uow: UnitOfWork, sale_id: int, receipt_no: str, snap: SaleSnapshot,
-                       tender: Tender, attempt: PaymentAttempt | None, now: Any) -> int:
+                       tender: Tender, attempt: PaymentAttempt | None, now: Any,
+                       hold: PointsHold | None = None) -> int:
         """Ledger entries (redeem, earn) and the two outbox rows for the member of a sale; returns the balance."""
         member = snap.member
         assert member is not None
@@ -298,7 +349,8 @@ class CheckoutService:
                 logger.warning("sale %d redeems %d pts but the ledger shows %d", sale_id, totals.points_redeemed,
                                balance)
             balance = uow.members.add_ledger(member.card_no, kind="redeem", points=-totals.points_redeemed,
-                                             sale_id=sale_id, refund_id=None, reason=receipt_no, at=stamp)
+                                             sale_id=sale_id, refund_id=None, reason=receipt_no, at=stamp,
+                                             entry_id=hold.entry_id if hold is not None else None)
         if totals.points_to_earn:
             balance = uow.members.add_ledger(member.card_no, kind="earn", points=totals.points_to_earn,
                                              sale_id=sale_id, refund_id=None, reason=totals.earn_explanation,

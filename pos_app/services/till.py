@@ -192,6 +192,8 @@ class Till:
             return self.snapshot()
 
     def _replace_sale(self, sale: Sale, member: MemberView | None) -> None:
+        if sale is not self._sale and self._sale.state != SaleState.PAID:
+            self._checkout.release_points(self._sale)   # store mode: a sale given up gives its points back
         self._sale = sale
         self._member = member
         self._mode = ScanMode.AWAITING_PAYMENT if sale.state == SaleState.AWAITING_PAYMENT else ScanMode.PRODUCT
@@ -377,6 +379,11 @@ class Till:
         with self._lock:
             self._sale.mark_total_shown()
             self._sale.begin_payment()
+            try:
+                self._checkout.hold_points(self._sale)   # store mode: the points are the store's to give
+            except BaseException:
+                self._sale.cancel_payment()
+                raise
             self._mode = ScanMode.AWAITING_PAYMENT
             return self.snapshot()
 
@@ -385,6 +392,7 @@ class Till:
         with self._lock:
             if self._sale.state == SaleState.AWAITING_PAYMENT:
                 self._sale.cancel_payment()
+            self._checkout.release_points(self._sale)
             self._mode = ScanMode.PRODUCT
             return self.snapshot()
 
@@ -429,6 +437,7 @@ class Till:
             if self._sale.state != SaleState.AWAITING_PAYMENT:
                 raise CheckoutError("take the total first")
             payable = self._sale.totals().payable_fen
+            self._checkout.hold_points(self._sale)   # before the money moves (no-op if held at take_total)
             basket = self._checkout.basket_of(self._sale)
         attempt = payment.begin(payable, auth_code, subject, shift_id=who.shift_id, cashier_id=who.user_id,
                                 basket=basket)

@@ -139,9 +139,17 @@ def hash_pin(pin: str, *, salt: bytes | None = None, n: int = SCRYPT_N, r: int =
     return f"{scheme}${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def verify_pin(pin: str, encoded: str, *, key: bytes | None = None) -> bool:
+STORE_VERIFIER = "store$"
+"""Prefix of a PIN verifier pulled from the store server (store mode): ``store$kscrypt$...``, keyed with the
+store's PIN key (a file on each lane, never in PostgreSQL) instead of this terminal's own key."""
+
+
+def verify_pin(pin: str, encoded: str, *, key: bytes | None = None, store_key: bytes | None = None) -> bool:
     """Constant-time check of ``pin`` against an encoded hash (keyed ``kscrypt`` needs ``key``; the legacy
-    ``scrypt`` form still verifies, so an upgraded shop keeps its PINs); False for a malformed hash."""
+    ``scrypt`` form still verifies, so an upgraded shop keeps its PINs; a store verifier needs ``store_key``);
+    False for a malformed hash."""
+    if encoded.startswith(STORE_VERIFIER):
+        return store_key is not None and verify_pin(pin, encoded[len(STORE_VERIFIER):], key=store_key)
     try:
         scheme, n, r, p, salt, digest = encoded.split("$")
         if scheme == "kscrypt":
@@ -175,8 +183,10 @@ class UserService:
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, *, terminal_id: str = "",
                  max_failures: int = 5, lock_minutes: int = 15, pin_key: bytes | None = None,
-                 min_pin_length: int = 4, supervisor_min_pin_length: int = 6) -> None:
+                 min_pin_length: int = 4, supervisor_min_pin_length: int = 6,
+                 store_pin_key: bytes | None = None) -> None:
         self._uow = uow_factory
+        self._store_pin_key = store_pin_key   # store mode: verifies PINs of users pulled from the store
         self._clock = clock
         self._terminal_id = terminal_id
         self._max_failures = max_failures
@@ -212,7 +222,8 @@ class UserService:
                 uow.audit.append(at=now, user_id=rec.id, user_name=rec.name, action=f"{purpose}.locked_out",
                                  subject=rec.number)
                 error = Locked(rec.locked_until)
-            elif not verify_pin(pin, stored := uow.users.pin_hash(rec.id), key=self._pin_key):
+            elif not verify_pin(pin, stored := uow.users.pin_hash(rec.id), key=self._pin_key,
+                                store_key=self._store_pin_key):
                 # failures count on across locks (reset only by a good PIN): each lock is longer
                 failures = rec.failed_attempts + 1
                 if failures % self._max_failures == 0:

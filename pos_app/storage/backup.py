@@ -272,6 +272,7 @@ def restore(db_path: Path, backup: Path, *, now: dt.datetime, who: str = "pos-ap
                 append_audit(conn, at=now, user_id=None, user_name=who, action="db.restore", subject=str(backup),
                              detail={"replaced_kept_at": str(aside) if aside else "",
                                      "schema_version": version})
+                _new_store_epoch(conn)
             re_anchor(conn)  # the restored file is the truth now (a copy put back by hand is still refused)
         finally:
             conn.close()
@@ -279,6 +280,17 @@ def restore(db_path: Path, backup: Path, *, now: dt.datetime, who: str = "pos-ap
         lock.release()
     logger.warning("database %s restored from %s (replaced file kept at %s)", db_path, backup, aside)
     return RestoreResult(backup, aside, version)
+
+
+def _new_store_epoch(conn: sqlite3.Connection) -> None:
+    """Store mode (issue 13): a restored lane is a new epoch at once, and its receipt numbers continue in a new
+    block, also for the sales it makes before it reaches the store again."""
+    enabled = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lane_store_state'").fetchone()
+    if enabled and conn.execute("SELECT enabled FROM lane_store_state WHERE id = 1").fetchone()[0]:
+        from pos_app.storage.lane_journal import start_new_epoch
+
+        start_new_epoch(conn)
+        logger.warning("restored lane: a new store epoch; receipt numbers continue in a new block")
 
 
 def premigrate_backup(db_path: Path, folder: Path, now: dt.datetime | None = None) -> Path | None:

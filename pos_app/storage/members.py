@@ -76,12 +76,14 @@ class SqliteMembers:
         return int(r[0]) if r else 0
 
     def add_ledger(self, card_no: str, *, kind: str, points: int, sale_id: int | None, refund_id: int | None,
-                   reason: str, at: str) -> int:
-        """Append one ledger entry; returns the balance after it."""
+                   reason: str, at: str, entry_id: str | None = None) -> int:
+        """Append one ledger entry; returns the balance after it. ``entry_id``: the store's key of this entry
+        (a redemption held at the store before payment, store mode)."""
         after = self.balance(card_no) + points
         self._conn.execute(
-            "INSERT INTO points_ledger (card_no, kind, points, balance_after, sale_id, refund_id, reason, created_at)"
-            " VALUES (?,?,?,?,?,?,?,?)", (card_no, kind, points, after, sale_id, refund_id, reason, at))
+            "INSERT INTO points_ledger (card_no, kind, points, balance_after, sale_id, refund_id, reason, created_at,"
+            " entry_id) VALUES (?,?,?,?,?,?,?,?,?)",
+            (card_no, kind, points, after, sale_id, refund_id, reason, at, entry_id))
         return after
 
     def ledger_for_sale(self, sale_id: int) -> list[tuple[str, int]]:

@@ -29,6 +29,8 @@ TABLES: dict[str, bytes] = {
     "item": b"code, name_zh, name_en, price_fen, unit, category, points_excluded, active, deleted, unit_label, "
             b"member_price_fen, tax_rate_bp, barcodes",
     "member_points": b"member_id, balance",
+    "store_user": b"number, name, role, pin_verifier, card_code, active, deleted",
+    "store_setting": b"key, value, deleted",
 }
 
 

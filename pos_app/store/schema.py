@@ -34,6 +34,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, "0004_catalogue.sql"),
     (5, "0005_ingest_set.sql"),
     (6, "0006_heartbeat_check.sql"),
+    (7, "0007_release_hold.sql"),
+    (8, "0008_users.sql"),
+    (9, "0009_receipt_max.sql"),
+    (10, "0010_ingest_points_set.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
@@ -43,7 +47,7 @@ LANE_FUNCTIONS = [
     "pos.store_close_day(date, jsonb, text, text)",
 ]
 READER_FUNCTIONS = ["pos.incomplete_lanes(date)"]
-REFERENCE_TABLES = ["item", "member", "store_setting", "member_points", "lane", "lane_epoch"]
+REFERENCE_TABLES = ["item", "member", "store_setting", "member_points", "lane", "lane_epoch", "store_user"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 

@@ -7,6 +7,7 @@ The pull (reference data, store balances) runs in the same loop between pushes, 
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import logging
 import random
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from .connect import deadline, open_connection
 from .errors import StoreRefused, StoreUnavailable
@@ -26,7 +26,8 @@ from .ports import LaneJournalPort
 __all__ = ["Uplink", "UplinkConfig", "PUSH_BATCH"]
 
 logger = logging.getLogger(__name__)
-PUSH_BATCH = 500
+PUSH_BATCH = 1000
+_INGEST = b"SELECT pos.ingest_batch(%s, %s, %s::jsonb, %s)"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Uplink:
         self.failures = 0
         self.deadline_kills = 0
         self.pushed_batches = 0
+        self._pool: cf.ThreadPoolExecutor | None = None
 
     # -- one connection at a time; dropped on any failure --------------------------------------
     def _connection(self) -> psycopg.Connection[Any]:
@@ -62,6 +64,14 @@ class Uplink:
         return self._conn
 
     def drop(self) -> None:
+        """Close the connection and the helper thread (from the uplink's own thread)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._discard()
+
+    def _discard(self) -> None:
+        """Close the connection after a failure (any thread: the helper runs pushes too)."""
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -78,7 +88,7 @@ class Uplink:
         except StoreUnavailable as exc:
             if "deadline" in str(exc):
                 self.deadline_kills += 1
-            self.drop()
+            self._discard()
             raise
         assert row is not None
         result: dict[str, Any] = row[0]
@@ -102,6 +112,8 @@ class Uplink:
             answer = self._call(b"SELECT pos.heartbeat(%s, %s, %s, %s, %s)",
                                 (epoch, base, st.max_seq, st.backlog, self._clock()), "heartbeat")
         self._journal.hello(str(answer["lane_id"]), int(answer["acked_seq"]))
+        if answer.get("receipt_max"):     # a new epoch: never print a receipt number the store already holds
+            self._journal.raise_receipts(str(answer["receipt_max"]))
         self._hello_done = True
         self._last_heartbeat = time.monotonic()
 
@@ -110,27 +122,45 @@ class Uplink:
         if not self._hello_done or time.monotonic() - self._last_heartbeat > self._cfg.heartbeat_s:
             self._hello()
         moved = 0
+        st = self._journal.state()
+        batch = self._journal.pending_json(st.acked_seq, PUSH_BATCH)
         while True:
-            st = self._journal.state()
-            rows = self._journal.pending(st.acked_seq, PUSH_BATCH)
-            if not rows:
+            first, count, rows = batch
+            if not count:
                 self._journal.set_online(self._clock())
                 return moved
-            answer = self._call(b"SELECT pos.ingest_batch(%s, %s, %s, %s)",
-                                (st.lane_epoch, rows[0]["seq"], Jsonb(rows), self._clock()), "push")
+            params = (st.lane_epoch, first, rows, self._clock())
+            ahead: tuple[int, int, str] | None = None
+            if count == PUSH_BATCH:
+                # a backlog: the next batch is read from SQLite while the server ingests this one
+                pending = self._helper().submit(self._call, _INGEST, params, "push")
+                ahead = self._journal.pending_json(first + count - 1, PUSH_BATCH)
+                answer = pending.result()
+            else:
+                answer = self._call(_INGEST, params, "push")
             self.pushed_batches += 1
             if "resend_from" in answer:
                 self._journal.hello(st.lane_id, int(answer["resend_from"]) - 1)
-                continue
-            if "error" in answer:
+            elif "error" in answer:
                 logger.warning("store server refused the push: %s; saying hello again", answer["error"])
                 self._hello()
-                continue
-            acked = int(answer["acked_seq"])
-            if acked <= st.acked_seq:
-                raise StoreRefused(f"store server did not advance past seq {st.acked_seq} (answer {answer})")
-            moved += acked - st.acked_seq
-            self._journal.set_acked(acked, self._clock())
+            else:
+                acked = int(answer["acked_seq"])
+                if acked <= st.acked_seq:
+                    raise StoreRefused(f"store server did not advance past seq {st.acked_seq} (answer {answer})")
+                moved += acked - st.acked_seq
+                self._journal.set_acked(acked, self._clock())
+                if ahead is not None and acked == first + count - 1:
+                    st = self._journal.state()
+                    batch = ahead
+                    continue
+            st = self._journal.state()
+            batch = self._journal.pending_json(st.acked_seq, PUSH_BATCH)
+
+    def _helper(self) -> cf.ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="store-push")
+        return self._pool
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, stop: threading.Event, extra: Callable[[], None] | None = None,

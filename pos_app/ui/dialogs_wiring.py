@@ -36,7 +36,7 @@ class SyncDialog(QDialog):
         self.setWindowTitle(ctx.tr("Sync queue"))
         if ctx.sync is None:
             raise ValueError("the sync queue screen needs the sync worker")
-        self.view = SyncView(ctx.sync, approve, self)
+        self.view = SyncView(ctx.sync, approve, self, tr=ctx.tr)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
         self.resize(900, 520)

@@ -52,7 +52,13 @@ class SyncSource(Protocol):
     def discard_dead(self, row_id: int, approver: SyncApprover, reason: str) -> None: ...
 
 
+_WORDING: list[Callable[[str], str]] = []  # the terminal's Translator, set by SyncView(tr=...): one language a till
+
+
 def _t(text: str) -> str:
+    """The template in the terminal's language (values go in afterwards with ``.format``)."""
+    if _WORDING:
+        return _WORDING[0](text)
     return QCoreApplication.translate("SyncView", text)
 
 
@@ -144,7 +150,7 @@ class SyncQueueModel(QAbstractTableModel):
             return None
         r = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (str(r.id), _t(r.state), r.card, r.kind, str(r.attempts), r.next_attempt,
+            return (str(r.id), _t(r.state), r.card, _t(r.kind), str(r.attempts), r.next_attempt,
                     r.last_error)[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 6:
             return r.last_error or None
@@ -165,8 +171,10 @@ class SyncView(QWidget):
 
     def __init__(self, source: SyncSource, approve: Approve, parent: QWidget | None = None, *,
                  ask_reason: Callable[[QWidget, RowSnapshot], str | None] = _ask_reason,
-                 show_error: Callable[[QWidget, str], None] | None = None) -> None:
+                 show_error: Callable[[QWidget, str], None] | None = None,
+                 tr: Callable[[str], str] | None = None) -> None:
         super().__init__(parent)
+        _WORDING[:] = [tr] if tr is not None else []
         self.setObjectName("syncView")
         self._source = source
         self._approve = approve

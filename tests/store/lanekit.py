@@ -66,7 +66,7 @@ class Lane:
 
     def close(self) -> None:
         for link in self.links:
-            link.drop()
+            (link.drop if hasattr(link, "drop") else link.close)()
         self.journal.close()
         self.svc.close()
 

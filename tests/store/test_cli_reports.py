@@ -12,7 +12,10 @@ from pos_app.services.errors import ServiceError
 from tests.reliability.harness.env import CASHIER, SUPERVISOR, build_services, init_db
 from tests.store.lanekit import server
 
-TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+
+def _today() -> str:
+    """The store's business date now (read when used: a run that crosses midnight in Beijing stays right)."""
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
 
 
 def _lane_config(tmp_path, store_db, name, capsys):
@@ -72,7 +75,7 @@ def test_store_commands_and_reports(tmp_path, store_db, capsys, fresh_database):
         assert main(["store", "lane-sync", "--once", "--config", str(cfg)]) == 0
     capsys.readouterr()
 
-    assert main(["store", "report", "x", "--config", str(cfg1), "--date", TODAY, "--json"]) == 0
+    assert main(["store", "report", "x", "--config", str(cfg1), "--date", _today(), "--json"]) == 0
     import json
     fig = json.loads(capsys.readouterr().out)
     assert [(ln["lane"], ln["sales"]) for ln in fig["lanes"]] == [("lane1", 3), ("lane2", 2)]
@@ -80,15 +83,15 @@ def test_store_commands_and_reports(tmp_path, store_db, capsys, fresh_database):
     assert [m["lane"] for m in fig["incomplete_lanes"]] == ["lane2"]
 
     # store Z is refused while lane2's shift is open; an override makes it provisional
-    assert main(["store", "report", "z", "--config", str(cfg1), "--date", TODAY]) == 2
+    assert main(["store", "report", "z", "--config", str(cfg1), "--date", _today()]) == 2
     assert "lane2" in capsys.readouterr().err
     _sell_and_maybe_close(db2, 0, close=True, seed=3)
     assert main(["store", "lane-sync", "--once", "--config", str(cfg2)]) == 0
     capsys.readouterr()
-    assert main(["store", "report", "z", "--config", str(cfg2), "--date", TODAY, "--by", "9001"]) == 0
+    assert main(["store", "report", "z", "--config", str(cfg2), "--date", _today(), "--by", "9001"]) == 0
     out = capsys.readouterr().out
     assert "STORE Z" in out and "PROVISIONAL" not in out
-    assert main(["store", "report", "z", "--config", str(cfg2), "--date", TODAY]) == 2
+    assert main(["store", "report", "z", "--config", str(cfg2), "--date", _today()]) == 2
     assert "already_closed" in capsys.readouterr().err
     assert server(store_db, "SELECT provisional, closed_by FROM pos.store_z") == [(False, "9001")]
 
@@ -103,7 +106,7 @@ def test_forced_store_z_is_provisional_and_lists_the_missing_lane(tmp_path, stor
     _sell_and_maybe_close(db1, 1, close=False, seed=4)
     assert main(["store", "lane-sync", "--once", "--config", str(cfg1)]) == 0
     capsys.readouterr()
-    assert main(["store", "report", "z", "--config", str(cfg1), "--date", TODAY,
+    assert main(["store", "report", "z", "--config", str(cfg1), "--date", _today(),
                  "--override-reason", "lane1 broken, counted by hand"]) == 0
     out = capsys.readouterr().out
     assert "PROVISIONAL: lanes missing: lane1" in out

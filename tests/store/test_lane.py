@@ -152,4 +152,82 @@ def test_lane_restored_from_an_old_backup_starts_a_new_epoch_listed_for_the_supe
     assert [s[0] for s in states] == ["replaced", "current"]
     # every sale is on the server once: the three from before the loss and the ones after
     assert server(store_db, "SELECT count(*) FROM pos.sale")[0][0] == 3 + sold_after
+    # once the store was reached, receipts continue in a new block: never a number the store already holds
+    held = {r[0] for r in server(store_db, "SELECT receipt_no FROM pos.sale")}
+    new = lane.sell(rng)
+    assert new not in held and int(new[-12:-1]) > 10 ** 8
+    lane.close()
+
+
+def test_db_restore_starts_a_new_epoch_at_once_and_receipts_never_repeat(tmp_path, store_db):
+    import datetime as dt
+    import sqlite3
+
+    from pos_app.storage.backup import restore
+    from pos_app.storage.lane_journal import SqliteLaneJournal
+    from tests.reliability.harness.env import build_services
+
+    lane = make_lane(tmp_path, store_db, "lane1")
+    rng = random.Random(11)
+    lane.sell(rng)
+    lane.uplink().push()
+    backup = tmp_path / "backup.sqlite3"
+    with sqlite3.connect(lane.db) as src, sqlite3.connect(backup) as dst:
+        src.backup(dst)
+    for _ in range(3):
+        lane.sell(rng)
+    lane.uplink().push()
+    old_epoch = lane.journal.state().lane_epoch
+    lane.close()
+    restore(lane.db, backup, now=dt.datetime.now(dt.UTC))
+    lane.journal = SqliteLaneJournal.open(lane.db)
+    lane.svc = build_services(lane.db, None)
+    lane.links = []
+    assert lane.journal.state().lane_epoch != old_epoch          # before the store is reached
+    after = [lane.sell(rng) for _ in range(3)]                    # offline: the store is not reached yet
+    lane.uplink().push()
+    receipts = [r[0] for r in server(store_db, "SELECT receipt_no FROM pos.sale")]
+    assert len(receipts) == len(set(receipts)) == 7 and set(after) <= set(receipts)
+    assert [n[0] for n in server(store_db, "SELECT kind FROM pos.lane_notice")] == ["new_epoch"]
+    lane.close()
+
+
+def test_the_json_the_uplink_sends_equals_the_rows_it_describes(tmp_path, store_db):
+    """pending_json (SQLite builds the JSON: the backlog ingest's hot path) = pending (built in Python)."""
+    import json
+
+    from tests.reliability.harness.env import SUPERVISOR
+
+    lane = make_lane(tmp_path, store_db, "lane1")
+    rng = random.Random(21)
+    for i in range(6):
+        lane.sell(rng, MEMBERS[i % 2][0] if i % 2 == 0 else None)
+    cashier = lane.cashier()
+    approval = lane.svc.users.approve("pay_in", "float", SUPERVISOR[0], SUPERVISOR[1], "float", requested_by=cashier)
+    lane.svc.shifts.cash_movement("pay_in", 500, "float top-up", cashier, approval)
+    with lane.sqlite() as c:
+        sale_id, shift_id = c.execute("SELECT id, shift_id FROM sales ORDER BY id LIMIT 1").fetchone()
+        c.execute("INSERT INTO refunds (sale_id, shift_id, out_request_no, method, amount_fen, state, reason, "
+                  "cashier_id, created_at, completed_at) VALUES (?, ?, 'R1', 'cash', 100, 'done', 'test', ?, "
+                  "'2026-12-03T01:00:00+00:00', '2026-12-03T01:00:01+00:00')", (sale_id, shift_id, cashier.id))
+        c.execute("INSERT INTO outbox (event_id, kind, card_no, method, body_json, created_at, points_after, state) "
+                  "VALUES ('E1', 'card.consume_sync', ?, 'alipay.marketing.card.consume.sync', '{\"trade_no\": \"2026120322001\", \"x\": [1, 2]}', "
+                  "'2026-12-03T01:00:02+00:00', 10, 'pending')", (MEMBERS[0][0],))
+    from pos_app.services.errors import ServiceError
+
+    try:
+        lane.svc.shifts.close_shift({}, cashier)
+    except ServiceError as exc:   # a counted difference needs a supervisor
+        assert type(exc).__name__ == "DifferenceNeedsApproval"
+        approval = lane.svc.users.approve("close_difference", "close", SUPERVISOR[0], SUPERVISOR[1], "count",
+                                          requested_by=cashier)
+        lane.svc.shifts.close_shift({}, cashier, approval)
+    rows = lane.journal.pending(0, 1000)
+    first, count, text = lane.journal.pending_json(0, 1000)
+    kinds = {r["kind"] for r in rows}
+    assert {"sale", "points", "cash", "refund", "card_call", "shift_open", "shift_close", "z"} <= kinds
+    assert (first, count) == (1, len(rows)) and json.loads(text) == rows
+    first, count, _ = lane.journal.pending_json(3, 2)
+    assert (first, count) == (4, 2)
+    assert lane.journal.pending_json(len(rows), 10) == (0, 0, "[]")
     lane.close()

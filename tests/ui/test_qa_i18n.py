@@ -119,3 +119,19 @@ def test_routing_reasons_are_worded_in_chinese() -> None:
     reasons = [routing.NO_PAYMENT_WAITING, *routing._NOT_HERE.values()]  # noqa: SLF001 - every reason the router gives
     for reason in reasons:
         assert Translator("zh_CN")(reason) != reason, reason
+
+
+def test_every_approval_the_screens_ask_for_is_named_in_chinese() -> None:
+    """Seen on a zh_CN till: the approval dialog for F9 said "reports: X/Z 报表" (the action's key, untranslated)."""
+    from pathlib import Path
+
+    from pos_app.services.approvals import ACTIONS
+
+    ui = Path(__file__).resolve().parents[2] / "pos_app"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in [*(ui / "ui").glob("*.py"), ui / "app.py"])
+    asked = set(re.findall(r"(?:ask|approve|ask_approval)\(\s*[\w.]+,\s*\"([a-z_]+)\"", source))
+    assert {"reports", "items", "card_join", "leave_kiosk"} <= asked, asked  # the pattern finds the calls
+    zh = Translator("zh_CN")
+    for action in asked:
+        assert action in ACTIONS, action
+        assert not _ENGLISH_WORD.findall(re.sub(r"X/Z", "", zh(ACTIONS[action]))), action

@@ -92,3 +92,20 @@ def test_status_text_and_label(qtbot: Any, db_path: Path) -> None:
     label = SyncStatusLabel(_worker(db_path).status, interval_ms=50)
     qtbot.addWidget(label)
     assert "2 pending" in label.text() and label.property("attention") is True
+
+
+def test_the_sync_screen_speaks_the_terminal_language(qtbot: Any, db_path: Path) -> None:
+    """Seen at a real zh_CN till: the whole F11 screen was English (Qt's translate with no catalogue)."""
+    from pos_app.ui.i18n import Translator
+
+    _seed(db_path)
+    view = SyncView(_worker(db_path), lambda a, s: None, tr=Translator("zh_CN"))
+    qtbot.addWidget(view)
+    headers = [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(7)]
+    assert headers[1:] == ["状态", "卡号", "类型", "尝试次数", "下次尝试", "最近错误"]
+    assert view.summary.text().startswith("同步：") and "条失败记录待处理" in view.summary.text()
+    assert (view.retry_button.text(), view.refresh_button.text()) == ("重试", "刷新")
+    assert view.model.index(0, 1).data() == "失败" and view.model.index(0, 5).data() == "待主管处理"
+    english = SyncView(_worker(db_path), lambda a, s: None)  # a screen without a translator is English again
+    qtbot.addWidget(english)
+    assert english.retry_button.text() == "Retry"

@@ -1,0 +1,102 @@
+"""Store mode: the till's points gate (issue 13, STORE-MODE.md §1.4).
+
+Online (the lane's link is up and the store answers within its deadline): ``pos.redeem_points`` takes the points
+from the store balance or refuses, so two lanes cannot spend the same points. Offline: the lane allows a
+redemption only against a store balance it pulled less than ``[store] offline_redeem_max_age_h`` ago, and only up
+to ``[store] offline_redeem_cap`` points per member per store day on this lane; the entry travels in the journal
+marked offline, and the store applies it on arrival even below zero, listing an ``overdraft`` exception for the
+supervisor (store X/Z). The worst case is lanes × cap per member per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from pos_app.services.points_hold import PointsHold, RedemptionRefused
+from pos_app.storage.lane_redeem import SqliteRedeemHolds
+from pos_app.store.errors import StoreRefused, StoreUnavailable
+from pos_app.store.redeem import StoreRedeemer
+
+__all__ = ["StorePointsGate"]
+
+logger = logging.getLogger(__name__)
+
+
+class StorePointsGate:
+    def __init__(self, db_path: Path | str, redeemer: StoreRedeemer, *, online: Callable[[], bool],
+                 offline_cap: int = 500, offline_max_age_h: float = 24.0,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self._holds = SqliteRedeemHolds(db_path)
+        self._redeemer = redeemer
+        self._online = online
+        self._cap = offline_cap
+        self._max_age = dt.timedelta(hours=offline_max_age_h)
+        self._clock = clock
+
+    def hold(self, card_no: str, points: int) -> PointsHold:
+        now = self._clock()
+        entry = str(uuid.uuid4())
+        asked = False
+        if self._online():
+            asked = True
+            self._holds.add(entry, card_no, points, state="asking", asked=True, at=now)
+            try:
+                answer = self._redeemer.redeem(card_no, points, entry)
+            except (StoreUnavailable, StoreRefused) as exc:
+                logger.warning("store did not answer the redemption of %d points (%s): offline rules apply",
+                               points, exc)
+            else:
+                if answer.ok:
+                    self._holds.set_state(entry, "held", online=True, store_balance=answer.balance)
+                    logger.info("store holds %d points (balance now %d)", points, answer.balance)
+                    return PointsHold(entry, card_no, points, True)
+                self._holds.set_state(entry, "refused", store_balance=answer.balance)
+                raise RedemptionRefused(f"The store has only {answer.balance} points for this member: {points} "
+                                        "cannot be redeemed (another lane may have used them)")
+        refusal = self._offline_refusal(card_no, points, now)
+        if refusal:
+            if asked:
+                self._holds.set_state(entry, "refused")
+            logger.warning("offline redemption of %d points refused: %s", points, refusal)
+            raise RedemptionRefused(refusal)
+        if asked:
+            self._holds.set_state(entry, "offline", online=False)
+        else:
+            self._holds.add(entry, card_no, points, state="offline", asked=False, at=now)
+        logger.info("store offline: %d points redeemed within this lane's offline cap", points)
+        return PointsHold(entry, card_no, points, False)
+
+    def _offline_refusal(self, card_no: str, points: int, now: dt.datetime) -> str:
+        snap = self._holds.store_snapshot(card_no)
+        if snap is None:
+            return "Store offline: this lane has no store balance for this member, points cannot be redeemed now"
+        _balance, read_at = snap
+        if now - read_at > self._max_age:
+            hours = (now - read_at).total_seconds() / 3600
+            return (f"Store offline: this lane's store balance for this member is {hours:.0f} h old, "
+                    "points cannot be redeemed now")
+        used = self._holds.offline_used(card_no, self._holds.day(now))
+        if used + points > self._cap:
+            return (f"Store offline: at most {self._cap} points per member per day can be redeemed offline "
+                    f"({used} already today)")
+        shown = self._holds.shown_balance(card_no)
+        if points > shown:
+            return f"Store offline: this member has {shown} points on this lane"
+        return ""
+
+    def release(self, hold: PointsHold) -> None:
+        if self._holds.release(hold.entry_id, str(uuid.uuid4()), self._clock()):
+            logger.info("points hold given back (%d points)", hold.points)
+
+    def adopt(self, entry_id: str) -> PointsHold | None:
+        row = self._holds.get(entry_id)
+        if row is None or row.state not in ("held", "offline", "asking"):
+            return None
+        return PointsHold(row.entry_id, row.card_no, row.points, row.online)
+
+    def close(self) -> None:
+        self._redeemer.close()
