@@ -38,8 +38,8 @@ from pos_app.domain.sale import (
 
 from . import receipts
 from .errors import CheckoutError, UnknownProduct
-from .ports.card_events import CardRequests, CardTrade, CardUpdate, OutboxRequest
 from .points_hold import PointsGate, PointsHold
+from .ports.card_events import CardRequests, CardTrade, CardUpdate, OutboxRequest
 from .ports.clock import Clock, IdSource
 from .ports.payments import PaymentAttempt
 from .ports.uow import UnitOfWork
