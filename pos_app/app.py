@@ -73,6 +73,7 @@ class Terminal:
     customer_display: Any = None  # card: the customer window and pole display
     card_desk: Any = None  # card: the supervisor's card template / join QR desk (Ctrl+J)
     exporter: Any = None
+    jobs: Any = None  # export, morning reconciliation, housekeeping: pos_app.background.jobs
     recovery_done: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     @property
@@ -117,6 +118,8 @@ class Terminal:
                 self.customer_display.window.close()
         if self.exporter is not None:
             self.exporter.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        if self.jobs is not None:
+            self.jobs.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.report_worker is not None:
             self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.store_link is not None:
@@ -132,8 +135,9 @@ class Terminal:
 
 def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tuple[str, ...] | None = None,
                    printer_url: str | None = None, show_wallet: bool = True,
-                   payment_sleep: Callable[[float], None] | None = None) -> Terminal:
-    """Wire the windows around the container (a QApplication must exist).
+                   payment_sleep: Callable[[float], None] | None = None, housekeeping: bool = False) -> Terminal:
+    """Wire the windows around the container (a QApplication must exist). ``housekeeping``: this till runs the
+    nightly backup and pruning (the running terminal does; tests and screenshots do not).
 
     Raises ServiceUnavailable for an unusable database and KeyConfigError for bad gateway keys.
     """
@@ -242,10 +246,6 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
     terminal = Terminal(settings=settings, demo=demo, container=container, services=services, ctx=ctx,
                         window=window, scanners=scanners, printer=printer, sandbox=sandbox,
                         recovery_done=recovery_done, report_worker=report_worker)
-    if settings.export.folder:  # data (issue 12): the daily sales-journal export, on its own thread
-        from pos_app.daily_export import DailyExporter
-
-        terminal.exporter = DailyExporter(settings).start()
     terminal.sync = _start_sync(container)
     ctx.sync = terminal.sync
     terminal.store_link = ctx.store_link = _start_store_link(settings)
@@ -255,11 +255,16 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         services.checkout.points_gate = points_gate(settings)
     _start_recovery(terminal)
     terminal.customer_display = _start_customer_display(settings, window)
+    if terminal.customer_display is not None:
+        ctx.nav.payment_watchers.append(terminal.customer_display.watch_payment)
     _install_card_desk(terminal, sandbox)
-    if not demo and container.gateway is not None and settings.reconcile.auto:
-        from pos_app.reconcile_runner import MorningReconcile
+    # scheduled chores in their own supervised process (issue 18): the daily sales-journal export (data,
+    # issue 12), the morning Alipay reconciliation (card) and, for a running till, backups and pruning
+    from pos_app.background.jobs import JobsSupervisor
 
-        terminal.reconcile = MorningReconcile(settings, container.clock).start()
+    terminal.jobs = JobsSupervisor(settings, export=bool(settings.export.folder),
+                                   reconcile=not demo and container.gateway is not None and settings.reconcile.auto,
+                                   housekeeping=housekeeping).start()
     if demo:
         window.try_login(DEMO_CASHIER[0], DEMO_CASHIER[1])
         if show_wallet and sandbox is not None:
@@ -275,6 +280,9 @@ def _install_card_desk(t: Terminal, sandbox: Any) -> None:
     from pos_app.demo import card_desk
     from pos_app.ui.card_desk_dialog import open_card_desk
 
+    receipts = t.ctx.nav.receipts
+    if receipts is not None:   # non-members' receipts end with the join QR
+        receipts.join_url = t.settings.card.join_url
     if t.container.gateway is None:
         return
     t.card_desk = card_desk(t.settings, sandbox) if sandbox is not None else CardDesk(t.settings)
@@ -282,6 +290,8 @@ def _install_card_desk(t: Terminal, sandbox: Any) -> None:
     def ready(url: str) -> None:
         if t.customer_display is not None:
             t.customer_display.set_join_url(url)
+        if receipts is not None:
+            receipts.join_url = url
 
     t.ctx.nav.intents["card_join"] = open_card_desk(t.ctx, t.window, t.card_desk, on_ready=ready)
 
@@ -306,17 +316,20 @@ def _start_readers(t: Terminal) -> None:
 
 
 def _start_store_link(settings: Settings) -> Any:
-    """Store mode (``[store] dsn``): the uplink and pull threads; None for a standalone lane."""
+    """Store mode (``[store] dsn``): the uplink and pull in their own supervised process (issue 18: as threads
+    here they took the GIL from the GUI thread); None for a standalone lane."""
     if not settings.store.dsn:
         return None
+    from pos_app.background.store import StoreLinkSupervisor
     from pos_app.store.errors import StoreError
-    from pos_app.store_wiring import start_store_link
 
+    link = StoreLinkSupervisor(settings)
     try:
-        return start_store_link(settings)
+        link.start()
     except StoreError as exc:   # e.g. an unreadable password file: the lane still sells, the log says why
         logger.error("store mode not started: %s", exc)
         return None
+    return link
 
 
 def _start_sync(container: Container) -> Any:
@@ -429,7 +442,7 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("pos-app")
     try:
-        terminal = build_terminal(settings, demo=demo)
+        terminal = build_terminal(settings, demo=demo, housekeeping=screenshot is None)
     except StartRefused as exc:  # damaged file, broken chain, database older than its anchor, lost secret
         return _fatal("start", exc.problems, EXIT_STORAGE)
     except ServiceUnavailable as exc:
@@ -449,15 +462,9 @@ def _run_locked(settings: Settings, demo: bool, screenshot: Path | None) -> int:
             terminal.window.grab().save(str(screenshot), "PNG")
             app.quit()
         QTimer.singleShot(500, grab)
-    from pos_app.housekeeping import Housekeeper
-
-    housekeeper = Housekeeper(settings)  # nightly backup, outbox and log pruning, off the GUI thread
-    if screenshot is None:
-        housekeeper.start()
     try:
         return int(app.exec())
     finally:
-        housekeeper.stop()
         terminal.shutdown()
 
 

@@ -57,8 +57,11 @@ def seed_demo(container: Container) -> None:
 def card_desk(settings: Settings, sandbox: SandboxServer) -> CardDesk:
     """The supervisor's card desk in the demo: the demo shop's template spec, and the card-opening endpoint
     served in-process with the sandbox pointed at it (express mode: Alipay calls the shop)."""
-    return CardDesk(settings, spec_path=DEMO_SPEC, serve_endpoint=True,
+    desk = CardDesk(settings, spec_path=DEMO_SPEC, serve_endpoint=True,
                     on_endpoint=lambda url: sandbox.configure(spi_endpoint_url=url))
+    # a poster of an earlier demo run points at an endpoint that no longer runs: the supervisor prints anew
+    desk.poster_path.unlink(missing_ok=True)
+    return desk
 
 
 def open_wallet(t: Terminal) -> Any:

@@ -12,6 +12,11 @@ import os
 import re
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process per log file is assumed there
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["RedactingFilter", "redact", "setup_logging", "teardown_logging"]
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -86,7 +91,24 @@ def teardown_logging() -> None:
 
 
 class _OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """Every log file (and each one rotation starts) is 0600 whatever the umask."""
+    """Every log file (and each one rotation starts) is 0600 whatever the umask.
+
+    Several processes append to the same ``pos.log`` (the terminal, its sync and report children, a
+    ``pos-app`` command run beside it). Each record is written under an exclusive ``flock`` on the log
+    folder, and a process first checks that its open file is still ``pos.log``: when another process has
+    rotated it, this one reopens the new ``pos.log`` instead of writing on into ``pos.log.1``. So one process
+    rotates at a time, the size check sees every process's lines, and no line lands in a file that a later
+    rotation overwrites.
+    """
+
+    def __init__(self, filename: Path, *, max_bytes: int, backups: int) -> None:
+        super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self._dir_fd: int | None = None
+        if fcntl is not None:
+            try:
+                self._dir_fd = os.open(os.path.dirname(self.baseFilename), os.O_RDONLY)
+            except OSError:
+                self._dir_fd = None
 
     def _open(self):  # type: ignore[no-untyped-def]
         stream = super()._open()
@@ -96,9 +118,57 @@ class _OwnerOnlyRotatingFileHandler(logging.handlers.RotatingFileHandler):
             pass
         return stream
 
+    def _follow_rotation(self) -> None:
+        """Reopen ``pos.log`` if the file this process has open is no longer it (another process rotated)."""
+        if self.stream is None:
+            return
+        try:
+            current = os.stat(self.baseFilename)
+            mine = os.fstat(self.stream.fileno())
+            same = (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino)
+        except OSError:
+            same = False
+        if not same:
+            stream, self.stream = self.stream, None
+            try:
+                stream.close()
+            except OSError:
+                pass
 
-def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path | None:
-    """Configure the root logger once; returns the log file path (None when no folder could be used)."""
+    def emit(self, record: logging.LogRecord) -> None:
+        fd = self._dir_fd
+        if fd is None or fcntl is None:
+            super().emit(record)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            super().emit(record)
+            return
+        try:
+            self._follow_rotation()
+            super().emit(record)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            fd, self._dir_fd = self._dir_fd, None
+            if fd is not None:
+                os.close(fd)
+
+
+LOG_MAX_BYTES = 5_000_000
+LOG_BACKUPS = 10
+
+
+def setup_logging(log_dir: Path | None = None, *, verbose: bool = False, max_bytes: int = LOG_MAX_BYTES,
+                  backups: int = LOG_BACKUPS) -> Path | None:
+    """Configure the root logger once; returns the log file path (None when no folder could be used).
+
+    Every process of the terminal writes ``pos.log`` in ``log_dir``; rotation is safe between them."""
     _install_record_factory()
     root = logging.getLogger()
     teardown_logging()
@@ -119,8 +189,7 @@ def setup_logging(log_dir: Path | None = None, *, verbose: bool = False) -> Path
         try:
             log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = log_dir / "pos.log"
-            file_handler = _OwnerOnlyRotatingFileHandler(path, maxBytes=5_000_000, backupCount=10,
-                                                         encoding="utf-8")
+            file_handler = _OwnerOnlyRotatingFileHandler(path, max_bytes=max_bytes, backups=backups)
         except OSError as exc:
             logging.getLogger(__name__).warning("cannot write logs to %s: %s", log_dir, exc)
             return None

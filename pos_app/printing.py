@@ -29,20 +29,29 @@ class PrintOutcome:
 
 
 def receipt_document(content: Any, width_chars: int = 42) -> Any:
-    """Build the driver's ReceiptDocument from a ReceiptContent: header centred, lines, Code128 of the receipt code."""
-    from drivers.printer import Barcode128, Cut, Feed, ReceiptDocument, Rule, Text
+    """Build the driver's ReceiptDocument from a ReceiptContent: header centred, lines, Code128 of the receipt
+    code, and (a non-member's sale with a join URL) the shop's join QR under its caption."""
+    import dataclasses
+
+    from drivers.printer import QR, Barcode128, Cut, Feed, ReceiptDocument, Rule, Text
 
     header = tuple(getattr(content, "header", ()) or ())
+    join_url = str(getattr(content, "join_url", "") or "")
     ops: list[Any] = []
     for i, line in enumerate(header):
         ops.append(Text(line, align="center", bold=i == 0, double=i == 0))
     ops.append(Rule())
-    body = _receipt_text(content, width_chars).splitlines()[len(header):]
+    body = _receipt_text(dataclasses.replace(content, join_url="") if join_url else content,
+                         width_chars).splitlines()[len(header):]
     for line in body:
         ops.append(Text(line))
     code = getattr(content, "barcode", "")
     if code:
         ops.append(Barcode128(code))
+    if join_url:
+        from pos_app.services.receipts import join_caption
+
+        ops.extend([Rule(), Text(join_caption(content), align="center", bold=True), QR(join_url, size=5)])
     ops.extend([Feed(3), Cut()])
     return ReceiptDocument(ops=tuple(ops))
 

@@ -321,11 +321,16 @@ def _build_section(cls: type, raw: Mapping[str, Any], where: str, problems: list
     return dataclasses.replace(defaults, **values)
 
 
+NOT_SETTINGS = frozenset({"POS_STORE_ADMIN_DSN"})
+"""Variables that look like POS_<SECTION>_<KEY> but are not settings (the store administrator's connection, read
+by `pos-app store ...` and the store-mode importers: an admin exporting it must still be able to run lane commands)."""
+
+
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """POS_<SECTION>_<KEY> variables, e.g. POS_STORE_TERMINAL_ID or POS_GATEWAY_URL."""
     out: dict[str, dict[str, str]] = {}
     for name, value in env.items():
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         rest = name[len(ENV_PREFIX):].lower()
         for section in _SECTIONS:

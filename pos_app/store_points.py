@@ -98,5 +98,12 @@ class StorePointsGate:
             return None
         return PointsHold(row.entry_id, row.card_no, row.points, row.online)
 
+    def release_orphans(self) -> int:
+        """At the start: give back holds whose sale was lost in a stop (see SqliteRedeemHolds.release_orphans)."""
+        n = self._holds.release_orphans(self._clock())
+        if n:
+            logger.warning("%d points hold(s) from before the last stop given back (their sales were not paid)", n)
+        return n
+
     def close(self) -> None:
         self._redeemer.close()

@@ -22,10 +22,21 @@ trade, carries another method's fields, or has a sub_code the method cannot retu
 ``ACQ.TRADE_NOT_EXIST``, a card call answered with an ``ACQ.*`` trade code, a cancel failure without
 its ``retry_flag``) is unknown too.
 
+Card issuing (issue 15) is bound the same way: an image upload must answer an ``image_id``; a template
+modify/query must name the template asked about; the activation URL must not name another template; an
+oauth token must carry a token and a user; the activation form must carry ``infos``; and none of them may
+carry another method's fingerprint (``image_id`` is an upload's, ``apply_card_url`` an activation URL's,
+``access_token`` a token's, ``infos`` a form's, ``template_style_info`` a template query's).
+
 Residual (documented, not fixable from the answer alone): ``card.update`` answers only
 ``result_code``, so one card's update answer cannot be told from another's (the update carries absolute
 values and is resent until confirmed, so the worst case is a card showing stale points until the next
-update); a dynamic member code (``D_QR_CODE``/``D_BAR_CODE``) is not echoed by ``card.query``.
+update); a dynamic member code (``D_QR_CODE``/``D_BAR_CODE``) is not echoed by ``card.query``. Of the issuing
+calls, ``formtemplate.set`` answers nothing but its code (only a foreign field can give a renamed answer
+away; the form is set again by the next run), an upload does not echo the image, an oauth token does not
+echo the auth code and the activation form does not echo its request id: a genuine answer of the *same*
+method for another request cannot be told apart (each is used once, at once, by the supervisor or the
+opening endpoint, and the card opened is bound by ``card.open``'s ``external_card_no``).
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ DISTINCT_FIELDS = frozenset({
     "out_trade_no", "trade_no", "total_amount", "trade_status", "retry_flag", "action", "fund_change",
     "refund_fee", "send_back_fee", "refund_status", "refund_amount", "out_request_no", "card_info",
     "schema_url", "result_code", "external_card_no", "template_id", "gmt_payment", "fund_bill_list",
+    "image_id", "apply_card_url", "access_token", "infos", "template_style_info",
 })
 """Top-level answer fields that identify which method an answer belongs to."""
 
@@ -65,6 +77,13 @@ _CARD_OPEN = "alipay.marketing.card.open"
 _CARD_UPDATE = "alipay.marketing.card.update"
 _CONSUME_SYNC = "alipay.marketing.card.consume.sync"
 _TEMPLATE_CREATE = "alipay.marketing.card.template.create"
+_TEMPLATE_MODIFY = "alipay.marketing.card.template.modify"
+_TEMPLATE_QUERY = "alipay.marketing.card.template.query"
+_IMAGE_UPLOAD = "alipay.offline.material.image.upload"
+_FORM_SET = "alipay.marketing.card.formtemplate.set"
+_ACTIVATE_URL = "alipay.marketing.card.activateurl.apply"
+_OAUTH_TOKEN = "alipay.system.oauth.token"
+_ACTIVATE_FORM = "alipay.marketing.card.activateform.query"
 
 ALLOWED_FIELDS: Mapping[str, frozenset[str]] = {
     _PAY: frozenset({"out_trade_no", "trade_no", "total_amount", "gmt_payment", "fund_bill_list"}),
@@ -78,6 +97,13 @@ ALLOWED_FIELDS: Mapping[str, frozenset[str]] = {
     _CARD_UPDATE: frozenset({"result_code"}),
     _CONSUME_SYNC: frozenset({"external_card_no"}),
     _TEMPLATE_CREATE: frozenset({"template_id"}),
+    _TEMPLATE_MODIFY: frozenset({"template_id"}),
+    _TEMPLATE_QUERY: frozenset({"template_id", "template_style_info"}),
+    _IMAGE_UPLOAD: frozenset({"image_id"}),
+    _FORM_SET: frozenset(),
+    _ACTIVATE_URL: frozenset({"apply_card_url"}),
+    _OAUTH_TOKEN: frozenset({"access_token"}),
+    _ACTIVATE_FORM: frozenset({"infos"}),
 }
 """Per method: which of the DISTINCT_FIELDS its answer may carry (any other one is another method's)."""
 
@@ -97,7 +123,9 @@ _PAY_FAILURES = frozenset({
 ``ACQ.TRADE_NOT_EXIST`` of a query renamed, a card error) is an unknown outcome: query, then cancel."""
 
 _TRADE_METHODS = frozenset({_PAY, _QUERY, _CANCEL, _REFUND, _REFUND_QUERY})
-_CARD_METHODS = frozenset({_CARD_QUERY, _CARD_OPEN, _CARD_UPDATE, _CONSUME_SYNC, _TEMPLATE_CREATE})
+_ISSUING_METHODS = frozenset({_TEMPLATE_CREATE, _TEMPLATE_MODIFY, _TEMPLATE_QUERY, _IMAGE_UPLOAD, _FORM_SET,
+                              _ACTIVATE_URL, _OAUTH_TOKEN, _ACTIVATE_FORM})
+_CARD_METHODS = frozenset({_CARD_QUERY, _CARD_OPEN, _CARD_UPDATE, _CONSUME_SYNC, *_ISSUING_METHODS})
 
 
 def _text(value: Any) -> str:
@@ -194,6 +222,40 @@ def _success_problem(method: str, biz: Mapping[str, Any], body: Mapping[str, Any
     elif method == _TEMPLATE_CREATE:
         if not _text(body.get("template_id")):
             return "has no template_id"
+    elif method in (_TEMPLATE_MODIFY, _TEMPLATE_QUERY):
+        asked_tid = _text(biz.get("template_id"))
+        if _text(body.get("template_id")) != asked_tid:
+            return "names another template" if body.get("template_id") else "has no template_id"
+        if method == _TEMPLATE_QUERY and not isinstance(body.get("template_style_info"), Mapping):
+            return "has no template_style_info"
+    elif method == _IMAGE_UPLOAD:
+        if not _text(body.get("image_id")):
+            return "has no image_id"
+    elif method == _ACTIVATE_URL:
+        problem = _activation_url_problem(_text(body.get("apply_card_url")), _text(biz.get("template_id")))
+        if problem:
+            return problem
+    elif method == _OAUTH_TOKEN:
+        if not _text(body.get("access_token")) or not (_text(body.get("user_id")) or _text(body.get("open_id"))):
+            return "has no access_token and user"
+    elif method == _ACTIVATE_FORM:
+        if "infos" not in body:
+            return "has no infos"
+    return ""
+
+
+def _activation_url_problem(raw: str, template_id: str) -> str:
+    """Why an ``apply_card_url`` is not the activation URL of ``template_id`` ("" when it is)."""
+    import urllib.parse
+
+    if not raw:
+        return "has no apply_card_url"
+    url = urllib.parse.unquote(raw) if raw[:12].upper().find("%3A") >= 0 else raw
+    if not url.startswith(("http://", "https://", "alipays://")):
+        return "has an apply_card_url that is not a URL"
+    named = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("template_id")
+    if named and named[0] != template_id:   # the sources do not say Alipay's URL always names it
+        return "is the activation URL of another template"
     return ""
 
 

@@ -16,9 +16,19 @@ from .members import MemberView
 from .till import ScanMode, TillSnapshot
 
 __all__ = ["ViewLine", "CustomerView", "view_from_till", "view_thanks", "view_paying", "pole_lines",
-           "POLE_WIDTH", "text_width"]
+           "POLE_WIDTH", "text_width", "PAYMENT_STATES", "PAYMENT_TEXTS"]
 
 POLE_WIDTH = 20
+
+PAYMENT_STATES = ("sending", "waiting", "paid", "failed")
+"""Alipay payment progress as the customer sees it: the code is being sent, the customer must confirm in
+Alipay (password), paid, not paid."""
+PAYMENT_TEXTS: dict[str, tuple[str, str]] = {   # state: (Chinese, ASCII for a pole display without Chinese)
+    "sending": ("正在请求支付宝…", "ALIPAY..."),
+    "waiting": ("请在支付宝中确认付款", "CONFIRM IN ALIPAY"),
+    "paid": ("支付成功", "PAID"),
+    "failed": ("支付未完成", "NOT PAID"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +51,7 @@ class CustomerView:
     payment_text: str = ""
     points_earned: int = 0
     join_url: str = ""                     # shown while no member is attached ("scan to join")
+    payment_state: str = ""                # one of PAYMENT_STATES while an Alipay payment runs
 
     @property
     def last_line(self) -> ViewLine | None:
@@ -66,8 +77,11 @@ def view_from_till(till: TillSnapshot, *, join_url: str = "") -> CustomerView:
                         **_member(till.member))  # type: ignore[arg-type]
 
 
-def view_paying(till: TillSnapshot, text: str, *, join_url: str = "") -> CustomerView:
-    return dataclasses.replace(view_from_till(till, join_url=join_url), kind="paying", payment_text=text)
+def view_paying(till: TillSnapshot, state: str, *, join_url: str = "") -> CustomerView:
+    """The basket with the Alipay payment's progress (``state`` one of PAYMENT_STATES)."""
+    text = PAYMENT_TEXTS.get(state, ("", ""))[0]
+    return dataclasses.replace(view_from_till(till, join_url=join_url), kind="paying", payment_text=text,
+                               payment_state=state)
 
 
 def view_thanks(committed: CommittedSale, *, join_url: str = "") -> CustomerView:
@@ -115,9 +129,13 @@ def pole_lines(view: CustomerView, *, chinese: bool = True) -> tuple[str, str]:
             second = _fit("欢迎再次光临" if chinese else "", "")
         return first, second
     if view.kind == "paying":
-        return (_fit("应付" if chinese else "TOTAL", money(view.total_fen)),
-                _fit("请付款" if chinese else "PLEASE PAY", "") if not view.payment_text
-                else _fit(view.payment_text if chinese else _ascii(view.payment_text), ""))
+        if not view.payment_text:
+            second = _fit("请付款" if chinese else "PLEASE PAY", "")
+        elif chinese:
+            second = _fit(view.payment_text, "")
+        else:
+            second = _fit(PAYMENT_TEXTS.get(view.payment_state, ("", _ascii(view.payment_text)))[1], "")
+        return _fit("应付" if chinese else "TOTAL", money(view.total_fen)), second
     last = view.last_line
     if last is None:
         first = _fit("", "")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .checkout import CommittedSale
 
 __all__ = ["StoreInfo", "ReceiptLine", "ReceiptContent", "build_receipt", "receipt_text", "receipt_hash",
-           "text_width"]
+           "text_width", "JOIN_CAPTION", "with_join_qr", "join_caption"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class ReceiptContent:
     footer: tuple[str, ...]
     language: str = "zh"
     taxes: tuple[tuple[str, str], ...] = ()       # VAT per rate: ("增值税 13%", "¥2.88"), ...
+    join_url: str = ""   # card (issue 15): a non-member's receipt ends with the shop's join QR (print time only)
 
 
 def _qty(quantity: int, unit: str, price_fen: int) -> str:
@@ -140,6 +141,21 @@ def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "z
                           committed.receipt_no, footer, language, taxes)
 
 
+JOIN_CAPTION = {"zh": "扫码领取会员卡", "en": "Scan to get our membership card"}
+
+
+def with_join_qr(content: ReceiptContent, join_url: str) -> ReceiptContent:
+    """The sale receipt with the shop's join QR at its end, when the sale had no member and a join URL
+    exists (the QR is added at print time: the receipt hash stored at commit covers the sale receipt only)."""
+    if not join_url or content.member_lines:
+        return content
+    return dataclasses.replace(content, join_url=join_url)
+
+
+def join_caption(content: ReceiptContent) -> str:
+    return JOIN_CAPTION.get(content.language, JOIN_CAPTION["en"])
+
+
 def _discount_text(d: DiscountLine, lab: Mapping[str, str]) -> tuple[str, str]:
     what = lab.get(d.kind, d.kind)
     if d.kind == "promotion":
@@ -184,6 +200,11 @@ def receipt_text(content: ReceiptContent, width: int = 42) -> str:
     out.append(rule)
     out.append(content.barcode)
     out.extend(content.footer)
+    if content.join_url:   # text form of the join QR (the printer and the PDF draw the code itself)
+        caption = join_caption(content)
+        out.append(rule)
+        out.append(caption.center(max(width - (text_width(caption) - len(caption)), len(caption))).rstrip())
+        out.append("[QR] " + content.join_url)
     return "\n".join(out) + "\n"
 
 

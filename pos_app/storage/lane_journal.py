@@ -361,6 +361,9 @@ class SqliteLaneJournal:
                                 (card_no,)).fetchone()
         if sp is None or not self._conn.execute("SELECT 1 FROM members WHERE card_no = ?", (card_no,)).fetchone():
             return
+        # the member panel's "confirmed" points are the store's (its card worker keeps the card on them); what this
+        # lane has not yet sent shows as pending
+        self._conn.execute("UPDATE members SET points_synced = ? WHERE card_no = ?", (int(sp["store_balance"]), card_no))
         want = int(sp["store_balance"]) + self.pending_points(card_no, int(sp["acked_at_read"]))
         r = self._conn.execute("SELECT balance_after FROM points_ledger WHERE card_no = ? ORDER BY id DESC LIMIT 1",
                                (card_no,)).fetchone()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,24 @@ class SqliteRedeemHolds:
                                    "WHERE entry_id = ? AND state IN ('asking', 'held', 'offline')",
                                    (release_entry_id, at.isoformat(), entry_id))
                 return cur.rowcount == 1
+        finally:
+            conn.close()
+
+    def release_orphans(self, at: dt.datetime) -> int:
+        """At the terminal's start no sale is being paid: a hold still open lost its sale (the lane stopped between
+        the hold and the commit) and is given back, unless an unfinished payment attempt carries it (that sale is
+        completed from the attempt). Returns how many were released."""
+        conn = self._conn()
+        try:
+            with transaction(conn):
+                orphans = [r[0] for r in conn.execute(
+                    "SELECT entry_id FROM lane_redeem h WHERE state IN ('asking', 'held', 'offline') AND NOT EXISTS "
+                    "(SELECT 1 FROM payment_attempts a WHERE a.sale_id IS NULL AND a.state NOT IN "
+                    "('failed', 'cancelled', 'cancelled_refunded') AND instr(a.basket_json, h.entry_id) > 0)")]
+                for entry in orphans:
+                    conn.execute("UPDATE lane_redeem SET state = 'released', release_entry_id = ?, released_at = ? "
+                                 "WHERE entry_id = ?", (str(uuid.uuid4()), at.isoformat(), entry))
+                return len(orphans)
         finally:
             conn.close()
 

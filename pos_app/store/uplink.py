@@ -37,7 +37,10 @@ class UplinkConfig:
     heartbeat_s: float = 30.0
     poll_s: float = 0.1
     backoff_base_s: float = 0.5
-    backoff_cap_s: float = 60.0
+    # a store that is back is used within seconds (issue 13: an outage's backlog drained ≤ 5 s after it heals);
+    # one connection attempt per lane every 2-4 s is nothing for PostgreSQL (the walk found 60 s: lanes stayed
+    # "offline" for most of a minute after the server was back)
+    backoff_cap_s: float = 4.0
 
 
 class Uplink:

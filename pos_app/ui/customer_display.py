@@ -12,7 +12,14 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWidget
 
 from pos_app.domain.money import format_ui
-from pos_app.services.customer_display import CustomerView, pole_lines, view_from_till, view_thanks
+from pos_app.services.customer_display import (
+    CustomerView,
+    pole_lines,
+    view_from_till,
+    view_paying,
+    view_thanks,
+)
+from pos_app.services.till import ScanMode
 
 __all__ = ["CustomerWindow", "CustomerDisplay", "target_screen_geometry"]
 
@@ -115,9 +122,19 @@ class CustomerDisplay(QObject):
         self.window = window
         self.pole = pole
         self._join_url = join_url
+        self._payment = ""   # the running Alipay payment's state as the customer sees it
         controller.basket_changed.connect(self.refresh)
         controller.sale_committed.connect(self.thanks)
         self.refresh()
+
+    def watch_payment(self, dialog: Any) -> None:
+        """Follow an Alipay payment dialog's progress (navigator.payment_watchers calls this)."""
+        dialog.customer_progress.connect(self.payment)
+
+    def payment(self, state: str) -> None:
+        """sending / waiting / paid / failed: shown with the basket while the till awaits the payment."""
+        self._payment = state
+        self.show(view_paying(self._controller.till.snapshot(), state, join_url=self._join_url))
 
     def set_join_url(self, url: str) -> None:
         """The join QR the supervisor just made (shown while no member is attached)."""
@@ -125,9 +142,15 @@ class CustomerDisplay(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        self.show(view_from_till(self._controller.till.snapshot(), join_url=self._join_url))
+        till = self._controller.till.snapshot()
+        if till.mode is ScanMode.AWAITING_PAYMENT and self._payment:
+            self.show(view_paying(till, self._payment, join_url=self._join_url))
+            return
+        self._payment = ""
+        self.show(view_from_till(till, join_url=self._join_url))
 
     def thanks(self, committed: Any) -> None:
+        self._payment = ""
         self.show(view_thanks(committed, join_url=self._join_url))
 
     def show(self, view: CustomerView) -> None:

@@ -35,6 +35,8 @@ class Navigator:
         self.ask_approval: AskApproval | None = None
         self.intents: dict[str, ScreenOpener] = {}
         self.show_orphans: Callable[[], None] | None = None
+        #: told of every Alipay payment dialog as it opens (the customer display follows its progress)
+        self.payment_watchers: list[Callable[[QWidget], None]] = []
 
     def approve(self, parent: QWidget, action: str, subject: str, reasons: list[str]) -> bool:
         """A supervisor approves (True) or not (False, also when no approval dialog is wired)."""

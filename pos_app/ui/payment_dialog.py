@@ -69,9 +69,12 @@ class PaymentDialog(QDialog):
 
     Signals:
         paid(object outcome)
+        customer_progress(str state): the payment as the customer display shows it: sending, waiting (the
+            customer confirms in Alipay), paid, failed (services.customer_display.PAYMENT_STATES).
     """
 
     paid = Signal(object)
+    customer_progress = Signal(str)
 
     def __init__(self, ctx: TerminalContext, controller: CheckoutController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +149,7 @@ class PaymentDialog(QDialog):
         self.ctx.router.set_handler(Route.PAYMENT, None)
         self.code.setEnabled(False)
         self.status.setText(format_reason(tr, Reason("payment.sending")))
+        emit(self.customer_progress, "sending")
         self._started_at = time.monotonic()
         thread = QThread(self)
         thread.setObjectName("payment")
@@ -161,7 +165,10 @@ class PaymentDialog(QDialog):
 
     # --- progress out ---------------------------------------------------------------------
     def _progress(self, progress: PaymentProgress) -> None:
-        self._stage = str(getattr(progress, "stage", ""))
+        stage = str(getattr(progress, "stage", ""))
+        if stage == "waiting" and self._stage != "waiting":
+            emit(self.customer_progress, "waiting")
+        self._stage = stage
         self._message = format_reason(self.ctx.tr, progress.reason)
         self._show_seconds()
 
@@ -188,10 +195,12 @@ class PaymentDialog(QDialog):
         tr = self.ctx.tr
         if result.committed is not None:
             self.status.setText(tr("Paid"))
+            emit(self.customer_progress, "paid")
             emit(self.paid, outcome)
             self.accept()
             return
         reason = format_reason(tr, outcome.reason)
+        emit(self.customer_progress, "failed")
         self.status.setText(tr("Payment not completed: {reason}", reason=reason))
         self.give_up_button.setText(tr("Close (Esc)"))
         self.code.setEnabled(True)
@@ -202,16 +211,19 @@ class PaymentDialog(QDialog):
         self._stop_thread()
         tr = self.ctx.tr
         if isinstance(exc, PaidNotSaved):  # the customer paid: the dialog closes, the cashier calls a supervisor
+            emit(self.customer_progress, "paid")
             self.error = exc
             self.outcome = exc.outcome
             self.accept()
             return
         if isinstance(exc, DomainError | ServiceError | ServiceUnavailable):  # nothing was sent: scan again
+            emit(self.customer_progress, "failed")
             self.status.setText(error_text(tr, exc))
             self.code.setEnabled(True)
             self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
             self.code.setFocus()
             return
+        emit(self.customer_progress, "failed")
         self.status.setText(tr("The payment could not be run: {reason}", reason=str(exc)))
         self.give_up_button.setText(tr("Close (Esc)"))
 
@@ -236,6 +248,8 @@ def open_alipay_payment(ctx: TerminalContext, controller: CheckoutController) ->
     dialog = PaymentDialog(ctx, controller, controller.view)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     controller.payment_dialog = dialog
+    for watch in ctx.nav.payment_watchers:   # e.g. the customer display follows the payment's progress
+        watch(dialog)
 
     def finished(result: int) -> None:
         controller.payment_dialog = None

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from pos_app.domain.money import format_ui
 from pos_app.services.checkout import CommittedSale
 from pos_app.services.ports.clock import BEIJING
-from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt
+from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt, with_join_qr
 from pos_app.services.refunds import RefundOutcome, SaleDetail
 
 from .context import PrintedOutcome, TerminalContext
@@ -154,6 +154,19 @@ class ReceiptPreviewDialog(QDialog):
             pix.loadFromData(self._barcode_png)
             self.barcode.setPixmap(pix.scaledToWidth(360, Qt.TransformationMode.SmoothTransformation))
         lay.addWidget(self.barcode)
+        self._join_png = b""
+        self.join_qr = QLabel(self)   # card (issue 15): a non-member's receipt ends with the join QR
+        self.join_qr.setObjectName("receiptJoinQr")
+        self.join_qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        join_url = getattr(content, "join_url", "")
+        if join_url and ctx.barcode is not None:
+            self._join_png = ctx.barcode(join_url, "qr")
+            qr = QPixmap()
+            qr.loadFromData(self._join_png)
+            self.join_qr.setPixmap(qr.scaledToWidth(160, Qt.TransformationMode.FastTransformation))
+        else:
+            self.join_qr.hide()
+        lay.addWidget(self.join_qr)
         self.pdf_notice = QLabel(self)
         self.pdf_notice.setObjectName("receiptPdfNotice")
         self.pdf_notice.setWordWrap(True)
@@ -205,7 +218,8 @@ class ReceiptPreviewDialog(QDialog):
                 return None
             if target.suffix.lower() != ".pdf":
                 target = target.with_name(target.name + ".pdf")
-            written = write_receipt_pdf(self.content, target, barcode_png=self._barcode_png or None)
+            written = write_receipt_pdf(self.content, target, barcode_png=self._barcode_png or None,
+                                        join_qr_png=self._join_png or None)
         except (OSError, ReceiptPdfError) as exc:
             logger.warning("receipt PDF not written: %s", exc)
             self._pdf_message(self.ctx.tr("The PDF was not saved ({reason})", reason=str(exc)), error=True)
@@ -238,6 +252,8 @@ class ReceiptFlow(QObject):
         self.last_committed: CommittedSale | None = None
         #: injectable "where to save the PDF" (tests); None opens a QFileDialog proposing the default path
         self.choose_pdf_path: PdfPathChooser | None = None
+        #: the shop's join URL (card, issue 15): printed as a QR on the receipts of sales without a member
+        self.join_url = ""
         self._store = StoreInfo(name=ctx.store_name, store_id=ctx.store_id, terminal_id=ctx.terminal_id,
                                 address=ctx.store_address)
         sc = QShortcut(QKeySequence("Ctrl+P"), window)
@@ -249,7 +265,7 @@ class ReceiptFlow(QObject):
 
     def after_commit(self, committed: CommittedSale) -> None:
         self.last_committed = committed
-        self.last_content = build_receipt(committed, self._store, self.language)
+        self.last_content = with_join_qr(build_receipt(committed, self._store, self.language), self.join_url)
         printer = self.ctx.printer
         if printer is None or not printer.configured:
             self._tell_preview_only()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
@@ -19,7 +20,7 @@ from PySide6.QtGui import (
     QPdfWriter,
 )
 
-from pos_app.services.receipts import ReceiptContent, receipt_text
+from pos_app.services.receipts import ReceiptContent, join_caption, receipt_text
 
 __all__ = ["RECEIPT_PAGE_WIDTH_MM", "ReceiptPdfError", "receipt_pdf_name", "default_receipt_pdf_path",
            "write_receipt_pdf"]
@@ -117,20 +118,27 @@ def _draw_columns(painter: QPainter, line: str, x0: float, baseline: float, cell
 
 
 def write_receipt_pdf(content: ReceiptContent, path: Path | str, *, barcode_png: bytes | None = None,
-                      width_chars: int = 42) -> Path:
+                      width_chars: int = 42, join_qr_png: bytes | None = None) -> Path:
     """Write ``content`` (a ReceiptContent: sale receipt or refund slip) as a one-page PDF 80 mm wide whose
     height fits the receipt: the header centred (first line bold), the lines, totals, tenders, member points,
-    trade number and footer in a monospace grid of ``width_chars`` columns, then the Code128 image."""
+    trade number and footer in a monospace grid of ``width_chars`` columns, then the Code128 image, then (a
+    non-member's receipt with ``content.join_url``) the join caption and ``join_qr_png``, the join QR."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReceiptPdfError(f"cannot create {path.parent}: {exc}") from exc
     header = tuple(getattr(content, "header", ()) or ())
-    body = str(receipt_text(content, width_chars)).splitlines()[len(header):]
+    join_url = str(getattr(content, "join_url", "") or "")
+    body = str(receipt_text(dataclasses.replace(content, join_url="") if join_url else content,
+                            width_chars)).splitlines()[len(header):]
     image = QImage()
     if barcode_png:
         image.loadFromData(barcode_png)
+    join_image = QImage()
+    if join_url and join_qr_png:
+        join_image.loadFromData(join_qr_png)
+    join_side = _mm(36) if not join_image.isNull() else 0.0
 
     writer = QPdfWriter(str(path))
     writer.setResolution(_DPI)
@@ -152,6 +160,7 @@ def write_receipt_pdf(content: ReceiptContent, path: Path | str, *, barcode_png:
         bar_h = bar_w * image.height() / max(1, image.width())
     height_px = (title_h if header else 0) + max(0, len(header) - 1) * line_h + len(body) * line_h
     height_px += (bar_h + line_h) if bar_h else 0
+    height_px += (2 * line_h + join_side) if join_side else 0
     height_mm = height_px * 25.4 / _DPI + 2 * _MARGIN_MM + 1
     writer.setPageSize(QPageSize(QSizeF(RECEIPT_PAGE_WIDTH_MM, height_mm), QPageSize.Unit.Millimeter, "receipt"))
     writer.setPageMargins(QMarginsF(_MARGIN_MM, _MARGIN_MM, _MARGIN_MM, _MARGIN_MM), QPageLayout.Unit.Millimeter)
@@ -176,6 +185,12 @@ def write_receipt_pdf(content: ReceiptContent, path: Path | str, *, barcode_png:
         if bar_h:
             y += line_h / 2
             painter.drawImage(QRectF((inner - bar_w) / 2, y, bar_w, bar_h), image)
+            y += bar_h
+        if join_side:
+            y += line_h / 2
+            painter.drawText(QRectF(0, y, inner, line_h), int(Qt.AlignmentFlag.AlignHCenter), join_caption(content))
+            y += line_h
+            painter.drawImage(QRectF((inner - join_side) / 2, y, join_side, join_side), join_image)
     finally:
         painter.end()
     del writer  # flushes the file

@@ -28,6 +28,7 @@ from pos_app.services.errors import ServiceError
 from pos_app.services.ports.clock import BEIJING
 from pos_app.services.reports import Report, ReportService, StoredZ
 
+from .qtcompat import emit
 from .report_export import Figures, localized_rows
 from .workers import TaskRunner
 
@@ -52,8 +53,20 @@ class FigureTableModel(QAbstractTableModel):
         self._rows: tuple[tuple[str, str, str, str], ...] = tuple(rows)
 
     def set_rows(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Show ``rows``. The X report is rebuilt every few seconds with the same rows most of the time: an
+        unchanged report changes nothing, a changed figure repaints its rows only (and the list keeps its
+        scroll position); a different number of rows resets the table."""
+        new = tuple(rows)
+        old = self._rows
+        if new == old:
+            return
+        if len(new) == len(old):
+            self._rows = new
+            changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            emit(self.dataChanged, self.index(changed[0], 0), self.index(changed[-1], 2))
+            return
         self.beginResetModel()
-        self._rows = tuple(rows)
+        self._rows = new
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature

@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--cards", type=int, default=2_000)
     ap.add_argument("--in-flight", type=int, default=16, help="sync.max_in_flight (16: the default setting)")
+    ap.add_argument("--latency-ms", type=int, default=0,
+                    help="every gateway answer waits this long (the sandbox's `slow` fault; 150 = a slow day)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     t0 = time.perf_counter()
@@ -99,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert sandbox.stdout is not None
     info = json.loads(sandbox.stdout.readline())
+    if args.latency_ms:
+        import urllib.request
+
+        req = urllib.request.Request(f"{info['admin_url']}/faults", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"kind": "slow", "method": "*", "count": None,
+                                                      "delay_s": args.latency_ms / 1000}).encode())
+        with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 - the sandbox on loopback
+            assert answer.status == 200
     cfg = tmp / "pos.toml"
     cfg.write_text(f'data_dir = "{tmp / "data"}"\n[gateway]\nurl = "{info["gateway_url"]}"\napp_id = "{info["app_id"]}"\n'
                    f'app_private_key = "{info["app_private_key"]}"\nalipay_public_key = "{info["alipay_public_key"]}"\n'
@@ -159,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     conn.close()
     shutil.rmtree(tmp, ignore_errors=True)
     rate = seeded_max / elapsed
-    print(f"### Sync worker: {seeded_max} backlog rows over {args.cards} cards, {args.in_flight} in flight "
+    slow = f", every gateway answer {args.latency_ms} ms (sandbox `slow` fault)" if args.latency_ms else ""
+    print(f"### Sync worker: {seeded_max} backlog rows over {args.cards} cards, {args.in_flight} in flight{slow} "
           f"(setup {setup_s:.0f} s; dead letters {dead})\n")
     print(f"data: {data} (row counts checked), sandbox gateway in its own process, worker = `pos-app sync run`\n")
     print("| figure | target | median | p95 |")

@@ -59,6 +59,19 @@ def test_card_points_equal_the_store_ledger_in_per_card_order(tmp_path, store_db
         assert occurs and occurs == sorted(occurs)
     assert server(store_db, "SELECT count(*) FROM pos.card_outbox WHERE kind = 'update' AND state <> 'done'") \
         == [(0,)]
+    # an overdraft (offline redemptions applied below zero): the card shows 0, never a refused negative number
+    with store_db.admin() as c:
+        c.execute("SELECT pos.adjust_points(%s, -100000, gen_random_uuid())", (members[0],))
+    worker = CardWorker(store_db.admin_dsn, alipay_calls(_settings(sandbox, tmp_path)), max_in_flight=4)
+    worker.acquire()
+    try:
+        while worker.step():
+            pass
+    finally:
+        worker.close()
+    card = next(c for c in sandbox.cards() if c["external_card_no"] == members[0])
+    assert int(float(card["point"])) == 0
+    assert server(store_db, "SELECT state FROM pos.card_outbox ORDER BY id DESC LIMIT 1") == [("done",)]
     a.close()
     b.close()
 

@@ -213,6 +213,11 @@ def test_the_json_the_uplink_sends_equals_the_rows_it_describes(tmp_path, store_
         c.execute("INSERT INTO outbox (event_id, kind, card_no, method, body_json, created_at, points_after, state) "
                   "VALUES ('E1', 'card.consume_sync', ?, 'alipay.marketing.card.consume.sync', '{\"trade_no\": \"2026120322001\", \"x\": [1, 2]}', "
                   "'2026-12-03T01:00:02+00:00', 10, 'pending')", (MEMBERS[0][0],))
+        c.execute("INSERT INTO lane_redeem (entry_id, card_no, points, online, asked, state, business_date, created_at)"
+                  " VALUES ('6f1c0a3e-0000-4000-a000-000000000001', ?, 300, 1, 1, 'held', '2026-12-03', "
+                  "'2026-12-03T01:00:03+00:00')", (MEMBERS[0][0],))
+        c.execute("UPDATE lane_redeem SET state = 'released', release_entry_id = '6f1c0a3e-0000-4000-a000-000000000002',"
+                  " released_at = '2026-12-03T01:00:04+00:00'")
     from pos_app.services.errors import ServiceError
 
     try:
@@ -226,6 +231,7 @@ def test_the_json_the_uplink_sends_equals_the_rows_it_describes(tmp_path, store_
     first, count, text = lane.journal.pending_json(0, 1000)
     kinds = {r["kind"] for r in rows}
     assert {"sale", "points", "cash", "refund", "card_call", "shift_open", "shift_close", "z"} <= kinds
+    assert any(r["body"].get("reverses") for r in rows)          # a released hold travels as a reverse entry
     assert (first, count) == (1, len(rows)) and json.loads(text) == rows
     first, count, _ = lane.journal.pending_json(3, 2)
     assert (first, count) == (4, 2)

@@ -222,3 +222,20 @@ def test_standalone_lane_redeems_as_before(tmp_path, store_db):
     a.close()
 
 
+
+
+def test_a_hold_whose_sale_was_lost_in_a_stop_is_given_back_at_the_next_start(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    gate = _gate(a)
+    till = _till(a)
+    _basket(a, till, 400)
+    till.take_total()                                   # held at the store; then the lane stops before paying
+    assert _store_balance(store_db) == 600
+    assert gate.release_orphans() == 1                  # the next start
+    assert gate.release_orphans() == 0
+    a.uplink().push()
+    assert _store_balance(store_db) == 1000
+    _ledger_consistent(store_db)
+    a.close()

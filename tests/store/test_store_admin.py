@@ -96,7 +96,7 @@ def test_store_settings_reach_the_lane_at_its_next_start(tmp_path, store_db, cap
     assert apply_store_settings(standalone) is standalone
 
 
-def test_members_import_in_store_mode_loads_the_store_and_every_lane_pulls(tmp_path, store_db, capsys):
+def test_members_import_in_store_mode_loads_the_store_and_every_lane_pulls(tmp_path, store_db, capsys, monkeypatch):
     cfg, _db = _lane_config(tmp_path, store_db, "lane1", capsys)
     other = make_lane(tmp_path, store_db, "lane2")
     other.uplink().push()
@@ -104,7 +104,9 @@ def test_members_import_in_store_mode_loads_the_store_and_every_lane_pulls(tmp_p
     f.write_text("card number,phone,name,level,opening points,alipay card\n"
                  "8800000000077001,13800000001,李雷,VIP1,450,yes\n"
                  "8800000000077002,13800000002,韩梅梅,VIP2,0,no\n", encoding="utf-8")
-    args = ["members", "import", str(f), "--config", str(cfg), "--store-dsn", store_db.admin_dsn]
+    # the administrator's connection from the environment, as the README exports it (it is not a lane setting)
+    monkeypatch.setenv("POS_STORE_ADMIN_DSN", store_db.admin_dsn)
+    args = ["members", "import", str(f), "--config", str(cfg)]
     assert main([*args, "--dry-run"]) == 0
     assert server(store_db, "SELECT count(*) FROM pos.member")[0][0] == 0
     assert main(args) == 0

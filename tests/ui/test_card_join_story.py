@@ -55,6 +55,7 @@ def test_join_by_qr_sell_sync_and_reconcile(qtbot: Any, tmp_path: Path) -> None:
         assert "template_id=" + terminal.card_desk.template_id in join_url
         assert _poster_qr(desk.poster, tmp_path) == join_url   # the printed QR is the join URL
         assert not desk.qr.pixmap().isNull()
+        assert terminal.ctx.nav.receipts.join_url == join_url   # non-members' receipts now carry the QR
 
         # the customer scans the poster in the wallet and fills the form: a new card in the wallet
         wallet.join_mobile.setText("13912345678")
