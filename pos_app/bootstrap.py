@@ -235,6 +235,17 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
                               store_name=store.name),
         payment=payment,
     )
+    from pos_app.services.exchange import ExchangeService  # counter (issue 14): exchanges commit with sales
+    from pos_app.services.promotions import PromotionsService
+    from pos_app.storage.promotions import SqlitePromotionStore
+
+    checkout.exchange_writer = ExchangeService(conns.uow, services.refunds, clock, ids)
+    # promotions changed by the screen or an import apply from the next sale (no restart)
+    promotions = PromotionsService(SqlitePromotionStore(conns.get, lambda conn: sale_pricing(settings, conn),
+                                                        clock.now))
+    promotions.mark_loaded()
+    checkout.pricing_refresh = promotions.refresh
+    services = dataclasses.replace(services, promotions=promotions)
     return Container(settings=settings, conns=conns, clock=clock, ids=ids, rules=rules, gateway=gateway,
                      services=services)
 

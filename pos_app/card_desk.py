@@ -171,6 +171,6 @@ class CardDesk:
             server, thread = self._server, self._thread
             self._server = self._thread = None
         if server is not None:
-            server.close()
-        if thread is not None:
-            thread.join(5)
+            from pos_app.card_endpoint import stop
+
+            stop(server, thread)

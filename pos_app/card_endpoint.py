@@ -27,7 +27,7 @@ from pos_app.settings import Settings
 from pos_app.storage.card_openings import SqliteOpeningStore
 from pos_app.storage.db import connect, migrate
 
-__all__ = ["OpeningApp", "build_app", "serve"]
+__all__ = ["OpeningApp", "build_app", "serve", "stop"]
 
 logger = logging.getLogger(__name__)
 
@@ -152,3 +152,22 @@ def serve(app: OpeningApp, host: str, port: int, *, threads: int = 8) -> Any:
 
     return waitress.server.create_server(app, host=host, port=port, threads=threads, ident="pos-app",
                                          clear_untrusted_proxy_headers=True)
+
+
+def stop(server: Any, thread: threading.Thread | None = None, timeout: float = 5.0) -> None:
+    """Stop ``server`` (made by :func:`serve`) that ``thread`` runs: closed inside its own loop (closing its
+    sockets from another thread races the loop's select), then its worker threads ended (waitress's
+    ``close()`` alone leaves them running)."""
+    closed = threading.Event()
+
+    def close() -> None:
+        server.close()
+        closed.set()
+
+    trigger = getattr(server, "trigger", None)
+    if trigger is not None and thread is not None and thread.is_alive():
+        trigger.pull_trigger(close)   # run by the loop thread, which then finds nothing left to serve
+        thread.join(timeout)
+    if not closed.is_set():           # never served, or the loop did not answer in time
+        close()
+    server.task_dispatcher.shutdown(timeout=timeout)

@@ -33,14 +33,14 @@ def receipt_document(content: Any, width_chars: int = 42) -> Any:
     code, and (a non-member's sale with a join URL) the shop's join QR under its caption."""
     import dataclasses
 
-    from drivers.printer import QR, Barcode128, Cut, Feed, ReceiptDocument, Rule, Text
+    from drivers.printer import QR, Barcode128, Cut, Feed, ReceiptDocument, Text
 
     header = tuple(getattr(content, "header", ()) or ())
     join_url = str(getattr(content, "join_url", "") or "")
     ops: list[Any] = []
     for i, line in enumerate(header):
         ops.append(Text(line, align="center", bold=i == 0, double=i == 0))
-    ops.append(Rule())
+    ops.append(Text("-" * width_chars))   # the body's own width (a Rule spans the printer's cols: 48 vs 42)
     body = _receipt_text(dataclasses.replace(content, join_url="") if join_url else content,
                          width_chars).splitlines()[len(header):]
     for line in body:
@@ -51,7 +51,7 @@ def receipt_document(content: Any, width_chars: int = 42) -> Any:
     if join_url:
         from pos_app.services.receipts import join_caption
 
-        ops.extend([Rule(), Text(join_caption(content), align="center", bold=True), QR(join_url, size=5)])
+        ops.extend([Text("-" * width_chars), Text(join_caption(content), align="center", bold=True), QR(join_url, size=5)])
     ops.extend([Feed(3), Cut()])
     return ReceiptDocument(ops=tuple(ops))
 

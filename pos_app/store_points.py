@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from pos_app.store.redeem import StoreRedeemer
 __all__ = ["StorePointsGate"]
 
 logger = logging.getLogger(__name__)
+QUIET_AFTER_FAILURE_S = 15.0   # after a redemption call without an answer, holds use the offline rules this long
 
 
 class StorePointsGate:
@@ -36,17 +38,20 @@ class StorePointsGate:
         self._cap = offline_cap
         self._max_age = dt.timedelta(hours=offline_max_age_h)
         self._clock = clock
+        self._quiet_until = 0.0
 
     def hold(self, card_no: str, points: int) -> PointsHold:
         now = self._clock()
         entry = str(uuid.uuid4())
         asked = False
-        if self._online():
+        if self._online() and time.monotonic() >= self._quiet_until:
             asked = True
             self._holds.add(entry, card_no, points, state="asking", asked=True, at=now)
             try:
                 answer = self._redeemer.redeem(card_no, points, entry)
             except (StoreUnavailable, StoreRefused) as exc:
+                # the next holds go straight to the offline rules for a while: a cashier waits for a dead store once
+                self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_S
                 logger.warning("store did not answer the redemption of %d points (%s): offline rules apply",
                                points, exc)
             else:

@@ -211,7 +211,6 @@ def _cmd_join_qr(args: argparse.Namespace) -> int:
 
 def _cmd_endpoint(args: argparse.Namespace) -> int:
     import signal
-    import threading
 
     settings = settings_or_exit(args)
     from pos_app.card_endpoint import build_app, serve
@@ -230,7 +229,7 @@ def _cmd_endpoint(args: argparse.Namespace) -> int:
                       "callback": f"http://{args.host}:{port}{settings.card.callback_path}"}), flush=True)
 
     def _stop(signum: int, frame: object) -> None:
-        threading.Thread(target=server.close, daemon=True).start()
+        server.trigger.pull_trigger(server.close)   # closed by the serving loop itself, which then returns
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -240,4 +239,5 @@ def _cmd_endpoint(args: argparse.Namespace) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        server.task_dispatcher.shutdown(timeout=5)   # waitress's close() leaves its worker threads running
     return EXIT_OK

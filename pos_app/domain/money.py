@@ -100,22 +100,25 @@ def allocate(total: Fen, weights: list[int]) -> list[Fen]:
     Largest-remainder method; ties go to the earlier line. Weights must be >= 0 and, when
     ``total`` is not zero, at least one must be positive.
     """
-    if any(w < 0 for w in weights):
-        raise MoneyError("allocation weights must not be negative")
     if not weights:
         if total:
             raise MoneyError("cannot allocate an amount over no lines")
         return []
+    if min(weights) < 0:
+        raise MoneyError("allocation weights must not be negative")
     weight_sum = sum(weights)
     if weight_sum == 0:
         if total:
             raise MoneyError("cannot allocate an amount over lines that are all zero")
         return [0] * len(weights)
-    sign = -1 if total < 0 else 1
-    magnitude = abs(total)
+    if not total:
+        return [0] * len(weights)
+    magnitude = -total if total < 0 else total
     shares = [magnitude * w // weight_sum for w in weights]
-    remainders = [(magnitude * w % weight_sum, -i) for i, w in enumerate(weights)]
     left = magnitude - sum(shares)
-    for _, neg_index in sorted(remainders, reverse=True)[:left]:
-        shares[-neg_index] += 1
-    return [sign * s for s in shares]
+    if left:
+        # the ``left`` largest remainders get one fen more; ties to the earlier line (the sort is stable)
+        remainders = [magnitude * w - s * weight_sum for w, s in zip(weights, shares, strict=True)]
+        for i in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
+            shares[i] += 1
+    return shares if total > 0 else [-s for s in shares]

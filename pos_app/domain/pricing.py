@@ -331,14 +331,15 @@ def _start(line: BasketLine, book: PriceBook, at: datetime, level: str | None) -
         gross = _amount(line.unit_price_fen, line)
         return _Work(line, line.unit_price_fen, line.unit_price_fen, gross, gross, [])
     best: tuple[int, str, str, str] = (item.price_fen, "", "", "")
-    if level is not None and item.member_price_fen is not None and item.member_price_fen < best[0]:
-        best = (item.member_price_fen, "member_price", "MEMBER", "member price")
-    if level is not None and level.upper() in item.member_prices:
-        fen = item.member_prices[level.upper()]
-        if fen < best[0]:
-            best = (fen, "member_price", level.upper(), f"member price {level.upper()}")
+    if level is not None:
+        if item.member_price_fen is not None and item.member_price_fen < best[0]:
+            best = (item.member_price_fen, "member_price", "MEMBER", "member price")
+        upper = level.upper()
+        fen = item.member_prices.get(upper)
+        if fen is not None and fen < best[0]:
+            best = (fen, "member_price", upper, f"member price {upper}")
     when = line.price_at or at
-    for special in book.specials_for(item.code):
+    for special in book.specials_view(item.code):
         if special.price_fen < best[0] and special.applies_to(when, level):
             best = (special.price_fen, "special_price", special.id, f"special price {special.id}")
     gross = _amount(item.price_fen, line)
@@ -428,7 +429,10 @@ class _Selector:
                  works: Sequence[_Work]) -> None:
         self.works = works
         self.scopes = scopes
-        self.live = [p for p in candidates if scopes.get(p.id)]
+        # in the order promotions are applied and tried alone: priority first, then id
+        self.live = sorted((p for p in candidates if scopes.get(p.id)), key=lambda p: (-p.priority, p.id))
+        self._each = [w.line.item.unit == UNIT_EACH for w in works]
+        self._bxgy_alone: dict[str, tuple[list[int], dict[int, int]]] = {}
         # independent item promotions: what each takes off each line of its scope
         self.offers: dict[str, list[tuple[int, int]]] = {}
         for promo in self.live:
@@ -437,9 +441,17 @@ class _Selector:
                                          if (off := _line_promo_off(promo, works[i])) > 0]
 
     def _bxgy(self, promo: Promotion, exclude: set[int]) -> tuple[list[int], dict[int, int]]:
-        pool = [i for i in self.scopes[promo.id] if i not in exclude and self.works[i].each]
+        if not exclude:
+            found = self._bxgy_alone.get(promo.id)
+            if found is not None:
+                return found
+        each = self._each
+        pool = [i for i in self.scopes[promo.id] if each[i] and i not in exclude]
         offs = _bxgy_off(promo, [self.works[i] for i in pool])
-        return pool, {pool[j]: off for j, off in offs.items()}
+        result = pool, {pool[j]: off for j, off in offs.items()}
+        if not exclude:
+            self._bxgy_alone[promo.id] = result
+        return result
 
     def single_total(self, promo: Promotion) -> int:
         """The discount ``promo`` gives on its own."""
@@ -470,7 +482,7 @@ class _Selector:
                             or ((off, promo.priority) == current[:2] and promo.id < current[2])):
                         best[i] = (off, promo.priority, promo.id, promo)
         claimed: set[int] = set()
-        for promo in sorted(bxgys, key=lambda p: (-p.priority, p.id)):
+        for promo in bxgys:  # already in priority order (see __init__)
             pool, offs = self._bxgy(promo, claimed)
             if not offs or sum(offs.values()) - sum(best[i][0] for i in pool if i in best) <= 0:
                 continue
@@ -490,7 +502,7 @@ class _Selector:
         plan = _Plan(per_line, total, nets, [], set(per_line))
         running = sum(nets)
         everything = len(self.works)
-        for promo in sorted(thresholds, key=lambda p: (-p.priority, p.id)):
+        for promo in thresholds:
             scope = self.scopes[promo.id]
             if len(scope) == everything:
                 off = _threshold_off(promo, running)
@@ -530,7 +542,7 @@ class _Selector:
                 if plan.total > best_total:
                     best, best_total = plan, plan.total
         if len(self.live) > 1 or not combinable:
-            for promo in sorted(self.live, key=lambda p: (-p.priority, p.id)):
+            for promo in self.live:
                 total = self.single_total(promo)
                 if total > best_total:
                     best, best_total = promo, total

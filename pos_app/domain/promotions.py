@@ -371,7 +371,7 @@ class PriceBook:
         self._by_code: dict[str, list[Promotion]] = {}
         self._by_category: dict[str, list[Promotion]] = {}
         self._basket_wide: list[Promotion] = []
-        self._special_by_code: dict[str, list[SpecialPrice]] = {}
+        special_lists: dict[str, list[SpecialPrice]] = {}
         self._by_id: dict[str, Promotion] = {p.id: p for p in self.promotions}
         self._ids_by_key: dict[tuple[str, str], list[str]] = {}
         for promo in self.promotions:
@@ -384,7 +384,9 @@ class PriceBook:
             for category in promo.categories:
                 self._by_category.setdefault(category, []).append(promo)
         for special in self.specials:
-            self._special_by_code.setdefault(special.code, []).append(special)
+            special_lists.setdefault(special.code, []).append(special)
+        self._special_by_code: dict[str, tuple[SpecialPrice, ...]] = {
+            code: tuple(found) for code, found in special_lists.items()}
 
     def candidates(self, items: Iterable[tuple[str, str]]) -> list[Promotion]:
         """Active promotions that could touch a basket of (code, category) pairs, in id order."""
@@ -422,6 +424,10 @@ class PriceBook:
     def specials_for(self, code: str) -> list[SpecialPrice]:
         """The special prices defined for ``code`` (any window)."""
         return list(self._special_by_code.get(code, ()))
+
+    def specials_view(self, code: str) -> tuple[SpecialPrice, ...]:
+        """:meth:`specials_for` without the copy (read only; the pricing engine's per-line look-up)."""
+        return self._special_by_code.get(code, ())
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PriceBook:

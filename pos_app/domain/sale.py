@@ -7,7 +7,10 @@ States and the moves between them (anything else raises :class:`SaleStateError`)
       +----cancel_payment------+
     OPEN / AWAITING_PAYMENT --void_sale--> VOIDED
 
-The basket changes only while OPEN. A sale is paid by exactly one tender (Alipay or cash).
+The basket changes only while OPEN. A sale is paid by one tender (Alipay or cash) or split over several: parts
+(:meth:`Sale.add_part`) each cover less than what is left; the last tender covers exactly the rest and completes
+the sale. While a part is paid the payment cannot be cancelled (the part must be given back first, see
+:meth:`Sale.drop_part`). A split sale is never cash-rounded (抹零 applies when cash pays the whole sale).
 Prices, promotions, manual discounts, points redeemed, VAT and cash rounding come from the pricing engine
 (:func:`pricing.price_basket`, with the sale's :class:`SalePricing`); every discount is spread over the lines,
 so a line's ``paid_fen`` is exactly what was paid for it. Points are earned only on the *eligible paid*
@@ -28,6 +31,7 @@ from typing import Any
 from .catalogue import MAX_EACH_QUANTITY, MAX_GRAMS, UNIT_EACH, UNIT_KG, CatalogueItem, line_amount
 from .codes import mask_code
 from .errors import LoyaltyError, MoneyError, SaleRuleError, SaleStateError
+from .exchange import EXCHANGE_REF_PREFIX
 from .loyalty import LoyaltyRules, RedeemOption, check_redeem, earn, redeem_options
 from .money import MAX_FEN
 from .pricing import (
@@ -152,7 +156,8 @@ _LINE_FIELDS = tuple(f.name for f in fields(SaleLine))
 class Tender:
     """One payment: ``amount_fen`` applied to the sale, ``tendered_fen`` handed over, ``change_fen`` given back.
 
-    For Alipay, tendered == amount, change 0 and ``reference`` is the Alipay ``trade_no``.
+    For Alipay, tendered == amount, change 0, ``reference`` is the Alipay ``trade_no`` and ``attempt_id`` the
+    write-ahead payment attempt it settled.
     """
 
     kind: str
@@ -160,6 +165,12 @@ class Tender:
     tendered_fen: int
     change_fen: int
     reference: str = ""
+    attempt_id: int | None = None
+
+    @property
+    def is_credit(self) -> bool:
+        """The credit of goods returned in an exchange (no money moved at this till)."""
+        return self.reference.startswith(EXCHANGE_REF_PREFIX)
 
     def __post_init__(self) -> None:
         if self.kind not in TENDER_KINDS:
@@ -595,9 +606,42 @@ class Sale:
         self._state = SaleState.AWAITING_PAYMENT
         return totals
 
+    @property
+    def parts(self) -> tuple[Tender, ...]:
+        """The tenders paid so far on a sale awaiting payment (a split tender), oldest first."""
+        return tuple(self._tenders) if self._state is SaleState.AWAITING_PAYMENT else ()
+
+    def remaining_fen(self) -> int:
+        """What is still to pay: the payable less the parts paid so far."""
+        return self.totals().payable_fen - sum(t.amount_fen for t in self.parts)
+
+    def add_part(self, tender: Tender) -> SaleSnapshot:
+        """Record a part of a split tender: more than zero and less than what is left (the sale stays awaiting
+        payment; the last tender, through :meth:`mark_paid`, covers the rest). A part gives no change."""
+        self._require("take a part payment", SaleState.AWAITING_PAYMENT)
+        if tender.change_fen:
+            raise SaleRuleError("a part payment gives no change")
+        left = self.remaining_fen()
+        if not 0 < tender.amount_fen < left:
+            raise SaleRuleError(f"a part payment must be more than 0 and less than the {left} fen left to pay")
+        if not self._frozen:
+            self._rounding = "none"   # a split sale is not rounded; its total no longer moves
+        self._tenders.append(tender)
+        return self.snapshot()
+
+    def drop_part(self, tender: Tender) -> SaleSnapshot:
+        """Forget a part that was given back to the customer (cash handed back, Alipay part refunded)."""
+        self._require("give a part payment back", SaleState.AWAITING_PAYMENT)
+        if tender not in self._tenders:
+            raise SaleRuleError("that part payment is not on this sale")
+        self._tenders.remove(tender)
+        return self.snapshot()
+
     def cancel_payment(self) -> None:
-        """AWAITING_PAYMENT -> OPEN (the basket can be changed again)."""
+        """AWAITING_PAYMENT -> OPEN (the basket can be changed again); refused while a part is paid."""
         self._require("cancel the payment", SaleState.AWAITING_PAYMENT)
+        if self._tenders:
+            raise SaleRuleError("part of this sale is paid: take the rest, or give the part payments back first")
         self._state = SaleState.OPEN
         self._priced_at = None
         if not self._frozen:
@@ -606,39 +650,55 @@ class Sale:
     def pay_cash(self, tendered_fen: int) -> Tender:
         """The cash tender for ``tendered_fen`` handed over, with the change (not yet recorded: see mark_paid)."""
         self._require("take cash", SaleState.AWAITING_PAYMENT)
-        if not self._frozen:
+        if not self._frozen and not self._tenders:
             self._rounding = self._pricing.cash_rounding
-        payable = self.totals().payable_fen
+        payable = self.remaining_fen()
         if not _is_int(tendered_fen) or not 0 <= tendered_fen <= MAX_FEN:
             raise SaleRuleError(f"cash tendered must be whole fen from 0 to {MAX_FEN}")
         if tendered_fen < payable:
             raise SaleRuleError(f"cash tendered is {payable - tendered_fen} fen short of the amount due")
         return Tender("cash", payable, tendered_fen, tendered_fen - payable)
 
-    def pay_alipay(self, trade_no: str) -> Tender:
-        """The Alipay tender for the whole amount, ``trade_no`` being Alipay's trade number."""
+    def cash_part(self, tendered_fen: int) -> Tender:
+        """A cash part of a split tender: ``tendered_fen`` is less than what is left (no change)."""
+        self._require("take cash", SaleState.AWAITING_PAYMENT)
+        if not self._frozen:
+            self._rounding = "none"
+        left = self.remaining_fen()
+        if not _is_int(tendered_fen) or not 0 < tendered_fen < left:
+            raise SaleRuleError(f"a cash part must be more than 0 and less than the {left} fen left to pay")
+        return Tender("cash", tendered_fen, tendered_fen, 0)
+
+    def pay_alipay(self, trade_no: str, *, attempt_id: int | None = None, amount_fen: int | None = None) -> Tender:
+        """The Alipay tender for what is left (or ``amount_fen`` of it, a part), ``trade_no`` being Alipay's trade
+        number."""
         self._require("take an Alipay payment", SaleState.AWAITING_PAYMENT)
         if not isinstance(trade_no, str) or not trade_no.strip():
             raise SaleRuleError("an Alipay tender needs the trade number")
         if not self._frozen:
             self._rounding = "none"
-        payable = self.totals().payable_fen
-        if payable == 0:
+        left = self.remaining_fen()
+        amount = left if amount_fen is None else amount_fen
+        if left == 0:
             raise SaleRuleError("nothing to pay by Alipay: take it as cash 0")
-        return Tender("alipay", payable, payable, 0, trade_no.strip())
+        if not _is_int(amount) or not 0 < amount <= left:
+            raise SaleRuleError(f"an Alipay payment must be more than 0 and at most the {left} fen left to pay")
+        return Tender("alipay", amount, amount, 0, trade_no.strip(), attempt_id)
 
     def mark_paid(self, tender: Tender) -> SaleSnapshot:
-        """AWAITING_PAYMENT -> PAID with ``tender`` (which must cover exactly the amount due)."""
+        """AWAITING_PAYMENT -> PAID with ``tender`` (which must cover exactly what is left to pay)."""
         self._require("complete the sale", SaleState.AWAITING_PAYMENT)
-        if tender.amount_fen != self.totals().payable_fen:
+        if tender.amount_fen != self.remaining_fen():
             raise SaleRuleError("the tender does not match the amount due")
         self._tenders.append(tender)
         self._state = SaleState.PAID
         return self.snapshot()
 
     def void_sale(self) -> None:
-        """Abandon the sale before payment (OPEN or AWAITING_PAYMENT -> VOIDED)."""
+        """Abandon the sale before payment (OPEN or AWAITING_PAYMENT -> VOIDED); refused while a part is paid."""
         self._require("void the sale", SaleState.OPEN, SaleState.AWAITING_PAYMENT)
+        if self._state is SaleState.AWAITING_PAYMENT and self._tenders:
+            raise SaleRuleError("part of this sale is paid: give the part payments back before voiding it")
         self._state = SaleState.VOIDED
 
     def mark_refunded(self, *, fully: bool) -> None:

@@ -43,6 +43,9 @@ ACTIONS: dict[str, str] = {
     "card_join": "Card template and join poster",
     "resolve_orphan": "Resolve a payment without a sale",
     "leave_kiosk": "Leave the till",
+    "give_back_parts": "Give back the part payments of an unfinished sale",
+    "exchange": "Exchange goods",
+    "promotions": "Switch promotions on or off",
 }
 
 _COMMON = [("other", "Other (see note)")]
@@ -61,6 +64,9 @@ REASONS: dict[str, list[tuple[str, str]]] = {
                           *_COMMON],
     "manual_discount": [("damaged", "Damaged goods"), ("price_match", "Price match"),
                         ("loyal_customer", "Loyal customer"), *_COMMON],
+    "give_back_parts": [("customer_cancel", "Customer cancelled"), ("cashier_error", "Cashier error"), *_COMMON],
+    "exchange": [("wrong_size", "Wrong size or colour"), ("damaged", "Damaged goods"),
+                 ("customer_return", "Customer changed mind"), *_COMMON],
 }
 
 

@@ -7,6 +7,7 @@ import dataclasses
 from .checkout import CheckoutService
 from .members import MemberService
 from .payment import PaymentService
+from .promotions import PromotionsService
 from .refunds import RefundService
 from .reports import ReportService
 from .shifts import ShiftService
@@ -26,3 +27,4 @@ class ServiceBundle:
     members: MemberService
     refunds: RefundService
     payment: PaymentService | None = None
+    promotions: PromotionsService | None = None   # counter (issue 14): the promotions screen, live pricing

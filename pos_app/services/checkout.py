@@ -11,7 +11,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pos_app.domain.catalogue import UNIT_KG, CatalogueItem
 from pos_app.domain.codes import (
@@ -23,6 +23,8 @@ from pos_app.domain.codes import (
     mask_code,
 )
 from pos_app.domain.errors import DomainError
+from pos_app.domain.exchange import ExchangePlan
+from pos_app.domain.held import basket_to_json
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.money import format_ui
 from pos_app.domain.sale import (
@@ -84,28 +86,50 @@ class CommittedSale:
     committed_at: str = ""
     receipt_hash: str = ""
     cashier_name: str = ""
+    exchange: Any = None   # services.exchange.ExchangeDone when the sale was an exchange (goods came back)
 
 
-def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "") -> dict[str, Any]:
-    """A JSON-ready copy of a sale (stored with a payment attempt, to complete the sale after a crash)."""
+class ExchangeWriter(Protocol):
+    """Records the return of an exchange inside the new sale's commit (pos_app/services/exchange.py)."""
+
+    def plan(self, receipt_no: str, lines: dict[int, int], *, approved_by: int | None,
+             reason: str = "exchange") -> ExchangePlan: ...
+
+    def write(self, uow: UnitOfWork, plan: ExchangePlan, *, new_sale_id: int, new_receipt_no: str,
+              new_total_fen: int, shift_id: int, cashier_id: int, cashier_name: str, now: Any) -> Any: ...
+
+    def settle(self, done: Any, *, cashier_id: int, cashier_name: str = "") -> Any: ...
+
+
+def snapshot_to_basket(snapshot: SaleSnapshot, *, started_at: str = "",
+                       exchange: ExchangePlan | None = None) -> dict[str, Any]:
+    """A JSON-ready copy of a sale (stored with a payment attempt, to complete the sale after a crash).
+
+    ``tenders`` are the parts of a split tender already paid (cash handed over, Alipay parts confirmed)."""
     member = snapshot.member
-    return {
+    parts = snapshot.tenders if snapshot.state is SaleState.AWAITING_PAYMENT else ()
+    basket: dict[str, Any] = {
         "version": 1,
         "started_at": started_at,
         "lines": [line.to_dict() for line in snapshot.lines],
         "member": dataclasses.asdict(member) if member is not None else None,
         "points_redeemed": snapshot.totals.points_redeemed,
         "payable_fen": snapshot.totals.payable_fen,
+        "tenders": [dataclasses.asdict(t) for t in parts],
     }
+    if exchange is not None:
+        basket["exchange"] = exchange.to_json()
+    return basket
 
 
 def basket_to_sale(basket: Mapping[str, Any], rules: LoyaltyRules) -> Sale:
-    """Rebuild a sale awaiting payment from :func:`snapshot_to_basket` output."""
+    """Rebuild a sale awaiting payment (with the parts already paid) from :func:`snapshot_to_basket` output."""
     lines = tuple(SaleLine(**line) for line in basket.get("lines", []))
     member_data = basket.get("member")
     member = MemberRef(**member_data) if isinstance(member_data, Mapping) else None
     totals = SaleTotals(0, 0, int(basket.get("points_redeemed", 0)), 0, 0, "", 0, 0)
-    snap = SaleSnapshot(SaleState.AWAITING_PAYMENT, lines, member, totals, (), True)
+    parts = tuple(Tender(**t) for t in basket.get("tenders", []) if isinstance(t, Mapping))
+    snap = SaleSnapshot(SaleState.AWAITING_PAYMENT, lines, member, totals, parts, True)
     return Sale.from_snapshot(snap, rules)
 
 
@@ -126,6 +150,10 @@ class CheckoutService:
         self._ids = ids
         self.config = config
         self._started: weakref.WeakKeyDictionary[Sale, str] = weakref.WeakKeyDictionary()
+        self._exchanges: weakref.WeakKeyDictionary[Sale, ExchangePlan] = weakref.WeakKeyDictionary()
+        self.exchange_writer: ExchangeWriter | None = None   # set by the composition root (exchanges)
+        #: new pricing when the stored promotions changed (PromotionsService.refresh), asked when a sale starts
+        self.pricing_refresh: Callable[[], SalePricing | None] | None = None
         # store mode (issue 13): points are held at the store before a sale that redeems them is paid
         self.points_gate: PointsGate | None = None
         self._holds: weakref.WeakKeyDictionary[Sale, PointsHold] = weakref.WeakKeyDictionary()
@@ -133,18 +161,37 @@ class CheckoutService:
     # --- basket -------------------------------------------------------------------------
 
     def new_sale(self) -> Sale:
-        """An empty sale with the terminal's loyalty rules."""
+        """An empty sale with the terminal's loyalty rules, priced with the promotions stored now."""
+        refresh = self.pricing_refresh
+        if refresh is not None:
+            pricing = refresh()
+            if pricing is not None:
+                self.config = dataclasses.replace(self.config, pricing=pricing)
         sale = Sale(self.config.loyalty, self.config.pricing)
         self._started[sale] = self._clock.now().isoformat()
         return sale
 
     def basket_of(self, sale: Sale) -> dict[str, Any]:
         """The JSON basket to store with a payment attempt (see :meth:`PaymentService.begin`)."""
-        basket = snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""))
+        basket = snapshot_to_basket(sale.snapshot(), started_at=self._started.get(sale, ""),
+                                    exchange=self._exchanges.get(sale))
         hold = self._holds.get(sale)
         if hold is not None:
             basket["points_hold"] = hold.entry_id
         return basket
+
+    def attach_exchange(self, sale: Sale, plan: ExchangePlan | None) -> None:
+        """Make ``sale`` the new side of an exchange (None: no longer); its commit records the return."""
+        if plan is None:
+            self._exchanges.pop(sale, None)
+            return
+        if self.exchange_writer is None:
+            raise CheckoutError("exchanges are not available on this terminal")
+        self._exchanges[sale] = plan
+
+    def exchange_of(self, sale: Sale) -> ExchangePlan | None:
+        """The exchange ``sale`` is the new side of, if any."""
+        return self._exchanges.get(sale)
 
     # --- points held at the store (store mode) ---------------------------------------------
 
@@ -227,8 +274,14 @@ class CheckoutService:
             tender = sale.pay_cash(tendered_fen)
         except DomainError as exc:
             raise CheckoutError(str(exc)) from exc
-        return self._commit(sale, tender, attempt=None, shift_id=shift_id, cashier_id=cashier_id,
-                            cashier_name=cashier_name)
+        return self._commit(sale, tender, shift_id=shift_id, cashier_id=cashier_id, cashier_name=cashier_name)
+
+    def commit_credit(self, sale: Sale, tender: Tender, *, shift_id: int, cashier_id: int,
+                      cashier_name: str) -> CommittedSale:
+        """Commit an exchange paid whole by the credit of its returned goods (``tender`` is that credit)."""
+        if not tender.is_credit or self._exchanges.get(sale) is None:
+            raise CheckoutError("only an exchange is paid by the credit of returned goods")
+        return self._commit(sale, tender, shift_id=shift_id, cashier_id=cashier_id, cashier_name=cashier_name)
 
     def commit_alipay(self, sale: Sale, attempt: PaymentAttempt, *, shift_id: int, cashier_id: int,
                       cashier_name: str) -> CommittedSale:
@@ -238,20 +291,55 @@ class CheckoutService:
         try:
             if sale.state == SaleState.OPEN:
                 sale.begin_payment()
-            tender = sale.pay_alipay(attempt.trade_no or attempt.out_trade_no)
+            tender = sale.pay_alipay(attempt.trade_no or attempt.out_trade_no, attempt_id=attempt.id)
         except DomainError as exc:
             raise CheckoutError(str(exc)) from exc
         if tender.amount_fen != attempt.amount_fen:
             raise CheckoutError(f"the payment ({format_ui(attempt.amount_fen)}) does not match the amount due "
                                 f"({format_ui(tender.amount_fen)})")
-        return self._commit(sale, tender, attempt=attempt, shift_id=shift_id, cashier_id=cashier_id,
-                            cashier_name=cashier_name)
+        return self._commit(sale, tender, shift_id=shift_id, cashier_id=cashier_id, cashier_name=cashier_name)
+
+    def alipay_part(self, sale: Sale, attempt: PaymentAttempt) -> Tender:
+        """Record a paid attempt that covers less than what is left as a part of a split tender."""
+        if attempt.state != "paid":
+            raise CheckoutError("the payment is not confirmed: it cannot count as a part")
+        try:
+            tender = sale.pay_alipay(attempt.trade_no or attempt.out_trade_no, attempt_id=attempt.id,
+                                     amount_fen=attempt.amount_fen)
+            sale.add_part(tender)
+        except DomainError as exc:
+            raise CheckoutError(str(exc)) from exc
+        return tender
+
+    def part_of_split(self, attempt: PaymentAttempt) -> int:
+        """For a paid attempt whose sale was never committed: the fen left to pay after it (0 when it paid the
+        rest of its sale; more when it was a part of a split tender)."""
+        sale = basket_to_sale(json.loads(attempt.basket_json or "{}"), self.config.loyalty)
+        return max(0, sale.remaining_fen() - attempt.amount_fen)
+
+    def audit_given_back(self, user_id: int, user_name: str, *, approved_by: int, alipay_fen: int,
+                         cash_fen: int) -> None:
+        """Record that the part payments of an unfinished sale were given back (refunded / handed back)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            uow.journal.audit(at=now, user_id=user_id, user_name=user_name, action="sale.parts_given_back",
+                              subject="", detail={"approved_by": approved_by, "alipay_refunded_fen": alipay_fen,
+                                                  "cash_fen": cash_fen})
 
     def complete_from_attempt(self, attempt: PaymentAttempt, *, by_user_id: int,
                               by_user_name: str = "") -> CommittedSale:
-        """Commit the sale stored with a paid attempt whose sale was never committed (after a crash)."""
+        """Commit the sale stored with a paid attempt whose sale was never committed (after a crash).
+
+        The parts paid before it (stored with its basket) count; when the attempt itself was a part of a split
+        tender, the rest is recorded as cash (the supervisor confirms the customer paid it: see
+        :meth:`part_of_split`)."""
         basket = json.loads(attempt.basket_json or "{}")
         sale = basket_to_sale(basket, self.config.loyalty)
+        if isinstance(basket.get("exchange"), Mapping):
+            try:
+                self.attach_exchange(sale, ExchangePlan.from_json(basket["exchange"]))
+            except DomainError as exc:
+                raise CheckoutError(str(exc)) from exc
         snap = sale.snapshot()
         if self.points_gate is not None and basket.get("points_hold"):
             hold = self.points_gate.adopt(str(basket["points_hold"]))
@@ -267,16 +355,25 @@ class CheckoutService:
                                     f"{snap.totals.points_redeemed} redeemed): refund the payment instead")
         with self._uow() as uow:  # the money counts where the sale is completed (finding O2)
             shift_id = uow.sales.settling_shift(attempt.shift_id)
+        if attempt.amount_fen < sale.remaining_fen():   # a part: the rest was taken in cash
+            self.alipay_part(sale, attempt)
+            rest = sale.remaining_fen()
+            return self._commit(sale, Tender("cash", rest, rest, 0), shift_id=shift_id,
+                                cashier_id=attempt.cashier_id, cashier_name=by_user_name)
         return self.commit_alipay(sale, attempt, shift_id=shift_id, cashier_id=attempt.cashier_id,
                                   cashier_name=by_user_name)
 
-    def _commit(self, sale: Sale, tender: Tender, *, attempt: PaymentAttempt | None, shift_id: int,
-                cashier_id: int, cashier_name: str) -> CommittedSale:
-        if attempt is None:
+    def _commit(self, sale: Sale, tender: Tender, *, shift_id: int, cashier_id: int,
+                cashier_name: str) -> CommittedSale:
+        """Commit ``sale`` paid by its parts (a split tender) and the last ``tender``, in one transaction."""
+        tenders = (*sale.parts, tender)
+        if sum(t.amount_fen for t in tenders) != sale.totals().payable_fen:
+            raise CheckoutError("the payments do not cover the amount due")
+        if not any(t.kind == "alipay" for t in tenders):
             hold = self.hold_points(sale)   # cash: before anything is written (a refusal keeps the basket)
         else:
             hold = self._holds.get(sale)    # paid: held before the payment (if not, the store lists an overdraft)
-        snap = dataclasses.replace(sale.snapshot(), state=SaleState.PAID, tenders=(tender,))
+        snap = dataclasses.replace(sale.snapshot(), state=SaleState.PAID, tenders=tenders)
         totals = snap.totals
         member = snap.member
         if hold is not None and (member is None or hold.card_no != member.card_no
@@ -285,14 +382,20 @@ class CheckoutService:
         now = self._clock.now()
         stamp = now.isoformat()
         cfg = self.config
+        alipay = [t for t in tenders if t.kind == "alipay"]
         with self._uow() as uow:
-            if attempt is not None:
-                fresh = uow.payments.get(attempt.id)
+            attempts: list[PaymentAttempt] = []
+            for part in alipay:
+                fresh = uow.payments.get(part.attempt_id) if part.attempt_id is not None else None
                 if fresh is None or fresh.state != "paid" or fresh.sale_id is not None:
                     raise CheckoutError("this payment was already used for a sale")
+                if fresh.resolution not in ("", "held"):
+                    raise CheckoutError("a part of this sale's payment was given back: it cannot be completed")
+                attempts.append(fresh)
+            attempt = attempts[-1] if attempts else None
             seq = uow.sales.next_counter(f"receipt:{cfg.terminal_no}")
             receipt_no = make_receipt_code(cfg.terminal_no, seq, prefix=cfg.receipt_prefix)
-            trade_no = tender.reference if tender.kind == "alipay" else ""
+            trade_no = alipay[0].reference if alipay else ""
             sale_id = uow.sales.add_sale(
                 receipt_no=receipt_no, shift_id=shift_id, terminal_id=cfg.terminal_id, cashier_id=cashier_id,
                 card_no=member.card_no if member else None, gross_fen=totals.gross_fen,
@@ -302,30 +405,47 @@ class CheckoutService:
                 earn_explanation=totals.earn_explanation, started_at=self._started.get(sale, stamp),
                 committed_at=stamp)
             uow.sales.add_lines(sale_id, [line.to_dict() for line in snap.lines])
-            uow.sales.add_tender(sale_id, kind=tender.kind, amount_fen=tender.amount_fen,
-                                 tendered_fen=tender.tendered_fen, change_fen=tender.change_fen,
-                                 attempt_id=attempt.id if attempt else None, trade_no=trade_no)
-            if attempt is not None:
-                uow.payments.update(attempt.id, at=now, sale_id=sale_id)
+            # the till's kept open basket goes with the commit: a crash now must not bring a paid basket back
+            uow.sales.forget_open_basket(cfg.terminal_id, basket_to_json(snap)["lines"])
+            for t in tenders:
+                uow.sales.add_tender(sale_id, kind=t.kind, amount_fen=t.amount_fen, tendered_fen=t.tendered_fen,
+                                     change_fen=t.change_fen, attempt_id=t.attempt_id if t.kind == "alipay" else None,
+                                     trade_no=t.reference)   # the Alipay trade_no, or exchange:<receipt>
+            for att in attempts:
+                uow.payments.update(att.id, at=now, sale_id=sale_id,
+                                    **({"resolution": ""} if att.resolution == "held" else {}))
             balance: int | None = None
             if member is not None:
-                balance = self._member_points(uow, sale_id, receipt_no, snap, tender, attempt, now, hold)
+                balance = self._member_points(uow, sale_id, receipt_no, snap, alipay[0] if alipay else tender,
+                                              attempt, now, hold)
+            exchange = None
+            plan = self._exchanges.get(sale)
+            if plan is not None:
+                if self.exchange_writer is None:
+                    raise CheckoutError("exchanges are not available on this terminal")
+                exchange = self.exchange_writer.write(uow, plan, new_sale_id=sale_id, new_receipt_no=receipt_no,
+                                                      new_total_fen=totals.payable_fen, shift_id=shift_id,
+                                                      cashier_id=cashier_id, cashier_name=cashier_name, now=now)
             committed = CommittedSale(sale_id, receipt_no, snap, totals.points_to_earn if member else 0, balance,
-                                      tender.change_fen, trade_no, stamp, "", cashier_name)
+                                      tender.change_fen, trade_no, stamp, "", cashier_name, exchange)
             content = receipts.build_receipt(committed, receipts.StoreInfo(cfg.store_name, cfg.store_id,
                                                                             cfg.terminal_id), cfg.language)
             digest = receipts.receipt_hash(receipts.receipt_text(content))
             uow.sales.set_receipt_hash(sale_id, digest)
             uow.journal.audit(at=now, user_id=cashier_id, user_name=cashier_name, action="sale.committed",
                               subject=receipt_no,
-                              detail={"sale_id": sale_id, "total_fen": totals.payable_fen, "tender": tender.kind,
+                              detail={"sale_id": sale_id, "total_fen": totals.payable_fen,
+                                      "tender": "+".join(t.kind for t in tenders),
+                                      "tenders": [[t.kind, t.amount_fen] for t in tenders] if len(tenders) > 1
+                                      else None,
                                       "trade_no": trade_no, "attempt_id": attempt.id if attempt else None,
                                       "card": mask_code(member.card_no) if member else "",
                                       "points_earned": committed.points_earned,
                                       "points_redeemed": totals.points_redeemed if member else 0})
         sale.mark_paid(tender)
         self._holds.pop(sale, None)
-        logger.info("sale %d committed (%s, %s, %s)", sale_id, receipt_no, tender.kind, format_ui(totals.payable_fen))
+        logger.info("sale %d committed (%s, %s, %s)", sale_id, receipt_no, "+".join(t.kind for t in tenders),
+                    format_ui(totals.payable_fen))
         return dataclasses.replace(committed, receipt_hash=digest)
 
     def _member_points(self, uow: UnitOfWork, sale_id: int, receipt_no: str, snap: SaleSnapshot,

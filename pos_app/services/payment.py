@@ -300,6 +300,10 @@ class PaymentService:
         """
         progress = on_progress or _noop
         with self._uow() as uow:
+            # parts of a split tender held by a sale that did not survive the stop: a supervisor decides
+            for att in uow.payments.held():
+                logger.warning("payment attempt %d was a part of a sale that was not finished: now unsettled", att.id)
+                uow.payments.update(att.id, at=self._clock.now(), resolution="")
             todo = uow.payments.in_states((*OPEN_STATES, AttemptState.UNKNOWN))
         outcomes = []
         for att in todo:
@@ -311,10 +315,38 @@ class PaymentService:
         with self._uow().read() as uow:
             return uow.payments.in_states((AttemptState.UNKNOWN,))
 
+    def open_attempts(self) -> list[Attempt]:
+        """Attempts with no sale and no decision yet: in flight, unknown, paid (orphans) or held parts."""
+        with self._uow().read() as uow:
+            found = uow.payments.in_states((*OPEN_STATES, AttemptState.UNKNOWN, AttemptState.PAID))
+        return [a for a in found if a.sale_id is None and a.resolution in ("", "held")]
+
     def orphans(self) -> list[Attempt]:
         """Paid attempts with no committed sale and no decision yet (complete or refund them)."""
         with self._uow().read() as uow:
             return uow.payments.orphans()
+
+    def hold(self, attempt_id: int) -> Attempt:
+        """A paid attempt became a part of the sale at the till (split tender): not an orphan while it is held.
+        Start-up recovery releases a held part whose sale did not survive a stop (it becomes an orphan)."""
+        with self._uow() as uow:
+            att = uow.payments.get(attempt_id)
+            if att is None or att.state != AttemptState.PAID or att.sale_id is not None or att.resolution:
+                raise PaymentError("this payment cannot be held as a part of the sale")
+            uow.payments.update(attempt_id, at=self._clock.now(), resolution="held")
+            new = uow.payments.get(attempt_id)
+        assert new is not None
+        return new
+
+    def give_back(self, attempt_id: int, by_user_id: int, *, by_user_name: str = "") -> PaymentOutcome:
+        """Refund a held part of a split tender whose sale is given up (the supervisor approved); audited.
+        An unconfirmed refund raises :class:`PaymentError` and is retried with the same out_request_no."""
+        att = self.get(attempt_id)
+        if att.state != AttemptState.PAID or att.sale_id is not None or att.resolution == "refunded" or not (
+                att.resolution == "held" or att.resolution.startswith("refund_pending:")):
+            raise PaymentError("this payment is not a part of the sale at the till")
+        return self._refund_orphan(att, by_user_id, by_user_name, action="payment.part_refunded",
+                                   why="split payment given back: the sale was not completed")
 
     def resolve_orphan(self, attempt_id: int, decision: str, by_user_id: int, *,
                        by_user_name: str = "") -> CommittedSale | PaymentOutcome:
@@ -327,18 +359,21 @@ class PaymentService:
         if decision not in ("complete", "refund"):
             raise PaymentError("decide either 'complete' or 'refund'")
         att = self.get(attempt_id)
-        if att.state != AttemptState.PAID or att.sale_id is not None or att.resolution in ("completed", "refunded"):
+        if att.state != AttemptState.PAID or att.sale_id is not None or att.resolution in ("completed", "refunded",
+                                                                                            "held"):
             raise PaymentError("this payment is not waiting for a decision")
         if decision == "complete":
             if self.checkout is None:
                 raise PaymentError("completing a sale needs the checkout service")
             committed = self.checkout.complete_from_attempt(att, by_user_id=by_user_id, by_user_name=by_user_name)
+            cash_rest = sum(t.amount_fen for t in committed.snapshot.tenders if t.kind == "cash")
             with self._uow() as uow:
                 uow.payments.update(att.id, at=self._clock.now(), resolution="completed", resolved_by=by_user_id)
                 uow.journal.audit(at=self._clock.now(), user_id=by_user_id, user_name=by_user_name,
                                   action="payment.orphan_completed", subject=att.out_trade_no,
                                   detail={"attempt_id": att.id, "sale_id": committed.sale_id,
-                                          "amount_fen": att.amount_fen})
+                                          "amount_fen": att.amount_fen,
+                                          **({"cash_fen": cash_rest} if cash_rest else {})})
             return committed
         return self._refund_orphan(att, by_user_id, by_user_name)
 
@@ -493,7 +528,9 @@ class PaymentService:
             return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, _MSG_UNKNOWN, _UNKNOWN)
         return self._cancel(att, start, progress)
 
-    def _refund_orphan(self, att: Attempt, by_user_id: int, by_user_name: str) -> PaymentOutcome:
+    def _refund_orphan(self, att: Attempt, by_user_id: int, by_user_name: str, *,
+                       action: str = "payment.orphan_refunded",
+                       why: str = "sale not completed after a terminal failure") -> PaymentOutcome:
         prefix = "refund_pending:"
         if att.resolution.startswith(prefix):
             out_request_no = att.resolution[len(prefix):]
@@ -502,8 +539,7 @@ class PaymentService:
             with self._uow() as uow:
                 uow.payments.update(att.id, at=self._clock.now(), resolution=prefix + out_request_no,
                                     resolved_by=by_user_id)
-        res = self._gateway.refund(att.out_trade_no, out_request_no, att.amount_fen,
-                                   "sale not completed after a terminal failure")
+        res = self._gateway.refund(att.out_trade_no, out_request_no, att.amount_fen, why)
         done = False
         if isinstance(res, GatewaySuccess) and isinstance(res.answer, RefundResult) and res.answer.money_moved:
             done = True
@@ -515,7 +551,7 @@ class PaymentService:
         now = self._clock.now()
         with self._uow() as uow:
             uow.payments.update(att.id, at=now, resolution="refunded", resolved_by=by_user_id)
-            uow.journal.audit(at=now, user_id=by_user_id, user_name=by_user_name, action="payment.orphan_refunded",
+            uow.journal.audit(at=now, user_id=by_user_id, user_name=by_user_name, action=action,
                               subject=att.out_trade_no, detail={"attempt_id": att.id, "amount_fen": att.amount_fen,
                                                                 "out_request_no": out_request_no})
             new = uow.payments.get(att.id)

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import unicodedata
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_ui
@@ -31,13 +31,17 @@ _LABELS = {
            "vat_base": "excl. VAT",
            "cash": "Cash", "alipay": "Alipay", "change": "Change", "member": "Member", "earned": "Points earned",
            "redeemed": "Points redeemed", "balance": "Points balance", "trade": "Alipay trade no",
-           "cashier": "Cashier", "terminal": "Terminal", "thanks": "Thank you!", "void": "VOID"},
+           "cashier": "Cashier", "terminal": "Terminal", "thanks": "Thank you!", "void": "VOID",
+           "exchange": "Exchange, returned from", "credit": "Exchange credit", "paid_diff": "Difference paid",
+           "back_cash": "Given back in cash", "back_alipay": "Refunded to Alipay"},
     "zh": {"receipt": "收据", "total": "合计", "gross": "小计", "discount": "优惠合计", "cash": "现金",
            "promotion": "促销", "manual": "折扣", "member_price": "会员价", "special_price": "特价",
            "points": "积分抵扣", "rounding": "抹零", "vat": "增值税", "vat_base": "不含税",
            "alipay": "支付宝", "change": "找零", "member": "会员", "earned": "本次积分", "redeemed": "使用积分",
            "balance": "积分余额", "trade": "支付宝交易号", "cashier": "收银员", "terminal": "终端",
-           "thanks": "谢谢惠顾！", "void": "作废"},
+           "thanks": "谢谢惠顾！", "void": "作废",
+           "exchange": "换货，退回原单", "credit": "退货抵扣", "paid_diff": "补差价", "back_cash": "退还现金",
+           "back_alipay": "退回支付宝"},
 }
 
 
@@ -116,9 +120,11 @@ def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "z
     if t.discount_fen:
         totals.append((lab["discount"], "-" + format_ui(t.discount_fen)))
     totals.append((lab["total"], format_ui(t.payable_fen)))
+    totals.extend(_exchange_lines(committed.exchange, lab))
     tenders: list[tuple[str, str]] = []
     for tender in snap.tenders:
-        tenders.append((lab.get(tender.kind, tender.kind), format_ui(tender.tendered_fen)))
+        kind = "credit" if tender.is_credit else tender.kind
+        tenders.append((lab.get(kind, kind), format_ui(tender.tendered_fen)))
         if tender.change_fen:
             tenders.append((lab["change"], format_ui(tender.change_fen)))
     member_lines: list[tuple[str, str]] = []
@@ -139,6 +145,23 @@ def build_receipt(committed: CommittedSale, store: StoreInfo, language: str = "z
                   for bp, (paid, tax) in sorted(rates.items(), reverse=True))
     return ReceiptContent(header, items, tuple(totals), tuple(tenders), tuple(member_lines), committed.trade_no,
                           committed.receipt_no, footer, language, taxes)
+
+
+def _exchange_lines(done: Any, lab: Mapping[str, str]) -> list[tuple[str, str]]:
+    """An exchange: what came back from which receipt and what it was worth, and the difference."""
+    if done is None:
+        return []
+    plan = done.plan
+    out = [(f"{lab['exchange']} {plan.receipt_no}", "")]
+    names = list(plan.names) + [""] * (len(plan.lines) - len(plan.names))
+    out.extend((f"    {name} ×{qty}", "") for name, (_no, qty) in zip(names, plan.lines, strict=False))
+    out.append(("    " + lab["credit"], "-" + format_ui(plan.credit_fen)))
+    if done.difference_fen > 0:
+        out.append((lab["paid_diff"], format_ui(done.difference_fen)))
+    elif done.difference_fen < 0:
+        out.append((lab["back_alipay" if plan.back_method == "alipay" else "back_cash"],
+                    format_ui(-done.difference_fen)))
+    return out
 
 
 JOIN_CAPTION = {"zh": "扫码领取会员卡", "en": "Scan to get our membership card"}

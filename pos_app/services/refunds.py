@@ -153,9 +153,14 @@ class RefundService:
             detail = self._detail(uow, sale)
             if method == "alipay" and not detail.out_trade_no:
                 raise RefundError("this sale was not paid by Alipay: refund it in cash")
+            alipay_left = sum(t.amount_fen for t in detail.tenders if t.kind == "alipay") - sum(
+                r.amount_fen for r in detail.refunds if r.method == "alipay" and r.state != "failed")
             if any(r.state in ("pending", "unknown") for r in detail.refunds):
                 raise RefundError("an earlier refund of this sale is not finished: retry it first")
             alloc = _allocate(sale, detail, lines, amount_fen)
+            if method == "alipay" and alloc.refund_fen > alipay_left:
+                raise RefundError(f"only {format_ui(alipay_left)} of this sale can go back to Alipay (the rest was "
+                                  "paid in cash): refund the rest in cash")
             out_request_no = self._ids.new_id("R")
             parts = [[p.line_no, p.quantity, p.refund_fen, p.discount_fen] for p in alloc.lines]
             refund_id = uow.sales.add_refund(sale_id=sale_id, shift_id=shift_id, out_request_no=out_request_no,
@@ -175,6 +180,37 @@ class RefundService:
                 raise RefundError("no such sale")
             detail = self._detail(uow, sale)
         return _allocate(sale, detail, lines, amount_fen).refund_fen
+
+    def allocation_in(self, uow: UnitOfWork, sale_id: int, quantities: dict[int, int]) -> tuple[RefundAllocation, int]:
+        """Inside the caller's transaction: the refund of goods ``quantities`` (line_no -> qty) of a sale under the
+        refund rules, and how much of the sale may still go back to Alipay; :class:`RefundError` if refused."""
+        sale = uow.sales.get(sale_id)
+        if sale is None:
+            raise RefundError("no such sale")
+        if sale.state not in ("paid", "partly_refunded"):
+            raise RefundError(f"this sale is {sale.state.replace('_', ' ')}: nothing to return")
+        detail = self._detail(uow, sale)
+        if any(r.state in ("pending", "unknown") for r in detail.refunds):
+            raise RefundError("an earlier refund of this sale is not finished: retry it first")
+        domain_lines = [_sale_line(r) for r in detail.lines]
+        prev = [_previous(r, domain_lines) for r in detail.refunds if r.state != "failed"]
+        try:
+            alloc = refund_allocation(domain_lines, points_earned=sale.points_earned,
+                                      points_redeemed=sale.points_redeemed, quantities=quantities, previous=prev)
+        except DomainError as exc:
+            raise RefundError(str(exc)) from exc
+        alipay_left = sum(t.amount_fen for t in detail.tenders if t.kind == "alipay") - sum(
+            r.amount_fen for r in detail.refunds if r.method == "alipay" and r.state != "failed")
+        return alloc, alipay_left
+
+    def complete_in(self, uow: UnitOfWork, refund_id: int, cashier_id: int, cashier_name: str,
+                    now: Any) -> RefundRecord:
+        """Inside the caller's transaction: a refund whose money moved (or needs no move) is done: quantities,
+        the sale's state, points (ledger + outbox) and the audit entry. Returns the refund as completed."""
+        refund = uow.sales.get_refund(refund_id)
+        assert refund is not None
+        refund, _ = self._complete_in(uow, refund, cashier_id, cashier_name, now)
+        return refund
 
     def retry(self, refund_id: int, *, cashier_id: int, cashier_name: str = "") -> RefundOutcome:
         """Finish a refund left ``pending``/``unknown`` (same stored out_request_no)."""
@@ -217,33 +253,39 @@ class RefundService:
 
     def _complete(self, refund: RefundRecord, cashier_id: int, cashier_name: str) -> RefundOutcome:
         now = self._clock.now()
-        stamp = now.isoformat()
         with self._uow() as uow:
-            sale = uow.sales.get(refund.sale_id)
-            assert sale is not None
-            lines = {ln.line_no: ln for ln in uow.sales.lines(sale.id)}
-            for part in json.loads(refund.lines_json or "[]"):
-                uow.sales.add_refunded_qty(lines[int(part[0])].id, int(part[1]))
-            refunded = sale.refunded_fen + refund.amount_fen
-            state = "refunded" if refunded >= sale.total_fen else "partly_refunded"
-            uow.sales.set_refunded(sale.id, refunded, state)
-            # the money moved now: into the open shift if the refund's own shift closed meanwhile (finding O1)
-            uow.sales.update_refund(refund.id, state="done", completed_at=stamp, fail_message="",
-                                    shift_id=uow.sales.settling_shift(refund.shift_id))
-            if sale.card_no and (refund.points_reversed or refund.points_restored):
-                refund = self._points(uow, sale, refund, now)
-            uow.journal.audit(at=now, user_id=cashier_id, user_name=cashier_name, action="refund.done",
-                              subject=sale.receipt_no,
-                              detail={"sale_id": sale.id, "refund_id": refund.id, "amount_fen": refund.amount_fen,
-                                      "method": refund.method, "approved_by": refund.approved_by,
-                                      "out_request_no": refund.out_request_no,
-                                      "points_reversed": refund.points_reversed,
-                                      "points_restored": refund.points_restored})
+            refund, state = self._complete_in(uow, refund, cashier_id, cashier_name, now)
         logger.info("refund %d done: %s by %s", refund.id, format_ui(refund.amount_fen), refund.method)
         return RefundOutcome(refund.id, "done", refund.amount_fen, refund.method, refund.out_request_no,
                              refund.points_reversed, refund.points_restored, state,
                              f"refunded {format_ui(refund.amount_fen)}"
                              + (" in cash" if refund.method == "cash" else " to the customer's Alipay"))
+
+    def _complete_in(self, uow: UnitOfWork, refund: RefundRecord, cashier_id: int, cashier_name: str,
+                     now: Any) -> tuple[RefundRecord, str]:
+        stamp = now.isoformat()
+        sale = uow.sales.get(refund.sale_id)
+        assert sale is not None
+        lines = {ln.line_no: ln for ln in uow.sales.lines(sale.id)}
+        for part in json.loads(refund.lines_json or "[]"):
+            if int(part[1]):
+                uow.sales.add_refunded_qty(lines[int(part[0])].id, int(part[1]))
+        refunded = sale.refunded_fen + refund.amount_fen
+        state = "refunded" if refunded >= sale.total_fen else "partly_refunded"
+        uow.sales.set_refunded(sale.id, refunded, state)
+        # the money moved now: into the open shift if the refund's own shift closed meanwhile (finding O1)
+        uow.sales.update_refund(refund.id, state="done", completed_at=stamp, fail_message="",
+                                shift_id=uow.sales.settling_shift(refund.shift_id))
+        if sale.card_no and (refund.points_reversed or refund.points_restored):
+            refund = self._points(uow, sale, refund, now)
+        uow.journal.audit(at=now, user_id=cashier_id, user_name=cashier_name, action="refund.done",
+                          subject=sale.receipt_no,
+                          detail={"sale_id": sale.id, "refund_id": refund.id, "amount_fen": refund.amount_fen,
+                                  "method": refund.method, "approved_by": refund.approved_by,
+                                  "out_request_no": refund.out_request_no,
+                                  "points_reversed": refund.points_reversed,
+                                  "points_restored": refund.points_restored})
+        return refund, state
 
     def _points(self, uow: UnitOfWork, sale: SaleRecord, refund: RefundRecord, now: Any) -> RefundRecord:
         card_no = sale.card_no

@@ -146,6 +146,17 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
         label = _DISCOUNT_LABEL.get(d["kind"], d["kind"])
         what = f"{label} {d['ref']}" + (f" {d['label']}" if d["kind"] == "promotion" else "")
         add("discounts", f"{what} ({d['sales']} sales)", d["amount_fen"], True)
+    if fig.get("split_sales"):
+        add(s, "Sales paid by more than one tender", fig["split_sales"])
+    ex = fig.get("exchanges") or {}
+    if ex.get("count"):
+        add("exchanges", "Exchanges", ex["count"])
+        add("exchanges", "Goods returned", ex["returned_fen"], True)
+        add("exchanges", "Goods sold in exchange", ex["new_fen"], True)
+        add("exchanges", "Credit used (cash refund taken back)", ex["credit_fen"], True)
+        add("exchanges", "Difference paid by customers", ex["paid_fen"], True)
+        add("exchanges", "Difference given back in cash", ex["back_cash_fen"], True)
+        add("exchanges", "Difference refunded to Alipay", ex["back_alipay_fen"], True)
     for kind, t in fig["tenders"].items():
         sec = f"tender {kind}"
         add(sec, "Payments", t["count"])
@@ -156,6 +167,10 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
         add(sec, "Refunds", t["refunds_fen"], True)
         add(sec, "Net", t["net_fen"], True)
     c = fig["cash"]
+    fl = fig.get("float") or {}
+    if "carried_fen" in fl:
+        add("cash", "Float left by the last shift", fl["carried_fen"], True)
+        add("cash", "Opening float difference", fl["opening_difference_fen"], True)
     add("cash", "Opening float", c["opening_float_fen"], True)
     add("cash", "Cash taken (tendered - change)", c["taken_fen"], True)
     add("cash", "Cash refunds", c["refunds_fen"], True)
@@ -164,6 +179,9 @@ def figure_rows(fig: Mapping[str, Any]) -> list[Row]:
     add("cash", f"Drops ({c['drop_count']})", c["drop_fen"], True)
     add("cash", "No-sale drawer opens", c["no_sale_count"])
     add("cash", "Expected cash", c["expected_fen"], True)
+    if "left_fen" in fl:
+        add("cash", "Left in the drawer for the next shift", fl["left_fen"], True)
+        add("cash", "Taken to the safe", fl["to_safe_fen"], True)
     for i, m in enumerate(fig["movements"], 1):
         label = _MOVEMENT_LABEL.get(m["kind"], m["kind"])
         who = m["user"] + (f", approved {m['approved_by']}" if m["approved_by"] else "")

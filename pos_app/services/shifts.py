@@ -157,13 +157,23 @@ class ShiftService:
             existing = uow.shifts.current(self.terminal_id)
             if existing is not None:
                 raise ShiftAlreadyOpen(existing.number)
+            carried = uow.shifts.float_left(self.terminal_id)   # what the last shift left in the drawer
             shift = uow.shifts.open(terminal_id=self.terminal_id, opened_by=user.id, opened_at=now,
                                     opening_float_fen=total, opening_count=counts)
+            if carried is not None:
+                uow.shifts.set_carried(shift.id, carried)
             uow.audit.append(at=now, user_id=user.id, user_name=user.name, action="shift.open",
                              subject=f"{self.terminal_id}/{shift.number}",
-                             detail={"float_fen": total, "count": {str(k): v for k, v in counts.items()}})
+                             detail={"float_fen": total, "count": {str(k): v for k, v in counts.items()},
+                                     **({"carried_fen": carried, "float_difference_fen": total - carried}
+                                        if carried is not None else {})})
         logger.info("shift %d opened on %s", shift.number, self.terminal_id)
         return shift
+
+    def carried_float(self) -> int | None:
+        """What the terminal's last closed shift left in the drawer for the next one (None: not said)."""
+        with self._uow().read() as uow:
+            return uow.shifts.float_left(self.terminal_id)
 
     def change_cashier(self, user: User) -> ShiftRecord:
         """Record that ``user`` now works the till of the open shift."""
@@ -217,7 +227,8 @@ class ShiftService:
 
     def close_shift(self, counted: Mapping[int, int], user: User, approval: Approval | None = None, *,
                     escalation: Approval | None = None,
-                    counted_other: Mapping[str, int] | None = None) -> CloseResult:
+                    counted_other: Mapping[str, int] | None = None,
+                    float_left_fen: int | None = None) -> CloseResult:
         """Close the open shift with the blind cash count and write its Z report in the same transaction.
 
         Raises UnresolvedPayments (unless ``escalation`` approves ``escalate_payments``) and
@@ -226,6 +237,8 @@ class ShiftService:
         """
         counts = {int(k): int(v) for k, v in counted.items() if int(v)}
         counted_cash = count_total(counts)
+        if float_left_fen is not None and not 0 <= float_left_fen <= counted_cash:
+            raise ShiftError("the float left in the drawer must be from zero to the cash counted")
         now = self._clock.now()
         with self._uow() as uow:
             shift = self._open(uow)
@@ -264,6 +277,10 @@ class ShiftService:
                 ok = require_approval(approval, "close_difference")
                 diff_approval = {"approved_by": ok.approver_name, "reason_code": ok.reason_code, "note": ok.note}
             z_number = uow.reports.next_z_number(self.terminal_id)
+            if float_left_fen is not None:   # counter (issue 14): the float carried to the next shift
+                uow.shifts.set_float_left(shift.id, float_left_fen)
+                fig["float"] = {**(fig.get("float") or {}), "left_fen": float_left_fen,
+                                "to_safe_fen": counted_cash - float_left_fen}
             uow.shifts.close(shift.id, user.id, now)
             fig.update({
                 "kind": "Z", "z_number": z_number, "state": "closed", "closed_by": user.name,

@@ -60,6 +60,9 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (40, _sql_file("schema_v40.sql")),  # counter (issue 14): promotions, special prices, per-level member prices
     (41, _sql_file("schema_v41.sql")),  # counter (issue 14): VAT and discounts of each sale line
     (42, _sql_file("schema_v42.sql")),  # counter (issue 14): parked sales and the open basket
+    (43, _sql_file("schema_v43.sql")),  # counter (issue 14): exchanges
+    (44, _sql_file("schema_v44.sql")),  # counter (issue 14): pricing version (promotions apply without a restart)
+    (45, _sql_file("schema_v45.sql")),  # counter (issue 14): the float carried to the next shift
     (50, _sql_file("schema_50_reconcile.sql")),  # card: daily Alipay reconciliation
     (51, _sql_file("schema_51_card_openings.sql")),  # card: cards opened by the opening endpoint
     (60, _sql_file("schema_v60.sql")),  # store PC (issue 17): members without the shop's Alipay card

@@ -136,6 +136,12 @@ class SqliteLaneJournal:
                                "last_ok_at = ?, last_error = '' WHERE id = 1", (acked_seq, at.isoformat()))
 
     def set_online(self, at: dt.datetime) -> None:
+        """The uplink found nothing to push (every poll, 10 times a second): written only when it changes something
+        or every few seconds, not one write transaction (and fsync) per poll."""
+        r = self._conn.execute("SELECT offline_since, last_error, last_ok_at FROM lane_store_state WHERE id = 1").fetchone()
+        if r["offline_since"] is None and not r["last_error"] and r["last_ok_at"] and \
+                at - dt.datetime.fromisoformat(r["last_ok_at"]) < dt.timedelta(seconds=5):
+            return
         with transaction(self._conn):
             self._conn.execute("UPDATE lane_store_state SET offline_since = NULL, last_ok_at = ?, last_error = '' "
                                "WHERE id = 1", (at.isoformat(),))

@@ -67,5 +67,11 @@ class SqlitePaymentAttempts:
     def orphans(self) -> list[PaymentAttempt]:
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM payment_attempts WHERE state = 'paid' AND sale_id IS NULL"
-            " AND resolution NOT IN ('completed', 'refunded') ORDER BY id").fetchall()
+            " AND resolution NOT IN ('completed', 'refunded', 'held') ORDER BY id").fetchall()
+        return [_row(r) for r in rows]
+
+    def held(self) -> list[PaymentAttempt]:
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM payment_attempts WHERE state = 'paid' AND sale_id IS NULL"
+            " AND resolution = 'held' ORDER BY id").fetchall()
         return [_row(r) for r in rows]

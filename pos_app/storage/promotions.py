@@ -19,7 +19,8 @@ from pos_app.domain.promotions import LevelPrice, PriceBook, Promotion, SpecialP
 from .audit import append_audit
 from .db import transaction
 
-__all__ = ["ImportSummary", "load_price_book", "apply_price_book", "export_price_book"]
+__all__ = ["ImportSummary", "load_price_book", "apply_price_book", "export_price_book", "pricing_stamp",
+           "set_promotion_active", "SqlitePromotionStore"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +99,51 @@ def apply_price_book(conn: sqlite3.Connection, book: PriceBook, level_prices: li
     logger.info("promotions file %s applied by %s: %d added, %d changed, %d removed", source, by_user, added,
                 changed, removed)
     return ImportSummary(import_id, added, changed, removed, unchanged, len(level_prices))
+
+
+def pricing_stamp(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """Changes whenever the stored promotions, special prices or level prices change (schema 44's version,
+    moved by triggers; one row)."""
+    row = conn.execute("SELECT version FROM pricing_version WHERE id = 1").fetchone()
+    return (int(row[0]) if row is not None else -1,)
+
+
+def set_promotion_active(conn: sqlite3.Connection, promo_id: str, active: bool, *, at: dt.datetime,
+                         user_id: int | None, user_name: str) -> bool:
+    """Switch one stored promotion on or off (audited ``promotions.enable`` / ``promotions.disable``);
+    False when there is no such promotion."""
+    with transaction(conn):
+        row = conn.execute("SELECT body FROM promotions WHERE id = ?", (promo_id,)).fetchone()
+        if row is None:
+            return False
+        data = json.loads(row[0])
+        promo = Promotion.from_mapping({**data, "active": active})
+        conn.execute("UPDATE promotions SET body = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                     (_canonical(promo.to_mapping()), at.astimezone(dt.UTC).isoformat(), user_name, promo_id))
+        append_audit(conn, at=at, user_id=user_id, user_name=user_name,
+                     action="promotions.enable" if active else "promotions.disable", subject=promo_id,
+                     detail={"name": promo.name, "kind": promo.kind})
+    return True
+
+
+class SqlitePromotionStore:
+    """:class:`pos_app.services.promotions.PromotionStore` on this thread's connection; ``load`` builds the
+    sale pricing (promotions, level prices, the cash rounding setting) from a connection."""
+
+    def __init__(self, connect: Any, load: Any, now: Any) -> None:
+        self._connect = connect
+        self._load = load
+        self._now = now
+
+    def promotions(self) -> list[Promotion]:
+        return list(load_price_book(self._connect()).promotions)
+
+    def set_active(self, promo_id: str, active: bool, *, user_id: int | None, user_name: str) -> bool:
+        return set_promotion_active(self._connect(), promo_id, active, at=self._now(), user_id=user_id,
+                                    user_name=user_name)
+
+    def stamp(self) -> tuple[Any, ...]:
+        return pricing_stamp(self._connect())
+
+    def pricing(self) -> Any:
+        return self._load(self._connect())

@@ -154,7 +154,7 @@ class SqliteReportRepository:
             for r in q("SELECT p.out_trade_no, p.state, p.amount_fen, u.name, p.created_at FROM payment_attempts p"
                        " LEFT JOIN users u ON u.id = p.cashier_id"
                        f" WHERE p.shift_id = ? AND (p.state IN ({marks})"
-                       " OR (p.state = 'paid' AND p.sale_id IS NULL AND p.resolution = '')) ORDER BY p.id",
+                       " OR (p.state = 'paid' AND p.sale_id IS NULL AND p.resolution IN ('', 'held'))) ORDER BY p.id",
                        (shift_id, *_UNSETTLED))]
         fig["approvals"] = [
             {"action": r[0], "subject": r[1], "approved_by": r[2], "requested_by": r[3] or "",
@@ -208,7 +208,27 @@ class SqliteReportRepository:
                              " FROM payment_attempts p LEFT JOIN users u ON u.id = p.cashier_id"
                              " WHERE p.shift_id = ? AND p.state IN ('failed', 'cancelled', 'cancelled_refunded')"
                              " ORDER BY p.id", (shift_id,))]
-        return {"failed_payments": failed,
+        ex = q("SELECT count(*), coalesce(sum(e.returned_fen), 0), coalesce(sum(e.new_fen), 0),"
+               " coalesce(sum(CASE WHEN e.difference_fen > 0 THEN e.difference_fen END), 0),"
+               " coalesce(sum(CASE WHEN e.difference_fen < 0 AND e.back_method = 'cash' THEN -e.difference_fen END), 0),"
+               " coalesce(sum(CASE WHEN e.difference_fen < 0 AND e.back_method = 'alipay' THEN -e.difference_fen END), 0)"
+               " FROM exchanges e JOIN sales s ON s.id = e.new_sale_id WHERE s.shift_id = ?", (shift_id,)).fetchone()
+        credit = q("SELECT coalesce(sum(t.amount_fen), 0) FROM tenders t JOIN sales s ON s.id = t.sale_id"
+                   " WHERE s.shift_id = ? AND s.state != 'voided' AND t.trade_no LIKE 'exchange:%'",
+                   (shift_id,)).fetchone()
+        split = q("SELECT count(*) FROM (SELECT t.sale_id FROM tenders t JOIN sales s ON s.id = t.sale_id"
+                  " WHERE s.shift_id = ? AND s.state != 'voided' AND t.trade_no NOT LIKE 'exchange:%'"
+                  " GROUP BY t.sale_id HAVING count(*) > 1)", (shift_id,)).fetchone()
+        fl = q("SELECT f.carried_fen, s.opening_float_fen FROM shifts s LEFT JOIN shift_floats f ON f.shift_id = s.id"
+               " WHERE s.id = ?", (shift_id,)).fetchone()
+        carried = {"carried_fen": int(fl[0]), "opening_difference_fen": int(fl[1]) - int(fl[0])} \
+            if fl is not None and fl[0] is not None else {}
+        return {"float": carried,
+                "exchanges": {"count": int(ex[0]), "returned_fen": int(ex[1]), "new_fen": int(ex[2]),
+                              "paid_fen": int(ex[3]), "back_cash_fen": int(ex[4]), "back_alipay_fen": int(ex[5]),
+                              "credit_fen": int(credit[0])},
+                "split_sales": int(split[0]),
+                "failed_payments": failed,
                 "tax": tax, "tax_fen": sum(t["tax_fen"] for t in tax), "categories": categories,
                 "discounts": discounts,
                 "rounding_fen": sum(d["amount_fen"] for d in discounts if d["kind"] == "rounding"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sqlite3
 from collections.abc import Mapping
@@ -62,6 +63,27 @@ class SqliteSales:
         sale_id = int(cur.lastrowid or 0)
         note_row(self._conn, "sale", sale_id)  # sealed in the audit chain at COMMIT (with its lines, tenders)
         return sale_id
+
+    def forget_open_basket(self, terminal_id: str, basket_lines: list[dict[str, Any]]) -> bool:
+        """Drop the kept open basket (held_baskets, kind 'open') when it holds exactly ``basket_lines``.
+
+        Called inside the sale's commit, so that a crash right after the commit cannot bring the paid
+        basket back as open at the next start (the till's own "forget it" write comes a moment later, off
+        the cashier's thread). A different open basket (the cashier's next customer while a supervisor
+        completes an old payment) is left alone.
+        """
+        row = self._conn.execute("SELECT id, body FROM held_baskets WHERE terminal_id = ? AND kind = 'open'"
+                                 " AND state = 'held'", (terminal_id,)).fetchone()
+        if row is None:
+            return False
+        try:
+            stored = json.loads(row[1]).get("lines")
+        except (ValueError, AttributeError):
+            return False
+        if stored != json.loads(json.dumps(basket_lines, ensure_ascii=False)):
+            return False
+        self._conn.execute("DELETE FROM held_baskets WHERE id = ?", (row[0],))
+        return True
 
     def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None:
         """The sale's lines, with their VAT and each discount (``discounts``: kind, ref, label, amount_fen)."""
@@ -163,6 +185,17 @@ class SqliteSales:
 
     def set_refunded(self, sale_id: int, refunded_fen: int, state: str) -> None:
         self._conn.execute("UPDATE sales SET refunded_fen = ?, state = ? WHERE id = ?", (refunded_fen, state, sale_id))
+
+    def add_exchange(self, *, original_sale_id: int, new_sale_id: int, credit_refund_id: int,
+                     back_refund_id: int | None, returned_fen: int, new_fen: int, difference_fen: int,
+                     back_method: str, approved_by: int | None, lines_json: str, created_at: str) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO exchanges (original_sale_id, new_sale_id, credit_refund_id, back_refund_id, returned_fen,"
+            " new_fen, difference_fen, back_method, approved_by, lines_json, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (original_sale_id, new_sale_id, credit_refund_id, back_refund_id, returned_fen, new_fen, difference_fen,
+             back_method, approved_by, lines_json, created_at))
+        return int(cur.lastrowid or 0)
 
 
 class SqliteJournal:

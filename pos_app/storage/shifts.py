@@ -97,10 +97,25 @@ class SqliteShiftRepository:
             "SELECT p.id, p.out_trade_no, p.state, p.amount_fen, coalesce(u.name, ''), p.created_at"
             " FROM payment_attempts p LEFT JOIN users u ON u.id = p.cashier_id"
             f" WHERE p.shift_id = ? AND (p.state IN ({marks})"
-            "   OR (p.state = 'paid' AND p.sale_id IS NULL AND p.resolution = ''))"
+            "   OR (p.state = 'paid' AND p.sale_id IS NULL AND p.resolution IN ('', 'held')))"
             " ORDER BY p.id", (shift_id, *UNSETTLED_STATES)).fetchall()
         return [UnsettledPayment(id=r[0], out_trade_no=r[1], state=r[2], amount_fen=r[3], cashier=r[4],
                                  created_at=r[5]) for r in rows]
+
+    def set_float_left(self, shift_id: int, left_fen: int) -> None:
+        self._conn.execute("INSERT INTO shift_floats (shift_id, left_fen) VALUES (?, ?)"
+                           " ON CONFLICT (shift_id) DO UPDATE SET left_fen = excluded.left_fen", (shift_id, left_fen))
+
+    def set_carried(self, shift_id: int, carried_fen: int) -> None:
+        self._conn.execute("INSERT INTO shift_floats (shift_id, carried_fen) VALUES (?, ?)"
+                           " ON CONFLICT (shift_id) DO UPDATE SET carried_fen = excluded.carried_fen",
+                           (shift_id, carried_fen))
+
+    def float_left(self, terminal_id: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT f.left_fen FROM shifts s LEFT JOIN shift_floats f ON f.shift_id = s.id"
+            " WHERE s.terminal_id = ? AND s.state = 'closed' ORDER BY s.number DESC LIMIT 1", (terminal_id,)).fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else None
 
     def close(self, shift_id: int, closed_by: int, closed_at: dt.datetime) -> None:
         self._conn.execute("UPDATE shifts SET state = 'closed', closed_by = ?, closed_at = ? WHERE id = ?",

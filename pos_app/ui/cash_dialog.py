@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from pos_app.domain.errors import MoneyError
@@ -16,10 +17,14 @@ QUICK_NOTES_FEN = (1_000, 2_000, 5_000, 10_000)
 
 
 class CashDialog(QDialog):
-    """Asks for the cash handed over; ``tendered_fen`` is set when accepted (Enter), Esc cancels."""
+    """Asks for the cash handed over; ``tendered_fen`` is set when accepted (Enter), Esc cancels.
+
+    Ctrl+Enter takes less than the amount to pay as a part (split tender: ``part`` is True; the rest is paid
+    next, in cash or by Alipay)."""
 
     def __init__(self, tr: Translator, payable_fen: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.part = False
         self.setObjectName("cashDialog")
         self.setWindowTitle(tr("Cash payment"))
         self._tr = tr
@@ -51,6 +56,10 @@ class CashDialog(QDialog):
         ok = QPushButton(tr("Confirm (Enter)"), self)
         ok.setObjectName("cash")
         ok.clicked.connect(self._confirm)
+        part = QPushButton(tr("Take as part payment (Ctrl+Enter)"), self)
+        part.setObjectName("cashPart")
+        part.clicked.connect(self._confirm_part)
+        self.amount.installEventFilter(self)   # Ctrl+Enter in the amount box (it would take Enter itself)
         cancel = QPushButton(tr("Cancel (Esc)"), self)
         cancel.clicked.connect(self.reject)
         for b in (*self.findChildren(QPushButton),):
@@ -63,6 +72,7 @@ class CashDialog(QDialog):
         lay.addWidget(self.change)
         lay.addWidget(self.error)
         lay.addWidget(ok)
+        lay.addWidget(part)
         lay.addWidget(cancel)
         self.resize(460, 420)
         self._update()
@@ -92,8 +102,39 @@ class CashDialog(QDialog):
     def _confirm(self) -> None:
         fen = self._parsed()
         if fen is None or fen < self.payable_fen:
-            self.error.setText(self._tr("The cash received is less than the amount to pay"))
+            self.error.setText(self._tr("The cash received is less than the amount to pay"
+                                        " (Ctrl+Enter takes it as a part payment)"))
             self.error.show()
             return
         self.tendered_fen = fen
+        self.accept()
+
+    @staticmethod
+    def _is_part_key(event: QEvent) -> bool:
+        return (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.amount and self._is_part_key(event):
+            self._confirm_part()
+            return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._is_part_key(event):
+            self._confirm_part()
+            return
+        super().keyPressEvent(event)
+
+    def _confirm_part(self) -> None:
+        """Ctrl+Enter: the cash keyed (less than the amount to pay) is a part; the rest is paid next."""
+        fen = self._parsed() if self.amount.text().strip() else None
+        if fen is None or not 0 < fen < self.payable_fen:
+            self.error.setText(self._tr("A part payment is more than zero and less than {amount}",
+                                        amount=format_ui(self.payable_fen)))
+            self.error.show()
+            return
+        self.tendered_fen = fen
+        self.part = True
         self.accept()

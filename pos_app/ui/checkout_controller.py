@@ -86,6 +86,7 @@ class CheckoutController(QObject):
         self.payment_dialog: QDialog | None = None
         self.cash_dialog: CashDialog | None = None
         self.refund_dialog: QDialog | None = None
+        self.promotions_dialog: QDialog | None = None
         self.last_committed: CommittedSale | None = None
         self.prompt: QDialog | None = None  # the small prompt currently open (void reason, search, price, points)
         self.last_void_approval: Approval | None = None
@@ -96,6 +97,7 @@ class CheckoutController(QObject):
             "catalogue_search": self.do_catalogue_search, "member_search": self.do_member_search,
             "cash": self.do_cash, "alipay": self.do_alipay,
             "discount": self.do_discount, "sale_discount": self.do_sale_discount, "park": self.do_park,
+            "give_back": self.do_give_back, "exchange": self.do_exchange,
         }
         self._lookup_notice = QTimer(self)
         self._lookup_notice.setSingleShot(True)
@@ -481,7 +483,10 @@ class CheckoutController(QObject):
     def do_cash(self) -> None:
         if not self._begin_payment():
             return
-        payable = totals_view(self.snapshot()).payable_fen
+        if self.till.snapshot().exchange_covers:
+            self._settle_exchange("cash")
+            return
+        payable = self.till.snapshot().remaining_fen   # a split sale: what is left after the parts
         dialog = CashDialog(self.t, payable, self.view)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.finished.connect(lambda result: self._cash_done(dialog, payable, result))
@@ -493,9 +498,17 @@ class CheckoutController(QObject):
         self.cash_dialog = None
         dialog.deleteLater()
         if result != CashDialog.DialogCode.Accepted or dialog.tendered_fen is None:
-            self._guard(self.till.cancel_payment)
+            back = self._guard(self.till.cancel_payment)
+            if back is not None and back.parts:
+                self.show_parts("")
             return
         tendered = dialog.tendered_fen
+        if dialog.part:
+            if self._guard(lambda: self.till.pay_cash_part(tendered)) is not None:
+                if self.ctx.printer is not None and self.ctx.drawer:
+                    self.ctx.printer.open_drawer()
+                self.show_parts(self.t("Cash {amount} taken", amount=format_ui(tendered)))
+            return
         committed = self._guard(lambda: self.till.pay_cash(tendered))  # refused: the basket is kept, open
         if committed is None:
             return
@@ -510,7 +523,164 @@ class CheckoutController(QObject):
             return
         if not self._begin_payment():
             return
+        till = self.till.snapshot()
+        if till.exchange_covers:
+            self._settle_exchange("alipay" if till.exchange is not None and till.exchange.back_method == "alipay"
+                                  else "cash")
+            return
         opener(self)
+
+    # --- exchange (换货) ----------------------------------------------------------------------
+    def do_exchange(self) -> None:
+        """Ctrl+E: goods of an earlier sale come back against the new ones (receipt, item, supervisor)."""
+        if self.ctx.refunds is None:
+            self.view.show_notice(self.t("Refunds are not available on this terminal"))
+            return
+        till = self.till.snapshot()
+        if till.exchange is not None:
+            self._guard(self.till.cancel_exchange)
+            self.view.show_notice(self.t("The exchange was cancelled"), error=False)
+            return
+        self.prompt = ask_text(self.view, self.t("Exchange"), self.t("Receipt number of the earlier sale:"),
+                               self._exchange_receipt)
+
+    def _exchange_receipt(self, text: str) -> None:
+        self.prompt = None
+        try:
+            detail = self.ctx.refunds.find_sale(text.strip())
+        except (DomainError, ServiceError, ServiceUnavailable) as exc:
+            self.view.show_notice(error_text(self.t, exc))
+            return
+        lines = [ln for ln in detail.lines if not ln.voided and detail.refundable_qty.get(ln.line_no, 0) > 0]
+        if not lines:
+            self.view.show_notice(self.t("Nothing of this sale can come back"))
+            return
+        labels = [f"{ln.name}  ×{detail.refundable_qty[ln.line_no]}  {format_ui(ln.amount_fen - ln.discount_fen)}"
+                  for ln in lines]
+
+        def chosen(index: int) -> None:
+            line = lines[index]
+            most = detail.refundable_qty[line.line_no]
+            if most == 1:
+                self._exchange_line(detail.sale.receipt_no, line.line_no, line.name, "1", 1)
+                return
+            self.prompt = ask_text(self.view, self.t("Exchange"),
+                                   self.t("How many come back (at most {n})?", n=most),
+                                   lambda q: self._exchange_line(detail.sale.receipt_no, line.line_no, line.name,
+                                                                 q, most), text="1")
+
+        self.prompt = choose(self.view, self.t("Exchange"), self.t("Which item comes back?"), labels, chosen)
+
+    def _exchange_line(self, receipt_no: str, line_no: int, name: str, qty_text: str, most: int) -> None:
+        self.prompt = None
+        if not qty_text.strip().isdigit() or not 0 < int(qty_text) <= most:
+            self.view.show_notice(self.t("How many come back (at most {n})?", n=most))
+            return
+        qty = int(qty_text)
+        ask = self.ctx.nav.ask_approval
+        if ask is None:
+            self.view.show_notice(self.t("A supervisor approval is needed"))
+            return
+        approval = ask(self.view, "exchange", f"{receipt_no} {name} ×{qty}", None)
+        if approval is None:
+            self.view.show_notice(self.t("The exchange was not approved"))
+            return
+        plan = self._guard(lambda: self.till.plan_exchange(receipt_no, {line_no: qty},
+                                                           approved_by=approval.approved_by,
+                                                           reason=str(getattr(approval, "reason_code", "") or
+                                                                      "exchange")))
+        if plan is None or self._guard(lambda: self.till.begin_exchange(plan)) is None:
+            return
+        self.view.show_notice(self.t("Exchange: {name} ×{qty} from {receipt} comes back, worth {amount}. Scan the "
+                                     "new goods, then F5 cash or F4 Alipay", name=name, qty=qty, receipt=receipt_no,
+                                     amount=format_ui(plan.credit_fen)), error=False, seconds=600)
+
+    def _settle_exchange(self, method: str) -> None:
+        """The returned goods pay for all the new ones: commit; give back the rest (cash, or to Alipay)."""
+        till = self.till.snapshot()
+        back = till.exchange_back_fen
+        committed = self._guard(lambda: self.till.settle_exchange(method))
+        if committed is None:
+            return
+        if back and method == "cash" and self.ctx.printer is not None and self.ctx.drawer:
+            self.ctx.printer.open_drawer()
+        if not back:
+            message = self.t("Exchange done: nothing to pay")
+        elif method == "cash":
+            message = self.t("Exchange done: give back {amount} in cash", amount=format_ui(back))
+        else:
+            message = self.t("Exchange done: {amount} goes back to Alipay", amount=format_ui(back))
+        self.finish_sale(committed, message)
+        if back and method == "alipay":
+            self.tasks.submit(lambda: self.till.send_exchange_back(committed), self._exchange_back_sent,
+                              self._exchange_back_failed)
+
+    def _exchange_back_sent(self, outcome: object) -> None:
+        state = str(getattr(outcome, "state", ""))
+        if state == "done":
+            self.view.show_notice(self.t("Refunded {amount} to Alipay", amount=format_ui(
+                int(getattr(outcome, "amount_fen", 0)))), error=False, seconds=30)
+        else:
+            self.view.show_notice(self.t("The Alipay refund is not confirmed yet: retry it from the refund screen "
+                                         "(F8)"), seconds=60)
+
+    def _exchange_back_failed(self, exc: BaseException) -> None:
+        logger.error("the Alipay refund of an exchange failed: %s", exc)
+        self.view.show_notice(self.t("The Alipay refund is not confirmed yet: retry it from the refund screen (F8)"),
+                              seconds=60)
+
+    def show_parts(self, first: str) -> None:
+        """A split sale waits for the rest: say what is paid, what is left and the keys."""
+        till = self.till.snapshot()
+        names = {"cash": self.t("Cash"), "alipay": self.t("Alipay"), "credit": self.t("Exchange credit")}
+        paid = " + ".join(f"{names['credit' if p.is_credit else p.kind]} {format_ui(p.amount_fen)}"
+                          for p in till.parts)
+        text = self.t("Paid {paid}; left to pay {left}: F5 cash or F4 Alipay (Ctrl+G gives the payments back)",
+                      paid=paid, left=format_ui(till.remaining_fen))
+        self.view.show_notice(f"{first}. {text}" if first else text, error=False, seconds=600)
+
+    def do_give_back(self) -> None:
+        """Ctrl+G: give up the payment of a split sale; a supervisor approves, Alipay parts are refunded."""
+        till = self.till.snapshot()
+        if not till.paid_parts:
+            self.view.show_notice(self.t("No part of this sale is paid"))
+            return
+        ask = self.ctx.nav.ask_approval
+        paid = sum(p.amount_fen for p in till.paid_parts)
+        if ask is None:
+            self.view.show_notice(self.t("A supervisor approval is needed"))
+            return
+        approval = ask(self.view, "give_back_parts", format_ui(paid), None)
+        if approval is None:
+            self.show_parts(self.t("The payments were not given back: a supervisor must approve"))
+            return
+        self.view.show_notice(self.t("Giving the payments back…"), error=False, seconds=60)
+        self.tasks.submit(lambda: self.till.give_back_parts(approval.approved_by,
+                                                            approver_name=approval.approver_name),
+                          self._given_back, self._give_back_failed)
+
+    def _given_back(self, gave: object) -> None:
+        from pos_app.services.till import GaveBack
+
+        assert isinstance(gave, GaveBack)
+        self.refresh(gave.snapshot)
+        if gave.left:
+            self.show_parts(self.t("An Alipay part could not be refunded yet: try again (Ctrl+G)"))
+            return
+        parts = []
+        if gave.alipay_refunded_fen:
+            parts.append(self.t("{amount} refunded to Alipay", amount=format_ui(gave.alipay_refunded_fen)))
+        if gave.cash_fen:
+            parts.append(self.t("hand back {amount} in cash", amount=format_ui(gave.cash_fen)))
+            if self.ctx.printer is not None and self.ctx.drawer:
+                self.ctx.printer.open_drawer()
+        self.view.show_notice(self.t("Payments given back: {what}", what=", ".join(parts)), error=False,
+                              seconds=30)
+
+    def _give_back_failed(self, exc: BaseException) -> None:
+        logger.error("giving the part payments back failed: %s", exc)
+        self.refresh()
+        self.show_parts(self.t("The payments could not be given back: {reason}", reason=_error_text(exc)))
 
     def finish_sale(self, committed: CommittedSale, message: str) -> None:
         self.last_committed = committed
@@ -531,8 +701,9 @@ class CheckoutController(QObject):
         snap = committed.snapshot
         parts = [t("Sale done · receipt {no}", no=committed.receipt_no),
                  f"{t('Total')} {format_ui(snap.totals.payable_fen)}"]
-        names = {"cash": t("Cash"), "alipay": t("Alipay")}
-        parts.extend(f"{names.get(td.kind, td.kind)} {format_ui(td.tendered_fen)}" for td in snap.tenders)
+        names = {"cash": t("Cash"), "alipay": t("Alipay"), "credit": t("Exchange credit")}
+        parts.extend(f"{names['credit' if td.is_credit else td.kind]} {format_ui(td.tendered_fen)}"
+                     for td in snap.tenders)
         if committed.change_fen:
             parts.append(f"{t('Change')} {format_ui(committed.change_fen)}")
         if snap.member is not None:

@@ -52,6 +52,9 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("park", "Ctrl+H", "Park / recall"),
     ("items", "Ctrl+I", "Items"),
     ("card_join", "Ctrl+J", "Member card & join QR"),
+    ("give_back", "Ctrl+G", "Give back payments"),
+    ("exchange", "Ctrl+E", "Exchange"),
+    ("promotions", "Ctrl+R", "Promotions"),
 )
 
 

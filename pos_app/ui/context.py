@@ -82,6 +82,7 @@ class TerminalContext:
     drawer: bool = False
     wedge_filter: Any = None  # drivers.wedge_qt.WedgeFilter (a Qt driver: the UI never imports drivers/*_qt)
     till: Till | None = None
+    promotions: Any = None                  # services.promotions.PromotionsService (the supervisor's screen)
     store_name: str = ""
     store_address: str = ""
     nav: Navigator = dataclasses.field(default_factory=Navigator)

@@ -149,6 +149,27 @@ def install(ctx: TerminalContext, window: MainWindow) -> None:
 
     ctx.nav.intents["orphans"] = orphans
 
+    def promotions(controller: CheckoutController) -> None:
+        """Ctrl+R: the supervisor's promotions screen (a cashier asks a supervisor first)."""
+        from .promotions_view import PromotionsDialog
+
+        if ctx.promotions is None:
+            controller.view.show_notice(ctx.tr("Promotions are not available on this terminal"))
+            return
+        session = controller.session
+        user_id, user_name = (session.user_id, session.user_name) if session is not None else (None, "")
+        if not is_supervisor(controller):
+            approval = ask(window, "promotions", ctx.tr("Promotions"), None)
+            if approval is None:
+                return
+            user_id, user_name = approval.approved_by, approval.approver_name
+        dialog = PromotionsDialog(ctx.promotions, ctx.tr, user_id=user_id, user_name=user_name, parent=window)
+        controller.promotions_dialog = dialog
+        dialog.exec()
+        controller.promotions_dialog = None
+
+    ctx.nav.intents["promotions"] = promotions
+
     def show_orphans() -> None:
         """At start-up after recovery: the list opens without blocking (a supervisor decides)."""
         from .orphans_dialog import OrphansDialog

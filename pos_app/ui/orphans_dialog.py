@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
@@ -105,7 +106,12 @@ class OrphansDialog(QDialog):
         payment = self._payment
         self.list.clear()
         for att in payment.orphans():
-            item = QListWidgetItem(f"{att.out_trade_no}   {format_ui(att.amount_fen)}   {att.subject}")
+            text = f"{att.out_trade_no}   {format_ui(att.amount_fen)}   {att.subject}"
+            rest = self._rest_of_split(att)
+            if rest:
+                text += "   " + self._t("part of a split payment: completing records the other {amount} as cash",
+                                        amount=format_ui(rest))
+            item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, att.id)
             self.list.addItem(item)
         if self.list.count():
@@ -120,6 +126,17 @@ class OrphansDialog(QDialog):
         self.refund_button.setEnabled(has and not self.busy)
         if not has and not self.busy:
             self.status.setText(self._t("No payment is waiting for a decision"))
+
+    def _rest_of_split(self, att: Any) -> int:
+        """The fen its sale still lacked after this payment (a part of a split tender), 0 if it paid the rest."""
+        checkout = getattr(self._payment, "checkout", None)
+        if checkout is None:
+            return 0
+        try:
+            return int(checkout.part_of_split(att))
+        except Exception:  # noqa: BLE001 - an unreadable stored basket: the list still shows the payment
+            logger.exception("the basket of payment %s does not read", att.out_trade_no)
+            return 0
 
     def selected_id(self) -> int | None:
         item = self.list.currentItem()

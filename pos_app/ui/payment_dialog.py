@@ -9,11 +9,12 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from pos_app.domain.codes import ScanCode
 from pos_app.domain.errors import DomainError
-from pos_app.domain.money import format_ui
+from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.payment import PaymentOutcome, PaymentProgress
 from pos_app.services.reasons import Reason
@@ -23,7 +24,6 @@ from pos_app.services.till import AlipayResult, PaidNotSaved, Till
 from .context import TerminalContext
 from .messages import error_text, format_reason
 from .qtcompat import emit
-from .snapshot_view import totals_view
 
 if TYPE_CHECKING:
     from .checkout_controller import CheckoutController
@@ -43,17 +43,20 @@ class PaymentWorker(QObject):
     finished = Signal(object)
     failed = Signal(object)
 
-    def __init__(self, till: Till, auth_code: str, subject: str, give_up: threading.Event) -> None:
+    def __init__(self, till: Till, auth_code: str, subject: str, give_up: threading.Event,
+                 amount_fen: int | None = None) -> None:
         super().__init__()
         self._till = till
         self._auth_code = auth_code
         self._subject = subject
         self._give_up = give_up
+        self._amount_fen = amount_fen
 
     def run(self) -> None:
         try:
             result = self._till.pay_alipay(self._auth_code, subject=self._subject,
-                                           on_progress=lambda p: emit(self.progress, p), give_up=self._give_up)
+                                           on_progress=lambda p: emit(self.progress, p), give_up=self._give_up,
+                                           amount_fen=self._amount_fen)
         except (DomainError, ServiceError, ServiceUnavailable) as exc:  # refused, or paid but not saved
             emit(self.failed, exc)
             return
@@ -84,10 +87,11 @@ class PaymentDialog(QDialog):
         self.setObjectName("paymentDialog")
         self.setWindowTitle(tr("Alipay payment"))
         self.till: Till = controller.till
-        self.payable_fen = totals_view(controller.snapshot()).payable_fen
+        self.payable_fen = self.till.snapshot().remaining_fen   # what is left (a split sale has parts paid)
         self.outcome: PaymentOutcome | None = None
         self.alipay_result: AlipayResult | None = None
         self.error: BaseException | None = None
+        self.part_fen: int | None = None
         self._give_up = threading.Event()
         self._thread: QThread | None = None
         self._worker: PaymentWorker | None = None
@@ -96,6 +100,14 @@ class PaymentDialog(QDialog):
         self._message = ""
         amount = QLabel(tr("To pay") + f"  {format_ui(self.payable_fen)}", self)
         amount.setObjectName("bigStatus")
+        # split tender: F2 keys a smaller amount for Alipay (the rest is paid afterwards, in cash or Alipay)
+        self.amount = QLineEdit(self)
+        self.amount.setObjectName("alipayAmount")
+        self.amount.setPlaceholderText(tr("Amount by Alipay (F2), empty = all {amount}",
+                                          amount=format_ui(self.payable_fen)))
+        self.amount.returnPressed.connect(self._amount_keyed)
+        amount_key = QShortcut(QKeySequence(Qt.Key.Key_F2), self)
+        amount_key.activated.connect(self._key_amount)
         self.status = QLabel(tr("Scan the customer's Alipay payment code"), self)
         self.status.setObjectName("paymentStatus")
         self.status.setWordWrap(True)
@@ -110,6 +122,7 @@ class PaymentDialog(QDialog):
         self.give_up_button.setAutoDefault(False)
         lay = QVBoxLayout(self)
         lay.addWidget(amount)
+        lay.addWidget(self.amount)
         lay.addWidget(self.status)
         lay.addWidget(self.code)
         lay.addWidget(self.give_up_button)
@@ -134,6 +147,29 @@ class PaymentDialog(QDialog):
             self.ctx.router.route(ScanEvent(raw=text, text=text, symbology="", source="keyboard://",
                                             at=time.monotonic()))
 
+    def _amount_keyed(self) -> None:
+        self.code.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """F2 also when the window is not active (shortcuts need an active window)."""
+        if event.key() == Qt.Key.Key_F2:
+            self._key_amount()
+            return
+        super().keyPressEvent(event)
+
+    def _key_amount(self) -> None:
+        if not self.running:
+            self.amount.setFocus()
+            self.amount.selectAll()
+
+    def amount_fen(self) -> int | None:
+        """The amount keyed for Alipay (None: all that is left); raises MoneyError for a bad amount."""
+        text = self.amount.text().strip()
+        if not text:
+            return None
+        fen = parse_yuan(text, allow_zero=False)
+        return None if fen == self.payable_fen else fen
+
     @property
     def running(self) -> bool:
         return self._thread is not None
@@ -146,14 +182,26 @@ class PaymentDialog(QDialog):
         if not self.till.payments_ready:
             self.status.setText(tr("Earlier payments are still being checked; scan again in a moment"))
             return
+        try:
+            amount_fen = self.amount_fen()
+        except DomainError:
+            self.status.setText(tr("Type the amount by Alipay like 10.00 (at most {amount})",
+                                   amount=format_ui(self.payable_fen)))
+            return
+        if amount_fen is not None and amount_fen > self.payable_fen:
+            self.status.setText(tr("Type the amount by Alipay like 10.00 (at most {amount})",
+                                   amount=format_ui(self.payable_fen)))
+            return
+        self.part_fen = amount_fen
         self.ctx.router.set_handler(Route.PAYMENT, None)
         self.code.setEnabled(False)
+        self.amount.setEnabled(False)
         self.status.setText(format_reason(tr, Reason("payment.sending")))
         emit(self.customer_progress, "sending")
         self._started_at = time.monotonic()
         thread = QThread(self)
         thread.setObjectName("payment")
-        worker = PaymentWorker(self.till, auth_code, tr("Purchase"), self._give_up)
+        worker = PaymentWorker(self.till, auth_code, tr("Purchase"), self._give_up, amount_fen)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self._progress)
@@ -193,7 +241,7 @@ class PaymentDialog(QDialog):
         self.alipay_result = result
         outcome = self.outcome = result.outcome
         tr = self.ctx.tr
-        if result.committed is not None:
+        if result.committed is not None or result.part is not None:
             self.status.setText(tr("Paid"))
             emit(self.customer_progress, "paid")
             emit(self.paid, outcome)
@@ -204,6 +252,7 @@ class PaymentDialog(QDialog):
         self.status.setText(tr("Payment not completed: {reason}", reason=reason))
         self.give_up_button.setText(tr("Close (Esc)"))
         self.code.setEnabled(True)
+        self.amount.setEnabled(True)
         self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
         self.code.setFocus()
 
@@ -220,6 +269,7 @@ class PaymentDialog(QDialog):
             emit(self.customer_progress, "failed")
             self.status.setText(error_text(tr, exc))
             self.code.setEnabled(True)
+            self.amount.setEnabled(True)
             self.ctx.router.set_handler(Route.PAYMENT, self._scanned)
             self.code.setFocus()
             return
@@ -270,11 +320,17 @@ def _after_payment(ctx: TerminalContext, controller: CheckoutController, dialog:
                                     seconds=60)
         return
     result = dialog.alipay_result
+    if accepted and result is not None and result.part is not None:   # a part of a split tender: the rest next
+        controller.show_parts(ctx.tr("Paid by Alipay {amount}", amount=format_ui(result.part.amount_fen)))
+        return
     if not accepted or result is None or result.committed is None:
-        controller.till.cancel_payment()
+        back = controller.till.cancel_payment()   # with parts paid the sale keeps waiting for the rest
         controller.refresh()
         outcome = dialog.outcome
-        if outcome is not None:
-            controller.view.show_notice(format_reason(ctx.tr, outcome.reason))
+        why = format_reason(ctx.tr, outcome.reason) if outcome is not None else ""
+        if back.parts:
+            controller.show_parts(why)
+        elif why:
+            controller.view.show_notice(why)
         return
     controller.finish_sale(result.committed, ctx.tr("Paid by Alipay {amount}", amount=format_ui(dialog.payable_fen)))

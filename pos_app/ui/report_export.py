@@ -11,15 +11,25 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMarginsF, QSizeF
-from PySide6.QtGui import QFont, QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import QMarginsF, QPointF, QSizeF, Qt
+from PySide6.QtGui import (
+    QFont,
+    QFontMetricsF,
+    QGuiApplication,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QApplication
 
 from pos_app.services.approvals import ACTIONS, reasons_for
 from pos_app.services.reports import figure_rows
 
 __all__ = ["PAGE_A4", "PAGE_80MM", "CSV_HEADER", "LocalizedRow", "section_label", "figure_label", "figure_value",
-           "localized_rows", "report_html", "render_localized_csv", "export_pdf", "export_csv", "ensure_gui_app"]
+           "localized_rows", "report_html", "render_localized_csv", "export_pdf", "export_csv", "ensure_gui_app",
+           "paginate"]
 
 #: report figures as the report service returns them (JSON-shaped: also stored with a Z report)
 Figures = Mapping[str, Any]  # nested JSON values of several kinds (the report schema), read by key
@@ -179,6 +189,10 @@ def export_pdf(figures: Figures, path: Path | str, *, page: str = PAGE_A4,
         writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
         writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
         font.setPointSizeF(9)
+        _paint_a4(writer, figures, font, tr)
+        del writer  # finishes the file
+        logger.info("report exported to %s (%s)", path, page)
+        return path
     else:
         raise ValueError(f"page must be {PAGE_A4!r} or {PAGE_80MM!r}")
     doc.setDefaultFont(font)
@@ -187,6 +201,68 @@ def export_pdf(figures: Figures, path: Path | str, *, page: str = PAGE_A4,
     del writer  # finishes the file
     logger.info("report exported to %s (%s)", path, page)
     return path
+
+
+def paginate(kinds: list[str], per_page: int, keep: int = 2) -> list[list[int]]:
+    """Indices of ``kinds`` ("title", "heading" or "row") per page, ``per_page`` lines each: a section heading
+    never ends a page — it moves to the next page unless ``keep`` of its rows (or all, if fewer) fit after it."""
+    if per_page < keep + 1:
+        raise ValueError("a page must hold a heading and its first rows")
+    pages: list[list[int]] = [[]]
+    for i, kind in enumerate(kinds):
+        room = per_page - len(pages[-1])
+        if kind == "heading":
+            rows = 0
+            while i + 1 + rows < len(kinds) and kinds[i + 1 + rows] == "row":
+                rows += 1
+            if room < 1 + min(keep, rows) and pages[-1]:
+                pages.append([])
+        elif room <= 0:
+            pages.append([])
+        pages[-1].append(i)
+    return pages
+
+
+def _paint_a4(writer: QPdfWriter, figures: Figures, font: QFont, tr: Callable[..., str]) -> None:
+    """The report on A4 pages, drawn line by line (a heading is kept with its first rows: :func:`paginate`)."""
+    rows = localized_rows(figures, tr)
+    kind = str(figures.get("kind", "X"))
+    title = (tr("{kind} report #{number}", kind=kind, number=figures["z_number"]) if figures.get("z_number")
+             else tr("{kind} report", kind=kind))
+    lines: list[tuple[str, str, str]] = [("title", title, "")]
+    section = None
+    for sec, sec_label, _name, label, value, _raw in rows:
+        if sec != section:
+            section = sec
+            if sec != "header":
+                lines.append(("heading", sec_label, ""))
+        lines.append(("row", label, value))
+    painter = QPainter(writer)
+    try:
+        painter.setFont(font)
+        bold = QFont(font)
+        bold.setBold(True)
+        metrics = QFontMetricsF(font, writer)
+        step = metrics.lineSpacing() * 1.2
+        area = writer.pageLayout().paintRectPixels(writer.resolution())
+        per_page = max(4, int(area.height() // step))
+        for n, page in enumerate(paginate([k for k, _a, _b in lines], per_page)):
+            if n:
+                writer.newPage()
+            y = 0.0
+            for i in page:
+                kind_, text, value = lines[i]
+                painter.setFont(bold if kind_ != "row" else font)
+                base = y + metrics.ascent()
+                value_w = metrics.horizontalAdvance(value)
+                room = area.width() - value_w - metrics.horizontalAdvance("  ")
+                shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room) if kind_ == "row" else text
+                painter.drawText(QPointF(0.0, base), shown)
+                if value:
+                    painter.drawText(QPointF(area.width() - value_w, base), value)
+                y += step
+    finally:
+        painter.end()
 
 
 def render_localized_csv(figures: Figures, tr: Callable[..., str] = _identity) -> bytes:

@@ -141,6 +141,11 @@ class OpenShiftDialog(_Base):
         self._shifts, self._user = shifts, user
         self.shift: ShiftRecord | None = None
         self.layout_.addWidget(QLabel(tr("Count the opening float")))
+        carried = shifts.carried_float()
+        if carried is not None:   # counter (issue 14): what the last shift left in the drawer
+            note = QLabel(tr("The last shift left {amount} in the drawer", amount=format_ui(carried)))
+            note.setObjectName("carriedFloat")
+            self.layout_.addWidget(note)
         self.count = CountWidget(tr=tr)
         self.layout_.addWidget(self.count)
         self._buttons("Open shift", self._open)
@@ -236,6 +241,11 @@ class CloseShiftDialog(_Base):
         v.addWidget(self.sync_label)
         self.count = CountWidget(tr=tr)
         v.addWidget(self.count)
+        # counter (issue 14): the float that stays in the drawer for the next shift (empty: not said)
+        self.float_left = QLineEdit()
+        self.float_left.setObjectName("floatLeft")
+        self.float_left.setPlaceholderText(tr("Leave in the drawer for the next shift (¥), empty = not said"))
+        v.addWidget(self.float_left)
         self.pages.addWidget(count_page)
         need_page = QWidget()
         self.need_layout = QVBoxLayout(need_page)
@@ -262,8 +272,10 @@ class CloseShiftDialog(_Base):
             self.accept()
             return
         try:
+            left_text = self.float_left.text().strip()
+            left = parse_yuan(left_text) if left_text else None
             self.result_ = self._shifts.close_shift(self.count.counts(), self._user, self._approval,
-                                                    escalation=self._escalation)
+                                                    escalation=self._escalation, float_left_fen=left)
         except UnresolvedPayments as exc:
             self._pending_action = "escalate_payments"
             lines = "\n".join(f"{p.out_trade_no} {p.state} {format_ui(p.amount_fen)}" for p in exc.payments)

@@ -104,11 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.latency_ms:
         import urllib.request
 
-        req = urllib.request.Request(f"{info['admin_url']}/faults", method="POST", headers={"Content-Type": "application/json"},
+        token = Path(info["admin_token_file"]).read_text(encoding="ascii").strip()
+        req = urllib.request.Request(f"{info['admin_url']}/faults", method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
                                      data=json.dumps({"kind": "slow", "method": "*", "count": None,
                                                       "delay_s": args.latency_ms / 1000}).encode())
-        with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 - the sandbox on loopback
-            assert answer.status == 200
+        try:
+            with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 - the sandbox on loopback
+                assert answer.status == 200
+        except BaseException:
+            sandbox.terminate()             # not left running when the fault cannot be set
+            sandbox.wait(30)
+            raise
     cfg = tmp / "pos.toml"
     cfg.write_text(f'data_dir = "{tmp / "data"}"\n[gateway]\nurl = "{info["gateway_url"]}"\napp_id = "{info["app_id"]}"\n'
                    f'app_private_key = "{info["app_private_key"]}"\nalipay_public_key = "{info["alipay_public_key"]}"\n'

@@ -25,7 +25,7 @@ from pos_app.alipay.envelope import verify_response
 from pos_app.alipay.keys import load_private_key_file, load_public_key_file
 from pos_app.alipay.opening import AlipayOpeningGateway
 from pos_app.alipay.signing import sign_content, sign_string
-from pos_app.card_endpoint import OpeningApp, serve
+from pos_app.card_endpoint import OpeningApp, serve, stop
 from pos_app.domain.card_template import CardIssuingError, form_fields, parse_spec, template_biz
 from pos_app.gateway_setup import gateway_config
 from pos_app.sandbox import SandboxServer
@@ -221,8 +221,7 @@ class _Endpoint:
             conn.close()
 
     def close(self) -> None:
-        self.server.close()
-        self.thread.join(5)
+        stop(self.server, self.thread)
 
 
 def test_forged_tampered_or_replayed_openings_create_no_member(

@@ -204,6 +204,8 @@ def test_no_answer_falls_back_offline_and_a_release_reverses_only_what_the_store
     _basket(a, till, 300)
     till.take_total()
     _pay(till)
+    with a.sqlite() as c:   # right after a call without an answer the next hold does not wait for the store again
+        assert tuple(c.execute("SELECT state, asked FROM lane_redeem ORDER BY id DESC").fetchone()) == ("used", 0)
     a.uplink().push()
     assert server(store_db, "SELECT offline FROM pos.points_entry WHERE kind = 'redeem'") == [(True,)]
     _ledger_consistent(store_db)

@@ -42,6 +42,7 @@ def test_terminal_in_store_mode_syncs_and_shows_the_store(qtbot: Any, tmp_path: 
         qtbot.waitUntil(lambda: (terminal.window.refresh_status(), label.text())[1] == "Store server online",
                         timeout=15_000)
         assert label.isVisible()
+        assert terminal.services.checkout.points_gate is not None   # redemption goes through the store
     finally:
         terminal.shutdown()
     with store_db.admin() as c:    # the demo login opened a shift: it reached the store
@@ -65,6 +66,7 @@ def test_standalone_terminal_has_no_store_status(qtbot: Any, tmp_path: Any, monk
     terminal = make_terminal(qtbot, tmp_path)
     try:
         assert terminal.store_link is None
+        assert terminal.services.checkout.points_gate is None        # redeems against its own ledger
         assert not terminal.window.status_labels["storelink"].isVisible()
     finally:
         terminal.shutdown()

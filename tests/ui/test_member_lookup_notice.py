@@ -43,3 +43,10 @@ def test_a_slow_lookup_says_it_is_looking(qtbot: Any, terminal: Any) -> None:
     qtbot.waitUntil(lambda: view.notice.isVisible() and "Looking up" in view.notice.text(), timeout=5_000)
     terminal.sandbox.clear_faults()
     qtbot.waitUntil(lambda: "Looking up" not in view.notice.text(), timeout=15_000)  # the answer replaces it
+
+
+def test_the_terminal_keeps_qt_painting_on_the_gui_thread(terminal: Any) -> None:
+    """Qt's raster fills are not handed to a thread pool the GUI thread then waits for (issue 18)."""
+    import os
+
+    assert os.environ.get("QT_NO_GUI_THREADPOOL") == "1"

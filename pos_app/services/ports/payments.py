@@ -52,3 +52,7 @@ class PaymentAttemptRepository(Protocol):
 
     def orphans(self) -> list[PaymentAttempt]: ...
 
+    def held(self) -> list[PaymentAttempt]:
+        """Paid parts of a split tender held by the sale at the till (resolution 'held', no sale yet)."""
+        ...
+

@@ -99,6 +99,10 @@ class SalesRepository(Protocol):
 
     def add_lines(self, sale_id: int, lines: list[dict[str, Any]]) -> None: ...
 
+    def forget_open_basket(self, terminal_id: str, basket_lines: list[dict[str, Any]]) -> bool:
+        """Inside a sale's commit: drop the till's kept open basket when it is this sale (same lines)."""
+        ...
+
     def add_tender(self, sale_id: int, *, kind: str, amount_fen: int, tendered_fen: int, change_fen: int,
                    attempt_id: int | None, trade_no: str) -> int: ...
 
@@ -129,4 +133,8 @@ class SalesRepository(Protocol):
     def add_refunded_qty(self, line_id: int, qty: int) -> None: ...
 
     def set_refunded(self, sale_id: int, refunded_fen: int, state: str) -> None: ...
+
+    def add_exchange(self, *, original_sale_id: int, new_sale_id: int, credit_refund_id: int,
+                     back_refund_id: int | None, returned_fen: int, new_fen: int, difference_fen: int,
+                     back_method: str, approved_by: int | None, lines_json: str, created_at: str) -> int: ...
 

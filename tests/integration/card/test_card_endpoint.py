@@ -15,7 +15,7 @@ import pytest
 from pos_app.__main__ import main
 from pos_app.alipay.keys import load_private_key_file
 from pos_app.alipay.signing import sign_content, sign_string
-from pos_app.card_endpoint import OpeningApp, serve
+from pos_app.card_endpoint import OpeningApp, serve, stop
 from pos_app.gateway_setup import gateway_config
 from pos_app.sandbox import SandboxServer
 from pos_app.settings import load_settings
@@ -65,8 +65,7 @@ class Endpoint:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.close()
-            self.thread.join(5)
+            stop(self.server, self.thread)
 
     def members(self) -> list[tuple[str, str, str, str]]:
         conn = connect(self.settings.db_path)
