@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient, GatewayConfig, load_gateway_config
 from pos_app.alipay.errors import AlipayError, KeyConfigError
 from pos_app.alipay.keys import generate_private_key, public_key_base64, write_private_key, write_public_key
@@ -33,6 +34,7 @@ from pos_app.services.checkout import CheckoutConfig, CheckoutService
 from pos_app.services.held import HeldBaskets
 from pos_app.services.members import MemberConfig, MemberService
 from pos_app.services.payment import PaymentConfig, PaymentService
+from pos_app.services.ports.card_events import CardRequests
 from pos_app.services.ports.clock import Clock, IdSource
 from pos_app.services.ports.errors import ServiceUnavailable
 from pos_app.services.ports.gateway import CardGateway
@@ -73,7 +75,7 @@ from pos_app.storage.uow import SqliteUnitOfWork
 from pos_app.storage.users_import import UsersRefused, apply_users
 
 __all__ = [
-    "Container", "ThreadConnections", "build_container", "loyalty_rules", "RESOURCES",
+    "Container", "ThreadConnections", "build_container", "loyalty_rules", "RESOURCES", "card_requests",
     # the command line's door to storage and Alipay
     "SCHEMA_VERSION", "AlipayError", "KeyConfigError", "ServiceUnavailable", "AuditBreak", "GatewayConfig",
     "AlipayClient", "load_gateway_config", "gateway_config", "migrate_database", "database_info",
@@ -209,7 +211,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
         store_id=store.store_id, terminal_id=store.terminal_id, terminal_no=store.terminal_no,
         receipt_prefix=settings.scanners.receipt_prefix, store_name=store.name, loyalty=rules,
         language="en" if settings.language == "en" else "zh", member_pattern=settings.scanners.member_pattern,
-        pricing=pricing))
+        pricing=pricing), card_requests=card_requests())
     payment = None
     if gateway is not None:
         p = settings.payment
@@ -229,7 +231,8 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
         reports=ReportService(conns.uow, clock, terminal_id=store.terminal_id, width=settings.printer.width_chars),
         checkout=checkout,
         members=MemberService(conns.uow, gateway, clock, MemberConfig(loyalty=rules)),
-        refunds=RefundService(conns.uow, gateway, clock, ids, store_id=store.store_id, store_name=store.name),
+        refunds=RefundService(conns.uow, gateway, clock, ids, card_requests=card_requests(), store_id=store.store_id,
+                              store_name=store.name),
         payment=payment,
     )
     from pos_app.services.exchange import ExchangeService  # counter (issue 14): exchanges commit with sales
@@ -245,6 +248,11 @@ def build_container(settings: Settings, *, clock: Clock | None = None, ids: IdSo
     services = dataclasses.replace(services, promotions=promotions)
     return Container(settings=settings, conns=conns, clock=clock, ids=ids, rules=rules, gateway=gateway,
                      services=services)
+
+
+def card_requests() -> CardRequests:
+    """How card events become the outbox's Alipay requests (pos_app.alipay.card_requests)."""
+    return AlipayCardRequests()
 
 
 def store_pin_key(settings: Settings) -> bytes | None:

@@ -30,7 +30,7 @@ from pos_app.domain.card_template import OpenedCard, OpeningError
 from pos_app.domain.member_rows import MemberRow
 from pos_app.runtime import SystemClock
 from pos_app.services.card_opening import CardOpening, OpeningConfig
-from pos_app.services.ports import Clock
+from pos_app.services.ports.clock import Clock
 from pos_app.settings import Settings
 from pos_app.storage.card_openings import SqliteOpeningStore
 from pos_app.storage.db import connect, migrate

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from pos_app.settings import Settings
 
 __all__ = ["DailyExporter", "due_days", "export_file", "export_day"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from pos_app.domain.reconcile import BillFormatError, BillUnavailable
 from pos_app.runtime import SystemClock
-from pos_app.services.ports import BEIJING, Clock
+from pos_app.services.ports.clock import BEIJING, Clock
 from pos_app.services.reconcile import AutoReconcile, ReconcileOutcome, ReconcileService
 from pos_app.settings import Settings
 from pos_app.storage.db import connect, migrate

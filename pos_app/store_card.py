@@ -22,10 +22,10 @@ EXIT_BUSY = 5
 
 def alipay_calls(settings: Settings) -> CardCalls:
     """CardCalls sending through the configured gateway (one client per sending thread)."""
+    from pos_app.alipay.card_requests import card_update_body
     from pos_app.alipay.client import AlipayClient
     from pos_app.gateway_setup import gateway_config
     from pos_app.runtime import SystemClock
-    from pos_app.services.card_sync import card_update_body
     from pos_app.services.sync import classify
 
     cfg = gateway_config(settings)

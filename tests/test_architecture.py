@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -192,3 +193,85 @@ def test_tests_never_read_the_shared_folder() -> None:
     offenders = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "tests").rglob("*.py"))
                  if p.name != "test_architecture.py" and pattern.search(p.read_text(encoding="utf-8"))]
     assert not offenders, f"tests reading ../shared (copy the data into tests/data/): {offenders}"
+
+
+# --- Alipay is spoken only in pos_app/alipay (issue 11) ------------------------------------------------------
+# Method names, sub-codes, gateway codes, trade and refund statuses and card-number types are Alipay's protocol:
+# only pos_app/alipay (and the sandbox that plays Alipay, and the command line's gateway diagnostics) may
+# write them. Everywhere else sees typed results (GatewaySuccess.answer), the classification of a refusal
+# (kind, refusal, reason) and card events (services/ports/card_events.py). A raw answer body is not read there.
+ALIPAY_SPEAKERS = ("alipay", "sandbox", "cli")
+ALIPAY_WORD = re.compile(
+    r"\b(?:alipay\.[a-z]+(?:\.[a-z_]+)+"            # a method name
+    r"|(?:ACQ|AQC)\.[A-Z_]+|(?:isv|isp|aop)\.[A-Za-z_-]+"  # a sub-code
+    r"|WAIT_BUYER_PAY|TRADE_SUCCESS|TRADE_FINISHED|TRADE_CLOSED|REFUND_SUCCESS"  # statuses
+    r"|BIZ_CARD|EXTERNAL_CARD|D_QR_CODE|D_BAR_CODE)\b")  # card.query's target types
+ALIPAY_CODE = re.compile(r"^(?:10000|10003|20000|20001|40001|40002|40004|40006)$")  # a whole string: a code
+RAW_ANSWER_READERS = ("from_body", "from_card_info")
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    return {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and n.body
+            and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+
+
+def _alipay_spoken(source: str, name: str) -> list[str]:
+    """Where ``source`` speaks Alipay's protocol: string literals (docstrings and comments may explain it),
+    a raw answer body read (``x.body.get(...)``, ``x.body[...]``) or a body parser of the old ports."""
+    tree = ast.parse(source, name)
+    docs = _docstring_nodes(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            if ALIPAY_WORD.search(node.value) or ALIPAY_CODE.match(node.value):
+                found.append(f"{name}:{node.lineno}: {node.value[:60]!r}")
+        elif isinstance(node, ast.Attribute) and node.attr in RAW_ANSWER_READERS:
+            found.append(f"{name}:{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Subscript | ast.Call):
+            target = node.value if isinstance(node, ast.Subscript) else node.func
+            if isinstance(node, ast.Call) and isinstance(target, ast.Attribute) and target.attr == "get":
+                target = target.value
+            elif isinstance(node, ast.Call):
+                continue
+            if isinstance(target, ast.Attribute) and target.attr == "body":
+                found.append(f"{name}:{node.lineno}: reads a raw answer body")
+    return found
+
+
+def test_alipay_is_spoken_only_in_pos_app_alipay() -> None:
+    packages = [p for p in sorted((ROOT / "pos_app").iterdir())
+                if p.is_dir() and (p / "__init__.py").exists() and p.name not in ALIPAY_SPEAKERS]
+    assert {"services", "storage", "domain", "ui", "store"} <= {p.name for p in packages}
+    found = [hit for pkg in packages for path in sorted(pkg.rglob("*.py"))
+             for hit in _alipay_spoken(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())]
+    assert not found, "Alipay protocol outside pos_app/alipay (classify or parse it there):\n" + "\n".join(found)
+
+
+def test_the_alipay_rule_knows_every_word_pos_app_alipay_defines() -> None:
+    """The rule cannot fall behind: every sub-code, method, status and card type the adapter knows is caught."""
+    from pos_app.alipay import answers, binding, card_requests, client, subcodes
+
+    words = [*subcodes.PAYMENT_REFUSALS, *subcodes.TRANSIENT_SUB_CODES, *subcodes.CONFIG_SUB_CODES,
+             *subcodes.RATE_LIMIT_SUB_CODES, *subcodes.SYSTEM_ERROR_SUB_CODES, *subcodes.NO_SUCH_TRADE_SUB_CODES,
+             *subcodes.ALREADY_PAID_SUB_CODES, *binding.ALLOWED_FIELDS, *answers.PARSERS, *answers.TRADE_STATUS,
+             *card_requests.KIND_METHOD.values(), *client.CARD_NO_TYPE.values()]
+    missed = [w for w in words if not _alipay_spoken(f"x = {w!r}\n", "w")]
+    assert not missed, f"words of pos_app/alipay the rule does not catch: {missed}"
+    codes = [*subcodes.CONFIG_CODES, subcodes.UNAVAILABLE_CODE, "10000", "10003", "40004"]
+    assert all(_alipay_spoken(f"if res.code == {c!r}: pass\n", "c") for c in codes)
+
+
+def test_the_alipay_rule_catches_a_violation() -> None:
+    planted = '''
+"""Docstrings may name alipay.trade.pay and ACQ.SYSTEM_ERROR."""
+def f(res):
+    """So may this one: TRADE_CLOSED."""
+    if res.sub_code == "ACQ.TRADE_NOT_EXIST":
+        return res.body.get("retry_flag")
+    action = res.body["action"]
+    return PayResult.from_body(res.body), f"sent {'alipay.marketing.card.update'}", res.code == "20000", action
+'''
+    hits = _alipay_spoken(planted, "planted.py")
+    assert len(hits) == 6, hits      # sub-code, .body.get, .body[...], from_body, method in an f-string, code
+    assert not _alipay_spoken('kind = "card.update"\nlevel = "VIP1"\ntotal = "100.00"\nx = record.body\n', "ok.py")

@@ -22,7 +22,12 @@ import httpx
 
 from pos_app.alipay.client import AlipayClient
 from pos_app.domain.reconcile import AlipayBill, AlipayEntry, BillFormatError, BillUnavailable, EntryKind
-from pos_app.services.ports import GatewayBusinessFailure, GatewayResult, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import (
+    GatewayBusinessFailure,
+    GatewayResult,
+    GatewaySuccess,
+    GatewayUnknown,
+)
 
 __all__ = [
     "BILL_METHOD",

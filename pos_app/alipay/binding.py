@@ -47,7 +47,7 @@ from typing import Any
 
 from pos_app.domain.errors import MoneyError
 from pos_app.domain.money import parse_gateway_amount
-from pos_app.services.ports import (
+from pos_app.services.ports.gateway import (
     GatewayBusinessFailure,
     GatewayInProgress,
     GatewayResult,

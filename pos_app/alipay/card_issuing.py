@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from pos_app.domain.card_template import IMAGE_MAX_BYTES, CardIssuingError, image_kind
-from pos_app.services.ports import GatewayBusinessFailure, GatewayResult, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import (
+    GatewayBusinessFailure,
+    GatewayResult,
+    GatewaySuccess,
+    GatewayUnknown,
+)
 
 from .client import AlipayClient
 

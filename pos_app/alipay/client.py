@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pos_app.domain.codes import mask_code
 from pos_app.domain.money import format_gateway
-from pos_app.services.ports import (
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import (
     CardGateway,
-    Clock,
+    CardLookup,
     GatewayInProgress,
     GatewayResult,
     GatewaySuccess,
@@ -24,15 +25,17 @@ from pos_app.services.ports import (
     TradeGateway,
 )
 
+from .answers import typed
 from .binding import bind_answer
 from .envelope import build_request, verify_response
 from .errors import KeyConfigError, ResponseFormatError, SignatureVerificationError
 from .keys import load_private_key_file, load_public_key_file, same_public_key
 from .signing import SIGN_TYPES, verify_notification_v1
-from .subcodes import RATE_LIMIT_SUB_CODES, business_failure
+from .subcodes import RATE_LIMIT_SUB_CODES, SYSTEM_ERROR_SUB_CODES, UNAVAILABLE_CODE, business_failure
 from .urls import gateway_url_problem
 
 __all__ = [
+    "CARD_NO_TYPE",
     "DEFAULT_CONNECT_TIMEOUT_S",
     "DEFAULT_READ_TIMEOUT_S",
     "GatewayConfig",
@@ -46,6 +49,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
 DEFAULT_READ_TIMEOUT_S = 15.0
 PRODUCTION_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+
+CARD_NO_TYPE = {
+    CardLookup.ALIPAY_CARD: "BIZ_CARD",
+    CardLookup.SHOP_CARD: "EXTERNAL_CARD",
+    CardLookup.DYNAMIC_QR: "D_QR_CODE",
+    CardLookup.DYNAMIC_BAR: "D_BAR_CODE",
+}
+"""card.query's ``target_card_no_type`` for each way a card is looked up."""
 
 
 mask = mask_code
@@ -210,7 +221,7 @@ class AlipayClient:
         except ResponseFormatError as exc:
             logger.warning("%s: unparsable response: %s", method, exc)
             return GatewayUnknown(f"unparsable response: {exc}", "format")
-        return bind_answer(method, biz, self._classify(method, verified.data, verified.signed))
+        return typed(method, bind_answer(method, biz, self._classify(method, verified.data, verified.signed)))
 
     @staticmethod
     def _classify(method: str, body: Mapping[str, Any], signed: bool) -> GatewayResult:
@@ -225,11 +236,11 @@ class AlipayClient:
             return GatewayUnknown(f"unexpected code 10003 for {method}", "unexpected_code")
         if method == "alipay.trade.cancel" and body.get("retry_flag") == "Y":
             return business_failure(code, sub_code, sub_msg, body, signed)
-        if code == "20000":
+        if code == UNAVAILABLE_CODE:
             # a throttling 20000 is still an unknown outcome, with cause "rate_limited" (subcodes.py)
             cause = "rate_limited" if sub_code in RATE_LIMIT_SUB_CODES else "service_unavailable"
             return GatewayUnknown(f"20000 {sub_code}: {sub_msg}", cause)
-        if sub_code in ("ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR"):
+        if sub_code in SYSTEM_ERROR_SUB_CODES:
             return GatewayUnknown(f"{code} {sub_code}: {sub_msg}", "system_error")
         if not code:
             return GatewayUnknown("response has no code", "format")
@@ -296,12 +307,11 @@ class AlipayClient:
 
     # --- membership cards ----------------------------------------------------------------
 
-    def card_query(self, target_card_no: str, target_card_no_type: str) -> GatewayResult:
-        """alipay.marketing.card.query (BIZ_CARD, EXTERNAL_CARD, D_QR_CODE, D_BAR_CODE)."""
-        return self.call(
-            "alipay.marketing.card.query",
-            {"target_card_no": target_card_no, "target_card_no_type": target_card_no_type},
-        )
+    def card_query(self, target_card_no: str, target_card_no_type: CardLookup | str) -> GatewayResult:
+        """alipay.marketing.card.query by a CardLookup (or Alipay's own type: BIZ_CARD, EXTERNAL_CARD, ...)."""
+        kind = CARD_NO_TYPE[target_card_no_type] if isinstance(target_card_no_type, CardLookup) \
+            else target_card_no_type
+        return self.call("alipay.marketing.card.query", {"target_card_no": target_card_no, "target_card_no_type": kind})
 
     def card_update(self, body: Mapping[str, Any]) -> GatewayResult:
         """alipay.marketing.card.update with the stored body (absolute values + occur_time)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 from .errors import ResponseFormatError, SignatureVerificationError
 from .signing import sign_content, sign_string, verify_content

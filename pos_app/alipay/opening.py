@@ -19,8 +19,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pos_app.domain.card_template import OpeningError
-from pos_app.services.ports import (
-    BEIJING,
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.ports.gateway import (
     GatewayBusinessFailure,
     GatewayResult,
     GatewaySuccess,

@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pos_app.services.ports.gateway import FailureKind, GatewayBusinessFailure
+from pos_app.services.ports.gateway import FailureKind, GatewayBusinessFailure, Refusal
 
-__all__ = ["classify", "business_failure", "PAYMENT_REFUSALS", "TRANSIENT_SUB_CODES", "CONFIG_SUB_CODES",
+__all__ = ["classify", "refusal", "business_failure", "SYSTEM_ERROR_SUB_CODES", "NO_SUCH_TRADE_SUB_CODES", "PAYMENT_REFUSALS", "TRANSIENT_SUB_CODES", "CONFIG_SUB_CODES",
            "CONFIG_CODES", "RATE_LIMIT_SUB_CODES"]
+
+SYSTEM_ERROR_SUB_CODES = frozenset({"ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR"})
+"""Alipay had a system error: the outcome of the call is not known (the client answers GatewayUnknown)."""
+NO_SUCH_TRADE_SUB_CODES = frozenset({"ACQ.TRADE_NOT_EXIST"})
+ALREADY_PAID_SUB_CODES = frozenset({"ACQ.TRADE_HAS_SUCCESS"})
+UNAVAILABLE_CODE = "20000"   # the service is unavailable: the gateway cannot be used now (reason "service_unavailable")
 
 TRANSIENT_SUB_CODES = frozenset({
     "ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "isv.service-busy", "isp.unknow-error", "aop.unknow-error",
@@ -76,15 +82,33 @@ def classify(code: str, sub_code: str) -> tuple[FailureKind, str]:
     reason = PAYMENT_REFUSALS.get(sub_code, "")
     if sub_code in RATE_LIMIT_SUB_CODES:
         return FailureKind.TRANSIENT, "rate_limited"
-    if code == "20000" or sub_code in TRANSIENT_SUB_CODES:
+    if code == UNAVAILABLE_CODE:
+        return FailureKind.TRANSIENT, reason or "service_unavailable"
+    if sub_code in TRANSIENT_SUB_CODES:
         return FailureKind.TRANSIENT, reason
     if code in CONFIG_CODES or sub_code in CONFIG_SUB_CODES:
         return FailureKind.CONFIGURATION, reason
     return FailureKind.DEFINITE, reason
 
 
+def refusal(sub_code: str, body: Mapping[str, Any]) -> Refusal:
+    """What a refusal says about the request (a cancel carrying ``retry_flag`` "Y" asks to be sent again)."""
+    if body.get("retry_flag") == "Y":
+        return Refusal.RETRY_LATER
+    if sub_code in NO_SUCH_TRADE_SUB_CODES:
+        return Refusal.NO_SUCH_TRADE
+    if sub_code in ALREADY_PAID_SUB_CODES:
+        return Refusal.ALREADY_PAID
+    return Refusal.OTHER
+
+
 def business_failure(code: str, sub_code: str, sub_msg: str, body: Mapping[str, Any],
                      verified: bool = True) -> GatewayBusinessFailure:
     """A GatewayBusinessFailure with its classification filled in (the client and tests build them so)."""
     kind, reason = classify(code, sub_code)
-    return GatewayBusinessFailure(code, sub_code, sub_msg, body, verified, kind=kind, reason=reason)
+    about = body.get("out_trade_no")
+    # an invalid-signature answer's sub_msg echoes the whole signed request: keep it out of logs and screens
+    detail = f"{code} {sub_code}" if sub_code == "isv.invalid-signature" else ""
+    return GatewayBusinessFailure(code, sub_code, sub_msg, body, verified, kind=kind, reason=reason,
+                                  refusal=refusal(sub_code, body), about=about if isinstance(about, str) else "",
+                                  detail=detail)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from pos_app.services.ports import OutboxRow, SyncApprover
+from pos_app.services.ports.outbox import OutboxRow, SyncApprover
 from pos_app.services.sync import SyncStatus, discard_dead, retry_dead
 from pos_app.settings import Settings
 

@@ -30,7 +30,7 @@ from pos_app.domain.errors import DomainError, PricingError
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.pricing import BasketLine, ManualDiscount, PriceItem, price_basket
 from pos_app.domain.promotions import PriceBook
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 __all__ = ["register"]
 

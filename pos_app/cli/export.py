@@ -12,7 +12,7 @@ from pos_app.bootstrap import JOURNAL_COLUMNS, StorageError, journal_rows, open_
 from pos_app.cli.core import settings_or_exit
 from pos_app.cli.users import add_config_args
 from pos_app.dataio.journal import FORMATS, write_journal
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from pos_app.settings import Settings
 
 __all__ = ["register", "export_sales"]

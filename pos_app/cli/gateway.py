@@ -110,7 +110,7 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
 
 def _cmd_gateway_call(args: argparse.Namespace) -> int:
     from pos_app.bootstrap import AlipayClient, AlipayError, load_gateway_config
-    from pos_app.services.ports import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess
+    from pos_app.services.ports.gateway import GatewayBusinessFailure, GatewayInProgress, GatewaySuccess
 
     if args.config or os.environ.get("POS_CONFIG"):  # fill what the flags did not give from the [gateway] settings
         from pos_app.settings import SettingsError, load_settings

@@ -6,15 +6,14 @@ import argparse
 import datetime as dt
 import logging
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from pos_app.bootstrap import (
     StorageError,
     UsersRefused,
     apply_members,
     apply_users,
+    card_requests,
     open_database,
     read_members,
 )
@@ -24,8 +23,6 @@ from pos_app.cli.users import add_config_args
 from pos_app.dataio.members import parse_members, write_members
 from pos_app.dataio.tables import TableError, read_table
 from pos_app.dataio.users import parse_users
-from pos_app.domain.member_rows import MemberRow
-from pos_app.services.card_sync import card_update_body
 
 __all__ = ["register", "register_users_import"]
 
@@ -65,11 +62,6 @@ def register_users_import(usub: argparse._SubParsersAction[argparse.ArgumentPars
     imp.set_defaults(func=_cmd_users_import)
 
 
-def _card_body(m: MemberRow, at: dt.datetime) -> Mapping[str, Any]:
-    return card_update_body(card_no=m.card_no, biz_card_no=m.biz_card_no or None, level=m.level,
-                            occur_time=at, points_after=m.opening_points, changed_point=m.opening_points)
-
-
 def _cmd_import(args: argparse.Namespace) -> int:
     settings = settings_or_exit(args)
     path: Path = args.file
@@ -91,7 +83,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         conn = open_database(settings)
         try:
             summary = apply_members(conn, rows, by_user=who(args), source=path.name, at=dt.datetime.now(dt.UTC),
-                                    card_body=_card_body, dry_run=args.dry_run)
+                                    card_requests=card_requests(), dry_run=args.dry_run)
         finally:
             conn.close()
     except StorageError as exc:

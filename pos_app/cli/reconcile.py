@@ -18,7 +18,7 @@ from pos_app.domain.money import format_ui
 from pos_app.domain.reconcile import BillFormatError, BillUnavailable
 from pos_app.reconcile_runner import latest_run, run_reconcile, stored_run
 from pos_app.runtime import SystemClock
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 from .core import settings_or_exit
 

@@ -12,7 +12,7 @@ import sys
 from pos_app.bootstrap import Container, ServiceUnavailable, open_container
 from pos_app.cli.core import settings_or_exit
 from pos_app.services.errors import ServiceError
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from pos_app.services.users import ROLES
 from pos_app.settings import Settings
 from pos_app.start_checks import StartRefused

@@ -28,6 +28,7 @@ Points are earned on the nets of lines that earn points (:func:`loyalty.earn`).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -325,31 +326,63 @@ def _amount(unit_price: int, line: BasketLine) -> int:
         raise PricingError(f"line {line.line_no}: {exc}") from exc
 
 
-def _start(line: BasketLine, book: PriceBook, at: datetime, level: str | None) -> _Work:
+_UnitKey = tuple[str, int, str, int, datetime, str | None, int | None, int | None]
+_Unit = tuple[int, int, int, DiscountLine | None]
+_UNIT_MEMO_MAX = 20_000
+_unit_memos: weakref.WeakKeyDictionary[PriceBook, dict[_UnitKey, _Unit]] = weakref.WeakKeyDictionary()
+
+
+def _unit_memo(book: PriceBook) -> dict[_UnitKey, _Unit]:
+    """The unit prices already worked out with ``book`` (a new book, i.e. changed promotions or special
+    prices, starts empty): a re-pricing after a scan works out only the new line."""
+    memo = _unit_memos.get(book)
+    if memo is None:
+        memo = _unit_memos[book] = {}
+    elif len(memo) > _UNIT_MEMO_MAX:
+        memo.clear()
+    return memo
+
+
+def _start(line: BasketLine, book: PriceBook, at: datetime, level: str | None,
+           memo: dict[_UnitKey, _Unit] | None = None) -> _Work:
     item = line.item
     if line.unit_price_fen is not None:
         gross = _amount(line.unit_price_fen, line)
         return _Work(line, line.unit_price_fen, line.unit_price_fen, gross, gross, [])
+    upper = level.upper() if level is not None else None
+    when = line.price_at or at
+    # everything the result depends on besides the book (the memo is the book's own)
+    key: _UnitKey = (item.code, item.price_fen, item.unit, line.quantity, when, upper,
+                     item.member_price_fen if upper is not None else None,
+                     item.member_prices.get(upper) if upper is not None else None)
+    found = memo.get(key) if memo is not None else None
+    if found is None:
+        found = _unit_price(line, book, when, level, upper)
+        if memo is not None:
+            memo[key] = found
+    unit_price, gross, net, discount = found
+    return _Work(line, item.price_fen, unit_price, gross, net, [] if discount is None else [discount])
+
+
+def _unit_price(line: BasketLine, book: PriceBook, when: datetime, level: str | None, upper: str | None) -> _Unit:
+    """(unit price, gross, net, the member/special price discount or None) of a line without its own price."""
+    item = line.item
     best: tuple[int, str, str, str] = (item.price_fen, "", "", "")
-    if level is not None:
+    if upper is not None:
         if item.member_price_fen is not None and item.member_price_fen < best[0]:
             best = (item.member_price_fen, "member_price", "MEMBER", "member price")
-        upper = level.upper()
         fen = item.member_prices.get(upper)
         if fen is not None and fen < best[0]:
             best = (fen, "member_price", upper, f"member price {upper}")
-    when = line.price_at or at
     for special in book.specials_view(item.code):
         if special.price_fen < best[0] and special.applies_to(when, level):
             best = (special.price_fen, "special_price", special.id, f"special price {special.id}")
     gross = _amount(item.price_fen, line)
-    work = _Work(line, item.price_fen, best[0], gross, gross, [])
     if best[1]:
         amount = _amount(best[0], line)
         if gross - amount:
-            work.discounts.append(DiscountLine(best[1], best[2], best[3], gross - amount))
-            work.net = amount
-    return work
+            return best[0], gross, amount, DiscountLine(best[1], best[2], best[3], gross - amount)
+    return best[0], gross, gross, None
 
 
 # --- step 2: promotions ----------------------------------------------------------------------------------
@@ -402,11 +435,16 @@ class _Plan:
 
     def complete(self) -> _Plan:
         """Spread the whole-basket threshold amounts still pending over the lines (in order)."""
+        per_line, nets = self.per_line, self.nets
         for promo, off in self.pending:
-            for i, share in enumerate(allocate(off, self.nets)):
+            for i, share in enumerate(allocate(off, nets)):
                 if share:
-                    self.per_line.setdefault(i, []).append((promo, share))
-                    self.nets[i] -= share
+                    found = per_line.get(i)
+                    if found is None:
+                        per_line[i] = [(promo, share)]
+                    else:
+                        found.append((promo, share))
+                    nets[i] -= share
         self.pending.clear()
         return self
 
@@ -433,6 +471,7 @@ class _Selector:
         self.live = sorted((p for p in candidates if scopes.get(p.id)), key=lambda p: (-p.priority, p.id))
         self._each = [w.line.item.unit == UNIT_EACH for w in works]
         self._bxgy_alone: dict[str, tuple[list[int], dict[int, int]]] = {}
+        self._total_net: int | None = None
         # independent item promotions: what each takes off each line of its scope
         self.offers: dict[str, list[tuple[int, int]]] = {}
         for promo in self.live:
@@ -441,25 +480,56 @@ class _Selector:
                                          if (off := _line_promo_off(promo, works[i])) > 0]
 
     def _bxgy(self, promo: Promotion, exclude: set[int]) -> tuple[list[int], dict[int, int]]:
-        if not exclude:
+        scope = self.scopes[promo.id]
+        alone = not exclude or exclude.isdisjoint(scope)  # nothing of its scope excluded: as if alone
+        if alone:
             found = self._bxgy_alone.get(promo.id)
             if found is not None:
                 return found
         each = self._each
-        pool = [i for i in self.scopes[promo.id] if each[i] and i not in exclude]
+        pool = [i for i in scope if each[i] and i not in exclude]
         offs = _bxgy_off(promo, [self.works[i] for i in pool])
         result = pool, {pool[j]: off for j, off in offs.items()}
-        if not exclude:
+        if alone:
             self._bxgy_alone[promo.id] = result
         return result
 
     def single_total(self, promo: Promotion) -> int:
         """The discount ``promo`` gives on its own."""
         if promo.kind == "threshold":
-            return _threshold_off(promo, sum(self.works[i].net for i in self.scopes[promo.id]))
+            scope = self.scopes[promo.id]
+            if len(scope) == len(self.works):
+                return _threshold_off(promo, self._basket_net())
+            return _threshold_off(promo, sum(self.works[i].net for i in scope))
         if promo.kind == "buy_x_get_y":
             return sum(self._bxgy(promo, set())[1].values())
         return sum(off for _, off in self.offers[promo.id])
+
+    def _basket_net(self) -> int:
+        if self._total_net is None:
+            self._total_net = sum(w.net for w in self.works)
+        return self._total_net
+
+    def thresholds_most(self, thresholds: Sequence[Promotion]) -> int:
+        """An upper bound of ``evaluate(thresholds).total`` (thresholds only), without spreading anything.
+
+        Each threshold's discount grows with its base, and a base only shrinks as earlier ones take their
+        part: a scoped one takes at most what it would on its scope's nets, a whole-basket one at most what it
+        would on the basket less the least the earlier ones take (and at least what it would on the basket
+        less the most they take).
+        """
+        basket = self._basket_net()
+        everything = len(self.works)
+        most = least = 0
+        for promo in thresholds:
+            scope = self.scopes[promo.id]
+            if len(scope) == everything:
+                up, down = _threshold_off(promo, basket - least), _threshold_off(promo, basket - most)
+            else:
+                up, down = _threshold_off(promo, sum(self.works[i].net for i in scope)), 0
+            most += up
+            least += down
+        return most
 
     def evaluate(self, promos: Sequence[Promotion]) -> _Plan:
         """Apply ``promos``: item promotions one per line (best for the customer), then thresholds.
@@ -537,7 +607,8 @@ class _Selector:
             thresholds = [p for p in combinable if p.kind == "threshold"]
             # without the item promotions a threshold can only do better if they cut into its scope
             if thresholds and len(thresholds) < len(combinable) and any(
-                    i in best.touched for p in thresholds for i in self.scopes[p.id]):
+                    i in best.touched for p in thresholds for i in self.scopes[p.id]) and (
+                    self.thresholds_most(thresholds) > best_total):
                 plan = self.evaluate(thresholds)
                 if plan.total > best_total:
                     best, best_total = plan, plan.total
@@ -554,13 +625,18 @@ class _Selector:
 # --- steps 3-5: order-level amounts ------------------------------------------------------------------------
 
 
+# DiscountLine(kind, ref, label, fen) without the namedtuple's Python-level __new__: the engine makes hundreds
+# per pricing (every order-level amount is spread over every line)
+_new_tuple = tuple.__new__
+
+
 def _spread(works: Sequence[_Work], fen: int, kind: str, ref: str, label: str) -> None:
     if fen <= 0:
         return
     shares = allocate(fen, [w.net for w in works])
     for work, share in zip(works, shares, strict=True):
         if share:
-            work.discounts.append(DiscountLine(kind, ref, label, share))
+            work.discounts.append(_new_tuple(DiscountLine, (kind, ref, label, share)))
             work.net -= share
 
 
@@ -579,7 +655,8 @@ def price_basket(lines: Iterable[BasketLine], book: PriceBook, *, at: datetime, 
         raise PricingError("redeeming points needs the loyalty rules")
     if rounding not in ROUNDING_MODES:
         raise PricingError(f"cash rounding must be one of {', '.join(ROUNDING_MODES)}, not {rounding!r}")
-    works = [_start(ln, book, at, member_level) for ln in sorted(lines, key=lambda ln: ln.line_no)]
+    memo = _unit_memo(book)
+    works = [_start(ln, book, at, member_level, memo) for ln in sorted(lines, key=lambda ln: ln.line_no)]
     # step 2
     scopes: dict[str, list[int]] = {}
     for i, work in enumerate(works):
@@ -592,9 +669,10 @@ def price_basket(lines: Iterable[BasketLine], book: PriceBook, *, at: datetime, 
     plan = _Selector(candidates, scopes, works).choose()
     applied: set[str] = set()
     for i, entries in sorted(plan.per_line.items()):
+        work = works[i]
         for promo, off in entries:
-            works[i].discounts.append(DiscountLine("promotion", promo.id, promo.name, off))
-            works[i].net -= off
+            work.discounts.append(_new_tuple(DiscountLine, ("promotion", promo.id, promo.name, off)))
+            work.net -= off
             applied.add(promo.id)
     # step 3
     for work in works:
@@ -618,6 +696,14 @@ def price_basket(lines: Iterable[BasketLine], book: PriceBook, *, at: datetime, 
     return _finish(works, rules, member_level, points_redeemed, points_fen, rounding_fen, applied)
 
 
+def _priced_line(**values: Any) -> PricedLine:
+    """``PricedLine(**values)`` without the frozen dataclass's per-field ``object.__setattr__`` (a hundred
+    lines per pricing); the same object, as PricedLine has no ``__post_init__``. Every field must be given."""
+    line: PricedLine = object.__new__(PricedLine)
+    line.__dict__.update(values)
+    return line
+
+
 def _finish(works: Sequence[_Work], rules: LoyaltyRules | None, member_level: str | None, points_redeemed: int,
             points_fen: int, rounding_fen: int, applied: set[str]) -> PricedBasket:
     by_rate: dict[int, list[int]] = {}
@@ -633,7 +719,7 @@ def _finish(works: Sequence[_Work], rules: LoyaltyRules | None, member_level: st
             for i, share in zip(idx, allocate(tax, [works[i].net for i in idx]), strict=True):
                 line_tax[i] = share
         taxes.append(TaxLine(rate, gross, tax))
-    priced = tuple(PricedLine(
+    priced = tuple(_priced_line(
         line_no=w.line.line_no, code=w.code, name=w.line.item.name, description=w.line.description,
         quantity=w.line.quantity, unit=w.line.item.unit, category=w.category, list_unit_price_fen=w.list_unit,
         unit_price_fen=w.unit_price, gross_fen=w.gross, discounts=tuple(w.discounts), net_fen=w.net,

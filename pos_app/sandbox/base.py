@@ -12,7 +12,7 @@ from typing import Any
 from pos_app.domain.codes import mask_code
 from pos_app.domain.errors import MoneyError
 from pos_app.domain.money import parse_gateway_amount
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 from .store import KvStore
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pos_app.domain.money import format_gateway
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 from .base import TS_FMT, Reply, StateBase, fail, ok, parse_ts
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pos_app.alipay.envelope import response_node
 from pos_app.alipay.signing import sign_content, sign_string, verify_content
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 from .card_issuing import CARD_ISSUING_METHODS
 from .faults import Fault, FaultBook

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from pos_app.domain.card_template import OpenedCard, OpeningError
 
-from .ports import BEIJING, Clock
+from .ports.clock import BEIJING, Clock
 
 __all__ = ["OpeningError", "OpeningConfig", "OpenedCard", "OpeningStore", "OpeningGateway", "CardOpening",
            "FORM_MOBILE", "FORM_NAME"]

@@ -38,9 +38,10 @@ from pos_app.domain.sale import (
     Tender,
 )
 
-from . import card_sync, receipts
+from . import receipts
 from .errors import CheckoutError, UnknownProduct
 from .points_hold import PointsGate, PointsHold
+from .ports.card_events import CardRequests, CardTrade, CardUpdate, OutboxRequest
 from .ports.clock import Clock, IdSource
 from .ports.payments import PaymentAttempt
 from .ports.uow import UnitOfWork
@@ -142,8 +143,9 @@ class CheckoutService:
     """
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, ids: IdSource,
-                 config: CheckoutConfig) -> None:
+                 config: CheckoutConfig, *, card_requests: CardRequests) -> None:
         self._uow = uow_factory
+        self._card_requests = card_requests
         self._clock = clock
         self._ids = ids
         self.config = config
@@ -476,22 +478,24 @@ class CheckoutService:
         trade_time = now
         if attempt is not None and attempt.gmt_payment:
             trade_time = _parse_gateway_time(attempt.gmt_payment) or now
-        trade_no = tender.reference if tender.kind == "alipay" else receipt_no
-        consume = card_sync.consume_sync_body(
-            card_no=member.card_no, biz_card_no=biz, level=level, trade_no=trade_no, trade_time=trade_time,
-            trade_type="TRADE", trade_name=self.config.store_name or "purchase", trade_amount_fen=totals.gross_fen,
-            act_pay_amount_fen=totals.payable_fen, points_after=balance, points_redeemed=totals.points_redeemed,
-            discount_fen=totals.discount_fen, shop_code=self.config.store_id, memo=receipt_no)
         if tender.kind == "alipay":  # consume.sync records an ALIPAY trade (alipay-api.md 5.3): a cash sale's
             # receipt number is refused (TRADE_NOT_EXIST), the row dies and blocks the card; card.update carries it
-            uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=member.card_no,
-                                body=consume, created_at=now, points_after=balance, sale_id=sale_id)
-        update = card_sync.card_update_body(card_no=member.card_no, biz_card_no=biz, level=level, occur_time=now,
-                                            points_after=balance,
-                                            changed_point=totals.points_to_earn - totals.points_redeemed)
-        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.update", card_no=member.card_no, body=update,
-                            created_at=now, points_after=balance, sale_id=sale_id)
+            self._enqueue(uow, member.card_no, CardTrade(
+                card_no=member.card_no, biz_card_no=biz, level=level, trade_no=tender.reference,
+                trade_time=trade_time, is_return=False, trade_name=self.config.store_name or "purchase",
+                trade_amount_fen=totals.gross_fen, act_pay_amount_fen=totals.payable_fen, points_after=balance,
+                points_redeemed=totals.points_redeemed, discount_fen=totals.discount_fen,
+                shop_code=self.config.store_id, memo=receipt_no), now, balance, sale_id)
+        self._enqueue(uow, member.card_no, CardUpdate(
+            card_no=member.card_no, biz_card_no=biz, level=level, occur_time=now, points_after=balance,
+            changed_point=totals.points_to_earn - totals.points_redeemed), now, balance, sale_id)
         return balance
+
+    def _enqueue(self, uow: UnitOfWork, card_no: str, event: CardTrade | CardUpdate, now: Any, balance: int,
+                 sale_id: int) -> None:
+        req: OutboxRequest = self._card_requests.request(event)
+        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind=req.kind, card_no=card_no, method=req.method,
+                            body=req.body, created_at=now, points_after=balance, sale_id=sale_id)
 
 
 def _parse_gateway_time(text: str) -> Any:

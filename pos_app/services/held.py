@@ -19,7 +19,7 @@ from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.sale import Sale, SalePricing, SaleState
 
 from .errors import ServiceError
-from .ports import Clock
+from .ports.clock import Clock
 
 __all__ = ["HeldStore", "HeldBaskets", "HeldError", "MAX_LABEL"]
 

@@ -14,7 +14,7 @@ from pos_app.domain.loyalty import LoyaltyRules, RedeemOption, redeem_options
 from pos_app.domain.sale import MemberRef
 
 from .ports.clock import Clock
-from .ports.gateway import CardGateway, CardInfo, GatewayBusinessFailure, GatewaySuccess
+from .ports.gateway import CardGateway, CardInfo, CardLookup, GatewayBusinessFailure, GatewaySuccess
 from .ports.members import MemberRecord
 from .ports.uow import UnitOfWork
 
@@ -62,6 +62,7 @@ class MemberView:
     phone_masked: str
     redeemable: RedeemOption
     biz_card_no: str = ""
+    alipay_card: bool = True     # holds the shop's Alipay card (False: points kept here only, nothing to sync)
 
     def ref(self) -> MemberRef:
         """The reference to attach to a sale."""
@@ -103,7 +104,7 @@ class MemberService:
         option = redeem_options(max(balance, 0), basket_fen, self._config.loyalty) if basket_fen else \
             redeem_options(max(balance, 0), 0, self._config.loyalty)
         return MemberView(rec.card_no, mask_name(rec.name), rec.level, rec.points_synced, balance - rec.points_synced,
-                          balance, mask_phone(rec.phone), option, rec.biz_card_no or "")
+                          balance, mask_phone(rec.phone), option, rec.biz_card_no or "", rec.alipay_card)
 
     def get(self, card_no: str, basket_fen: int = 0) -> MemberView | None:
         """A cached member by card number, with what can be redeemed on ``basket_fen``."""
@@ -127,14 +128,13 @@ class MemberService:
         if self._gateway is None:
             return MemberLookup("offline", None, _OFFLINE)
         sym = scan.symbology.upper().replace("-", "").replace(" ", "")
-        kind = "D_QR_CODE" if sym in _QR_SYMBOLOGIES or sym.startswith("QR") else "D_BAR_CODE"
+        kind = CardLookup.DYNAMIC_QR if sym in _QR_SYMBOLOGIES or sym.startswith("QR") else CardLookup.DYNAMIC_BAR
         res = self._gateway.card_query(scan.text, kind)
-        if isinstance(res, GatewaySuccess):
-            info = CardInfo.from_body(res.body)
-            rec = self._store(info)
+        if isinstance(res, GatewaySuccess) and isinstance(res.answer, CardInfo):
+            rec = self._store(res.answer)
             return MemberLookup("found", self._view(rec), "")
         if isinstance(res, GatewayBusinessFailure):
-            logger.info("member code %s refused (%s)", mask_code(scan.text), res.sub_code or res.code)
+            logger.info("member code %s refused (%s)", mask_code(scan.text), res.label)
             return MemberLookup("expired_code", None,
                                 "the member code has expired: ask the customer to refresh the card in Alipay")
         logger.warning("member code lookup failed: %s", getattr(res, "reason", "unexpected answer"))
@@ -147,11 +147,13 @@ class MemberService:
         """
         if self._gateway is None:
             return MemberLookup("not_found", None, "this member card is not known at this shop")
-        for kind, field in (("BIZ_CARD", "biz_card_no"), ("EXTERNAL_CARD", "external_card_no")):
+        for kind in (CardLookup.ALIPAY_CARD, CardLookup.SHOP_CARD):
             res = self._gateway.card_query(number, kind)
             if isinstance(res, GatewaySuccess):
-                info = CardInfo.from_body(res.body)
-                if getattr(info, field) != number:
+                info = res.answer if isinstance(res.answer, CardInfo) else None
+                named = "" if info is None else \
+                    (info.biz_card_no if kind is CardLookup.ALIPAY_CARD else info.external_card_no)
+                if info is None or named != number:
                     logger.warning("card.query %s for %s answered about another card: not believed", kind,
                                    mask_code(number))
                     return MemberLookup("offline", None, _OFFLINE_STATIC)
@@ -172,11 +174,11 @@ class MemberService:
         if self._gateway is None:
             return MemberLookup("offline", self._view(rec), "Alipay cannot be reached: showing the saved points")
         if rec.biz_card_no:
-            res = self._gateway.card_query(rec.biz_card_no, "BIZ_CARD")
+            res = self._gateway.card_query(rec.biz_card_no, CardLookup.ALIPAY_CARD)
         else:
-            res = self._gateway.card_query(rec.card_no, "EXTERNAL_CARD")
-        if isinstance(res, GatewaySuccess):
-            return MemberLookup("found", self._view(self._store(CardInfo.from_body(res.body))), "")
+            res = self._gateway.card_query(rec.card_no, CardLookup.SHOP_CARD)
+        if isinstance(res, GatewaySuccess) and isinstance(res.answer, CardInfo):
+            return MemberLookup("found", self._view(self._store(res.answer)), "")
         if isinstance(res, GatewayBusinessFailure):
             return MemberLookup("error", self._view(rec), "Alipay does not know this card any more")
         return MemberLookup("offline", self._view(rec), "Alipay cannot be reached: showing the saved points")

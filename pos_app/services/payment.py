@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pos_app.domain.codes import mask_code
-from pos_app.domain.errors import MoneyError
-from pos_app.domain.money import format_ui, parse_gateway_amount
+from pos_app.domain.money import format_ui
 
 from .errors import PaymentError, PaymentsBlocked
 from .gateway_trust import TrustedTradeGateway
 from .ports.clock import Clock, IdSource
 from .ports.gateway import (
+    CancelResult,
+    FailureKind,
     GatewayBusinessFailure,
     GatewayInProgress,
     GatewaySuccess,
@@ -32,6 +33,7 @@ from .ports.gateway import (
     QueryResult,
     RefundQueryResult,
     RefundResult,
+    Refusal,
     TradeGateway,
 )
 from .ports.payments import PaymentAttempt
@@ -56,7 +58,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Attempt = PaymentAttempt
-"""A stored payment attempt (see :class:`pos_app.services.ports.PaymentAttempt`)."""
+"""A stored payment attempt (see :class:`pos_app.services.ports.payments.PaymentAttempt`)."""
 
 
 class AttemptState(enum.StrEnum):
@@ -152,29 +154,33 @@ def _noop(_: PaymentProgress) -> None:
     return None
 
 
-def _about(att: Attempt, body: Mapping[str, Any], *, amount: bool = True) -> bool:
-    """True if a verified answer is about this attempt: a validly signed answer of ANOTHER call (replayed,
+def _about(att: Attempt, answer: PayResult | QueryResult | CancelResult | None, *, amount: bool = True) -> bool:
+    """True if a typed answer is about this attempt: a validly signed answer of ANOTHER call (replayed,
     renamed from another method, or a gateway answering with another trade's data) must not settle it.
 
     The answer must name this attempt's out_trade_no and, for pay and query answers (``amount``), carry
-    its total_amount. A body lacking either is not about this attempt (pos_app.alipay already refuses
-    such answers; this is the second line, for any other TradeGateway)."""
-    other = str(body.get("out_trade_no") or "")
+    its total. An answer the gateway could not read (None) is not about this attempt (pos_app.alipay
+    already refuses such answers; this is the second line, for any other TradeGateway)."""
+    other = answer.out_trade_no if answer is not None else ""
     if other != att.out_trade_no:
         logger.error("payment attempt %d: the answer does not name this payment (%s); ignored", att.id,
                      other or "no out_trade_no")
         return False
     if not amount:
         return True
-    total = body.get("total_amount")
-    try:
-        fen = parse_gateway_amount(str(total)) if total not in (None, "") else -1
-    except MoneyError:
-        fen = -1
-    if fen != att.amount_fen:
+    total = answer.total_fen if isinstance(answer, PayResult | QueryResult) else -1
+    if total != att.amount_fen:
         logger.error("payment attempt %d: the answer is for another amount (or none); ignored", att.id)
         return False
     return True
+
+
+def _pay(res: GatewaySuccess | GatewayInProgress) -> PayResult | None:
+    return res.answer if isinstance(res.answer, PayResult) else None
+
+
+def _query(res: GatewaySuccess) -> QueryResult | None:
+    return res.answer if isinstance(res.answer, QueryResult) else None
 
 
 class PaymentService:
@@ -261,30 +267,28 @@ class PaymentService:
                                 store_id=self._config.store_id or None,
                                 terminal_id=self._config.terminal_id or None,
                                 operator_id=str(att.cashier_id), scene=scene)
-        if isinstance(res, GatewaySuccess) and not _about(att, res.body):
-            return self._check(att, start, progress)
-        if isinstance(res, GatewayInProgress) and not _about(att, res.body, amount=False):
-            return self._check(att, start, progress)
-        if isinstance(res, GatewayBusinessFailure) and str(res.body.get("out_trade_no") or att.out_trade_no) \
-                != att.out_trade_no:
-            return self._check(att, start, progress)
         if isinstance(res, GatewaySuccess):
-            pay = PayResult.from_body(res.body)
-            return self._paid(att, pay.trade_no, pay.buyer_logon_id, pay.buyer_user_id, pay.gmt_payment)
+            paid = _pay(res)
+            if paid is None or not _about(att, paid):
+                return self._check(att, start, progress)
+            return self._paid(att, paid.trade_no, paid.buyer_logon_id, paid.buyer_user_id, paid.gmt_payment)
         if isinstance(res, GatewayInProgress):
-            pay = PayResult.from_body(res.body)
-            att = self._set(att, AttemptState.WAITING, trade_no=pay.trade_no, buyer_logon_id=pay.buyer_logon_id,
-                            buyer_user_id=pay.buyer_user_id)
+            waiting = _pay(res)
+            if waiting is None or not _about(att, waiting, amount=False):
+                return self._check(att, start, progress)
+            att = self._set(att, AttemptState.WAITING, trade_no=waiting.trade_no,
+                            buyer_logon_id=waiting.buyer_logon_id, buyer_user_id=waiting.buyer_user_id)
             return self._wait_for_buyer(att, start, progress, stop)
         if isinstance(res, GatewayBusinessFailure):
-            if res.sub_code == "ACQ.TRADE_HAS_SUCCESS":
+            if (res.about or att.out_trade_no) != att.out_trade_no:
+                return self._check(att, start, progress)
+            if res.refusal is Refusal.ALREADY_PAID:
                 # the same out_trade_no was already paid: believe it only after a query confirms the amount
                 return self._check(att, start, progress)
-            if res.code == "20000" or res.sub_code == "ACQ.SYSTEM_ERROR":
+            if res.kind is FailureKind.TRANSIENT:  # Alipay unavailable or a system error: the outcome is open
                 return self._check(att, start, progress)
             reason = reason_for_sub_code(res.code, res.sub_code, res.sub_msg)
-            return self._failed(att, res.code, res.sub_code, reason,
-                                Reason.of(res.reason or "refused", code=res.sub_code or f"code {res.code}"))
+            return self._failed(att, res.code, res.sub_code, reason, Reason.of(res.reason or "refused", code=res.label))
         logger.warning("pay %s: outcome unknown (%s)", att.out_trade_no, res.cause)
         return self._check(att, start, progress)
 
@@ -427,17 +431,17 @@ class PaymentService:
                 break
             att = self._set(att, AttemptState.WAITING, polls=n)
             res = self._gateway.query(att.out_trade_no)
-            if isinstance(res, GatewaySuccess) and _about(att, res.body):
-                q = QueryResult.from_body(res.body)
+            q = _query(res) if isinstance(res, GatewaySuccess) else None
+            if q is not None and _about(att, q):
                 if q.is_paid:
                     return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
-                if q.trade_status == "TRADE_CLOSED":
-                    return self._failed(att, "", "TRADE_CLOSED",
+                if q.is_closed:
+                    return self._failed(att, "", f"trade {q.status.value}",
                                         "the payment was closed before the customer confirmed it: scan a new payment code",
                                         Reason("closed_before_confirmed"))
-            elif isinstance(res, GatewayBusinessFailure) and res.sub_code not in ("ACQ.TRADE_NOT_EXIST",
-                                                                                 "ACQ.SYSTEM_ERROR"):
-                logger.warning("payment attempt %d: query refused (%s)", att.id, res.sub_code or res.code)
+            elif isinstance(res, GatewayBusinessFailure) and res.refusal is not Refusal.NO_SUCH_TRADE \
+                    and res.kind is not FailureKind.TRANSIENT:
+                logger.warning("payment attempt %d: query refused (%s)", att.id, res.label)
         return self._cancel(att, start, progress)
 
     def _check(self, att: Attempt, start: float, progress: ProgressCallback) -> PaymentOutcome:
@@ -445,8 +449,8 @@ class PaymentService:
         progress(PaymentProgress(att.id, "checking", self._clock.monotonic() - start, 0, self._config.query_max,
                                  _MSG_CHECKING, Reason("payment.checking")))
         res = self._gateway.query(att.out_trade_no)
-        if isinstance(res, GatewaySuccess) and _about(att, res.body, amount=False):
-            q = QueryResult.from_body(res.body)
+        q = _query(res) if isinstance(res, GatewaySuccess) else None
+        if q is not None and _about(att, q, amount=False):
             if q.is_paid:
                 if q.total_fen != att.amount_fen:
                     logger.error("payment attempt %d: Alipay shows %s paid, expected %s", att.id,
@@ -469,11 +473,12 @@ class PaymentService:
                                      _MSG_CANCELLING, Reason("payment.cancelling")))
             att = self._set(att, AttemptState.CANCELLING, cancel_tries=att.cancel_tries + 1)
             res = self._gateway.cancel(att.out_trade_no)
-            if isinstance(res, GatewaySuccess) and not _about(att, res.body, amount=False):
+            cancelled = res.answer if isinstance(res, GatewaySuccess) and isinstance(res.answer, CancelResult) \
+                else None
+            if isinstance(res, GatewaySuccess) and (cancelled is None or not _about(att, cancelled, amount=False)):
                 res = GatewayUnknown("the cancel answer is about another payment", "binding")
-            if isinstance(res, GatewaySuccess):
-                action = str(res.body.get("action") or "")
-                if action == "refund":
+            if isinstance(res, GatewaySuccess) and cancelled is not None:
+                if cancelled.refunded:
                     att = self._set(att, AttemptState.CANCELLED_REFUNDED)
                     return PaymentOutcome(AttemptState.CANCELLED_REFUNDED, att, att.trade_no,
                                           _MSG_CANCELLED_REFUNDED, Reason("payment.cancelled_refunded"))
@@ -482,14 +487,14 @@ class PaymentService:
                                       Reason("payment.cancelled"))
             retry = False
             if isinstance(res, GatewayBusinessFailure):
-                if str(res.body.get("retry_flag") or "N") == "Y":
+                if res.refusal is Refusal.RETRY_LATER:
                     retry = True
-                elif res.sub_code == "ACQ.TRADE_NOT_EXIST":
+                elif res.refusal is Refusal.NO_SUCH_TRADE:
                     return self._failed(att, res.code, res.sub_code,
                                         "Alipay has no record of this payment; no money was taken: scan the payment code again or ask for cash",
                                         Reason("no_record"))
                 else:
-                    reason = f"Alipay refused to cancel ({res.sub_code or res.code})"
+                    reason = f"Alipay refused to cancel ({res.label})"
                     att = self._set(att, AttemptState.UNKNOWN, fail_code=res.code, fail_sub_code=res.sub_code,
                                     fail_message=reason)
                     return PaymentOutcome(AttemptState.UNKNOWN, att, att.trade_no, f"{_MSG_UNKNOWN}: {reason}",
@@ -509,12 +514,12 @@ class PaymentService:
         progress(PaymentProgress(att.id, "recovering", 0.0, 0, 0,
                                  "checking an earlier payment that was not finished…", Reason("payment.recovering")))
         res = self._gateway.query(att.out_trade_no)
-        if isinstance(res, GatewaySuccess) and _about(att, res.body):
-            q = QueryResult.from_body(res.body)
+        q = _query(res) if isinstance(res, GatewaySuccess) else None
+        if q is not None and _about(att, q):
             if q.is_paid and q.total_fen == att.amount_fen:
                 logger.warning("recovered payment attempt %d: it was paid", att.id)
                 return self._paid(att, q.trade_no, q.buyer_logon_id, q.buyer_user_id, q.gmt_payment)
-            if q.trade_status == "TRADE_CLOSED":
+            if q.is_closed:
                 state = AttemptState.CANCELLED
                 att = self._set(att, state, trade_no=q.trade_no or att.trade_no)
                 return PaymentOutcome(state, att, att.trade_no, "the payment was closed; no money was kept: scan a new payment code or ask for cash",
@@ -536,11 +541,11 @@ class PaymentService:
                                     resolved_by=by_user_id)
         res = self._gateway.refund(att.out_trade_no, out_request_no, att.amount_fen, why)
         done = False
-        if isinstance(res, GatewaySuccess) and RefundResult.from_body(res.body).fund_change == "Y":
+        if isinstance(res, GatewaySuccess) and isinstance(res.answer, RefundResult) and res.answer.money_moved:
             done = True
         else:
-            q = self._gateway.refund_query(att.out_trade_no, out_request_no)
-            done = isinstance(q, GatewaySuccess) and RefundQueryResult.from_body(q.body).succeeded
+            rq = self._gateway.refund_query(att.out_trade_no, out_request_no)
+            done = isinstance(rq, GatewaySuccess) and isinstance(rq.answer, RefundQueryResult) and rq.answer.succeeded
         if not done:
             raise PaymentError("the refund could not be confirmed yet: try again when Alipay can be reached")
         now = self._clock.now()

@@ -29,7 +29,7 @@ from pos_app.domain.reconcile import (
     match,
 )
 
-from .ports import Clock
+from .ports.clock import Clock
 
 __all__ = [
     "BillSource",

@@ -15,11 +15,12 @@ from pos_app.domain.errors import DomainError
 from pos_app.domain.money import format_ui
 from pos_app.domain.sale import RefundAllocation, RefundLine, SaleLine, refund_allocation
 
-from . import card_sync
 from .errors import RefundError
 from .gateway_trust import TrustedTradeGateway
+from .ports.card_events import CardRequests, CardTrade, CardUpdate, OutboxRequest
 from .ports.clock import Clock, IdSource
 from .ports.gateway import (
+    FailureKind,
     GatewayBusinessFailure,
     GatewaySuccess,
     RefundQueryResult,
@@ -97,8 +98,9 @@ class RefundService:
     """
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], gateway: TradeGateway | None, clock: Clock,
-                 ids: IdSource, *, store_id: str = "", store_name: str = "") -> None:
+                 ids: IdSource, *, card_requests: CardRequests, store_id: str = "", store_name: str = "") -> None:
         self._uow = uow_factory
+        self._card_requests = card_requests
         self._gateway: TradeGateway | None = TrustedTradeGateway(gateway) if gateway is not None else None
         self._clock = clock
         self._ids = ids
@@ -155,15 +157,7 @@ class RefundService:
                 r.amount_fen for r in detail.refunds if r.method == "alipay" and r.state != "failed")
             if any(r.state in ("pending", "unknown") for r in detail.refunds):
                 raise RefundError("an earlier refund of this sale is not finished: retry it first")
-            domain_lines = [_sale_line(r) for r in detail.lines]
-            prev = [_previous(r, domain_lines) for r in detail.refunds if r.state != "failed"]
-            try:
-                alloc = refund_allocation(domain_lines, points_earned=sale.points_earned,
-                                          points_redeemed=sale.points_redeemed,
-                                          quantities=dict(lines) if lines is not None else None,
-                                          amount_fen=amount_fen, previous=prev)
-            except DomainError as exc:
-                raise RefundError(str(exc)) from exc
+            alloc = _allocate(sale, detail, lines, amount_fen)
             if method == "alipay" and alloc.refund_fen > alipay_left:
                 raise RefundError(f"only {format_ui(alipay_left)} of this sale can go back to Alipay (the rest was "
                                   "paid in cash): refund the rest in cash")
@@ -176,6 +170,16 @@ class RefundService:
             uow.sales.update_refund(refund_id, points_reversed=alloc.points_to_reverse,
                                     points_restored=alloc.points_to_restore)
         return self._move_money(refund_id, detail.out_trade_no, cashier_id, cashier_name)
+
+    def quote(self, sale_id: int, lines: list[tuple[int, int]] | None, amount_fen: int | None) -> int:
+        """What :meth:`refund` would pay back for these lines (or this amount), in fen, before anyone approves it
+        (the supervisor sees the amount). Raises :class:`RefundError` as the refund itself would."""
+        with self._uow().read() as uow:
+            sale = uow.sales.get(sale_id)
+            if sale is None:
+                raise RefundError("no such sale")
+            detail = self._detail(uow, sale)
+        return _allocate(sale, detail, lines, amount_fen).refund_fen
 
     def allocation_in(self, uow: UnitOfWork, sale_id: int, quantities: dict[int, int]) -> tuple[RefundAllocation, int]:
         """Inside the caller's transaction: the refund of goods ``quantities`` (line_no -> qty) of a sale under the
@@ -230,12 +234,12 @@ class RefundService:
         if self._gateway is None:
             return self._mark(refund, "unknown", "Alipay is not configured: retry when it is")
         res = self._gateway.refund(out_trade_no, refund.out_request_no, refund.amount_fen, refund.reason)
-        if isinstance(res, GatewaySuccess) and RefundResult.from_body(res.body).fund_change == "Y":
+        if isinstance(res, GatewaySuccess) and isinstance(res.answer, RefundResult) and res.answer.money_moved:
             return self._complete(refund, cashier_id, cashier_name)
-        if isinstance(res, GatewayBusinessFailure) and res.sub_code not in ("ACQ.SYSTEM_ERROR",):
-            return self._mark(refund, "failed", f"Alipay refused the refund ({res.sub_code or res.code})")
+        if isinstance(res, GatewayBusinessFailure) and res.kind is not FailureKind.TRANSIENT:
+            return self._mark(refund, "failed", f"Alipay refused the refund ({res.label})")
         q = self._gateway.refund_query(out_trade_no, refund.out_request_no)
-        if isinstance(q, GatewaySuccess) and RefundQueryResult.from_body(q.body).succeeded:
+        if isinstance(q, GatewaySuccess) and isinstance(q.answer, RefundQueryResult) and q.answer.succeeded:
             return self._complete(refund, cashier_id, cashier_name)
         return self._mark(refund, "unknown", "the refund is not confirmed yet: retry it (the same request is resent)")
 
@@ -306,18 +310,32 @@ class RefundService:
         # consume.sync must name an ALIPAY trade (alipay-api.md 5.3; the sandbox answers TRADE_NOT_EXIST to
         # out_request_no, the row dies and blocks the card): the sale's trade, or none for a cash sale
         alipay_trade = next((t.trade_no for t in uow.sales.tenders(sale.id) if t.kind == "alipay" and t.trade_no), "")
-        consume = card_sync.consume_sync_body(
-            card_no=card_no, biz_card_no=biz, level=level, trade_no=alipay_trade or refund.out_request_no, trade_time=now,
-            trade_type="RETURN", trade_name=self._store_name or "refund", trade_amount_fen=refund.amount_fen,
-            act_pay_amount_fen=refund.amount_fen, points_after=balance, points_redeemed=0, discount_fen=0,
-            shop_code=self._store_id, memo=sale.receipt_no)
         if alipay_trade:
-            uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.consume_sync", card_no=card_no,
-                                body=consume, created_at=now, points_after=balance, sale_id=sale.id,
-                                refund_id=refund.id)
-        update = card_sync.card_update_body(card_no=card_no, biz_card_no=biz, level=level, occur_time=now,
-                                            points_after=balance,
-                                            changed_point=refund.points_restored - refund.points_reversed)
-        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind="card.update", card_no=card_no, body=update,
-                            created_at=now, points_after=balance, sale_id=sale.id, refund_id=refund.id)
+            self._enqueue(uow, card_no, CardTrade(
+                card_no=card_no, biz_card_no=biz, level=level, trade_no=alipay_trade, trade_time=now,
+                is_return=True, trade_name=self._store_name or "refund", trade_amount_fen=refund.amount_fen,
+                act_pay_amount_fen=refund.amount_fen, points_after=balance, points_redeemed=0, discount_fen=0,
+                shop_code=self._store_id, memo=sale.receipt_no), now, balance, sale.id, refund.id)
+        self._enqueue(uow, card_no, CardUpdate(
+            card_no=card_no, biz_card_no=biz, level=level, occur_time=now, points_after=balance,
+            changed_point=refund.points_restored - refund.points_reversed), now, balance, sale.id, refund.id)
         return refund
+
+    def _enqueue(self, uow: UnitOfWork, card_no: str, event: CardTrade | CardUpdate, now: Any, balance: int,
+                 sale_id: int, refund_id: int) -> None:
+        req: OutboxRequest = self._card_requests.request(event)
+        uow.journal.enqueue(event_id=self._ids.new_id("E"), kind=req.kind, card_no=card_no, method=req.method,
+                            body=req.body, created_at=now, points_after=balance, sale_id=sale_id,
+                            refund_id=refund_id)
+
+
+def _allocate(sale: SaleRecord, detail: SaleDetail, lines: list[tuple[int, int]] | None,
+              amount_fen: int | None) -> RefundAllocation:
+    domain_lines = [_sale_line(r) for r in detail.lines]
+    prev = [_previous(r, domain_lines) for r in detail.refunds if r.state != "failed"]
+    try:
+        return refund_allocation(domain_lines, points_earned=sale.points_earned, points_redeemed=sale.points_redeemed,
+                                 quantities=dict(lines) if lines is not None else None, amount_fen=amount_fen,
+                                 previous=prev)
+    except DomainError as exc:
+        raise RefundError(str(exc)) from exc

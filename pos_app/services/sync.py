@@ -109,10 +109,11 @@ _NETWORK_CAUSES = frozenset({"timeout", "connection", "transport", "http_status"
 def classify(result: GatewayResult) -> Verdict:
     """Transient (retry with back-off) or permanent (dead letter) or ok, for a card call's answer.
 
-    Transient: no or unknown answer (timeout, connection, HTTP 5xx, unverifiable or truncated body),
-    20000, ACQ.SYSTEM_ERROR, rate limits (RATE_LIMIT_SUB_CODES), an unsigned error body (not believed),
-    and configuration errors (keys, app id, timestamp, permissions). Permanent: any other definite
-    business failure (40004, 40002 invalid parameter, ...), which a resend of the same body cannot fix.
+    Transient: no or unknown answer (timeout, connection, HTTP 5xx, unverifiable or truncated body), Alipay
+    unavailable or a system error, rate limits, an unsigned error body (not believed), and configuration
+    errors (keys, app id, timestamp, permissions). Permanent: any other definite business failure (an
+    invalid parameter, an unknown card, ...), which a resend of the same body cannot fix. The failure's
+    kind and reason come from the sub-code table of pos_app/alipay/subcodes.py.
     """
     if isinstance(result, GatewaySuccess):
         return Verdict("ok")
@@ -122,15 +123,12 @@ def classify(result: GatewayResult) -> Verdict:
         return Verdict("transient", f"no definite answer ({result.cause}): {result.reason}",
                        network=result.cause in _NETWORK_CAUSES)
     if isinstance(result, GatewayInProgress):
-        return Verdict("transient", "unexpected 10003 for a card call")
-    what = f"{result.code} {result.sub_code}: {result.sub_msg}".strip()
-    if result.sub_code == "isv.invalid-signature":
-        what = f"{result.code} {result.sub_code}"    # its sub_msg echoes the whole signed request
-    # the kind comes from the sub-code table of pos_app/alipay/subcodes.py ("rate_limited": slow down)
-    if result.reason == "rate_limited":
+        return Verdict("transient", "a card call answered \"the buyer is still confirming\"")
+    what = result.describe()
+    if result.reason == "rate_limited":   # slow down
         return Verdict("transient", f"rate limited by Alipay: {what}", rate_limited=True)
     if result.kind is FailureKind.TRANSIENT:
-        return Verdict("transient", what, network=result.code == "20000")
+        return Verdict("transient", what, network=result.reason == "service_unavailable")
     if not result.verified:
         return Verdict("transient", f"unsigned error answer, not believed: {what}")
     if result.kind is FailureKind.CONFIGURATION:

@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 
 from pos_app.domain.card_template import OpenedCard
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 from .db import transaction
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from pos_app.services.ports import MemberRecord
+from pos_app.services.ports.members import MemberRecord
 
 __all__ = ["SqliteMembers"]
 
@@ -13,11 +13,12 @@ logger = logging.getLogger(__name__)
 
 _SELECT = ("SELECT m.card_no, m.biz_card_no, m.name, m.phone, m.level, m.points_synced,"
            " COALESCE((SELECT balance_after FROM points_ledger l WHERE l.card_no = m.card_no"
-           " ORDER BY l.id DESC LIMIT 1), 0), m.user_id, m.refreshed_at FROM members m")
+           " ORDER BY l.id DESC LIMIT 1), 0), m.user_id, m.refreshed_at, m.alipay_card FROM members m")
 
 
 def _member(r: sqlite3.Row) -> MemberRecord:
-    return MemberRecord(*tuple(r))
+    (card_no, biz, name, phone, level, synced, balance, user_id, refreshed_at, card) = tuple(r)
+    return MemberRecord(card_no, biz, name, phone, level, synced, balance, user_id, refreshed_at, bool(card))
 
 
 class SqliteMembers:

@@ -12,10 +12,10 @@ import dataclasses
 import datetime as dt
 import sqlite3
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pos_app.domain.member_rows import MemberRow
+from pos_app.services.ports.card_events import CardRequests, CardUpdate
 
 from .audit import append_audit
 from .db import transaction
@@ -47,12 +47,10 @@ def read_members(conn: sqlite3.Connection) -> list[MemberRow]:
                       has_card=bool(r[5])) for r in rows]
 
 
-CardBody = Callable[[MemberRow, dt.datetime], Mapping[str, Any]]
-"""Makes the card.update request body for a member's opening points (services.card_sync)."""
 
 
 def apply_members(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_user: str, source: str,
-                  at: dt.datetime, card_body: CardBody, dry_run: bool = False) -> MembersSummary:
+                  at: dt.datetime, card_requests: CardRequests, dry_run: bool = False) -> MembersSummary:
     """Write ``members`` (validated) in one transaction; ``dry_run`` rolls back after counting."""
 
     class _DryRun(Exception):
@@ -61,7 +59,7 @@ def apply_members(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_
     result = MembersSummary(0, 0, 0, 0, 0)
     try:
         with transaction(conn):
-            result = _apply(conn, members, by_user=by_user, source=source, at=at, card_body=card_body)
+            result = _apply(conn, members, by_user=by_user, source=source, at=at, card_requests=card_requests)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -70,7 +68,7 @@ def apply_members(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_
 
 
 def _apply(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_user: str, source: str,
-           at: dt.datetime, card_body: CardBody) -> MembersSummary:
+           at: dt.datetime, card_requests: CardRequests) -> MembersSummary:
     stamp = at.astimezone(dt.UTC).isoformat()
     existing = {r[0]: tuple(r[1:]) for r in conn.execute(
         "SELECT card_no, name, phone, level, COALESCE(biz_card_no, '') FROM members")}
@@ -107,9 +105,11 @@ def _apply(conn: sqlite3.Connection, members: Sequence[MemberRow], *, by_user: s
                      subject=m.card_no[-4:], detail={"points": m.opening_points, "source": source,
                                                      "card_update": m.has_card})
         if m.has_card:
-            body = card_body(m, at)
-            enqueue(conn, event_id=f"EM{uuid.uuid4().hex}", kind="card.update", card_no=m.card_no, body=body,
-                    created_at=at, points_after=m.opening_points)
+            req = card_requests.request(CardUpdate(
+                card_no=m.card_no, biz_card_no=m.biz_card_no or None, level=m.level, occur_time=at,
+                points_after=m.opening_points, changed_point=m.opening_points))
+            enqueue(conn, event_id=f"EM{uuid.uuid4().hex}", kind=req.kind, card_no=m.card_no, method=req.method,
+                    body=req.body, created_at=at, points_after=m.opening_points)
             cards += 1
     append_audit(conn, at=at, user_id=None, user_name=by_user, action="members.import", subject=source,
                  detail={"added": added, "changed": changed, "unchanged": unchanged, "points_entries": len(ledger),

@@ -14,28 +14,23 @@ from pathlib import Path
 from typing import IO, Any
 
 from pos_app.domain.codes import mask_code
-from pos_app.services.ports import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover
+from pos_app.services.ports.card_events import OUTBOX_KINDS
+from pos_app.services.ports.outbox import OutboxOutcome, OutboxRow, OutboxStats, SyncApprover
 
 from .audit import append_audit
 from .db import connect, transaction
 
 __all__ = [
-    "KIND_METHOD",
     "enqueue",
     "outbox_stats",
     "row_from_sql",
     "mask_card",
     "OutboxRepository",
     "SqliteOutboxQueue",
-    "SqliteSyncStore",
 ]
 
 logger = logging.getLogger(__name__)
 
-KIND_METHOD = {
-    "card.consume_sync": "alipay.marketing.card.consume.sync",
-    "card.update": "alipay.marketing.card.update",
-}
 
 _COLUMNS = ("id, event_id, kind, card_no, method, body_json, points_after, state, attempts, next_attempt_at,"
             " last_error, created_at, done_at, sale_id, refund_id")
@@ -43,18 +38,21 @@ _COALESCE_SCAN = 200          # how far ahead one card's run of card.update rows
 _CHUNK = 200                  # rows per short write transaction when many rows change at once
 
 
-def enqueue(conn: sqlite3.Connection, *, event_id: str, kind: str, card_no: str, body: Mapping[str, Any],
-            created_at: dt.datetime, points_after: int | None = None, sale_id: int | None = None,
-            refund_id: int | None = None) -> int:
-    """Add one pending row inside the caller's transaction. ``body`` is frozen here, byte for byte.
+def enqueue(conn: sqlite3.Connection, *, event_id: str, kind: str, card_no: str, method: str,
+            body: Mapping[str, Any], created_at: dt.datetime, points_after: int | None = None,
+            sale_id: int | None = None, refund_id: int | None = None) -> int:
+    """Add one pending row inside the caller's transaction. ``method`` and ``body`` (an OutboxRequest's, made
+    by pos_app.alipay.card_requests) are frozen here, byte for byte, and sent as they are.
 
     A card row for a member who holds no Alipay card (``members.alipay_card = 0``: imported from another
     system without one) is not added: Alipay would refuse it (CARD_NOT_EXIST) and it would sit among the
     failed rows for good. The points stay in the ledger; the first card row after the member gets the card
     carries the whole balance (``card.update`` sends the balance, not a delta). Returns 0 then.
     """
-    if kind not in KIND_METHOD:
+    if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
+    if not method:
+        raise ValueError("an outbox row needs the method it is sent with")
     if kind.startswith("card.") and _no_alipay_card(conn, card_no):
         logger.info("member %s holds no Alipay card: %s kept on the terminal only (points in the ledger)",
                     mask_code(card_no), kind)
@@ -63,7 +61,7 @@ def enqueue(conn: sqlite3.Connection, *, event_id: str, kind: str, card_no: str,
     cur = conn.execute(
         "INSERT INTO outbox (event_id, kind, card_no, method, body_json, points_after, state, attempts,"
         " next_attempt_at, sale_id, refund_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, ?)",
-        (event_id, kind, card_no, KIND_METHOD[kind], body_json, points_after, sale_id, refund_id,
+        (event_id, kind, card_no, method, body_json, points_after, sale_id, refund_id,
          created_at.astimezone(dt.UTC).isoformat()))
     return int(cur.lastrowid or 0)
 
@@ -115,9 +113,10 @@ class OutboxRepository:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def enqueue(self, *, event_id: str, kind: str, card_no: str, body: Mapping[str, Any], created_at: dt.datetime,
-                points_after: int | None = None, sale_id: int | None = None, refund_id: int | None = None) -> int:
-        return enqueue(self.conn, event_id=event_id, kind=kind, card_no=card_no, body=body,
+    def enqueue(self, *, event_id: str, kind: str, card_no: str, method: str, body: Mapping[str, Any],
+                created_at: dt.datetime, points_after: int | None = None, sale_id: int | None = None,
+                refund_id: int | None = None) -> int:
+        return enqueue(self.conn, event_id=event_id, kind=kind, card_no=card_no, method=method, body=body,
                        created_at=created_at, points_after=points_after, sale_id=sale_id, refund_id=refund_id)
 
     def stats(self) -> dict[str, Any]:
@@ -346,7 +345,4 @@ class SqliteOutboxQueue:
 
 class _Retry(Exception):
     """Internal: a concurrent change; the caller sends the head row unchanged."""
-
-
-SqliteSyncStore = SqliteOutboxQueue
 """The old name ("store" means the shop); kept for branches written against it."""

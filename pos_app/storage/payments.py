@@ -7,7 +7,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from pos_app.services.ports import PaymentAttempt
+from pos_app.services.ports.payments import PaymentAttempt
 
 __all__ = ["SqlitePaymentAttempts"]
 

@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from pos_app.domain.codes import mask_code
-from pos_app.services.ports import ZReportRecord
+from pos_app.services.ports.reports import ZReportRecord
 
 from . import outbox as _outbox
 

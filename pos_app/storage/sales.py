@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from pos_app.services.ports import RefundRecord, SaleLineRecord, SaleRecord, TenderRecord
+from pos_app.services.ports.sales import RefundRecord, SaleLineRecord, SaleRecord, TenderRecord
 
 from .audit import append_audit
 from .integrity import note_row
@@ -209,8 +209,9 @@ class SqliteJournal:
         return append_audit(self._conn, at=at, user_id=user_id, user_name=user_name, action=action,
                             subject=subject, detail=detail)
 
-    def enqueue(self, *, event_id: str, kind: str, card_no: str, body: Mapping[str, Any], created_at: dt.datetime,
-                points_after: int | None = None, sale_id: int | None = None,
+    def enqueue(self, *, event_id: str, kind: str, card_no: str, method: str, body: Mapping[str, Any],
+                created_at: dt.datetime, points_after: int | None = None, sale_id: int | None = None,
                 refund_id: int | None = None) -> int:
-        return enqueue(self._conn, event_id=event_id, kind=kind, card_no=card_no, body=body, created_at=created_at,
+        return enqueue(self._conn, event_id=event_id, kind=kind, card_no=card_no, method=method, body=body,
+                       created_at=created_at,
                        points_after=points_after, sale_id=sale_id, refund_id=refund_id)

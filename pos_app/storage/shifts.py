@@ -8,7 +8,7 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 
-from pos_app.services.ports import ShiftRecord, UnsettledPayment
+from pos_app.services.ports.shifts import ShiftRecord, UnsettledPayment
 
 __all__ = ["SqliteShiftRepository", "UNSETTLED_STATES"]
 

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import sqlite3
 
-from pos_app.services.ports import ApprovalRecord, UserRecord
+from pos_app.services.ports.users import ApprovalRecord, UserRecord
 
 __all__ = ["SqliteUserRepository"]
 

@@ -34,13 +34,14 @@ class ApprovalDialog(QDialog):
     """Ask a supervisor to approve ``action`` on ``subject``.
 
     ``exec()`` returns the recorded Approval, or None when cancelled (``result_approval`` keeps it).
-    ``reasons`` are ``(code, label)`` pairs (plain strings are used as both).
+    ``reasons`` are ``(code, label)`` pairs (plain strings are used as both); ``detail`` is shown large
+    (the amount of a refund).
     A supervisor card scanned by a wedge scanner lands in the number field and moves focus to the PIN.
     """
 
     def __init__(self, users_service: UserService, action: str, subject: str,
                  reasons: Sequence[tuple[str, str] | str] | None = None, parent: QWidget | None = None, *,
-                 requested_by: User | None = None, tr: Callable[..., str] | None = None) -> None:
+                 requested_by: User | None = None, tr: Callable[..., str] | None = None, detail: str = "") -> None:
         super().__init__(parent)
         t = tr or _identity
         self.setObjectName("approvalDialog")
@@ -56,6 +57,11 @@ class ApprovalDialog(QDialog):
         what = QLabel(f"{t(ACTIONS.get(action, action))}" + (f": {subject}" if subject else ""))
         what.setObjectName("approvalWhat")
         layout.addWidget(what)
+        if detail:  # what the supervisor approves, e.g. the amount of a refund
+            shown = QLabel(detail)
+            shown.setObjectName("approvalDetail")
+            shown.setStyleSheet("font-size: 18px; font-weight: bold")
+            layout.addWidget(shown)
         form = QFormLayout()
         self.number = QLineEdit()
         self.number.setObjectName("approvalNumber")
@@ -63,7 +69,7 @@ class ApprovalDialog(QDialog):
         self.pin = QLineEdit()
         self.pin.setObjectName("approvalPin")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setMaxLength(8)
+        self.pin.setMaxLength(12)   # a PIN is up to 12 digits (services/users.py); 8 cut longer supervisor PINs
         self.reason = QComboBox()
         self.reason.setObjectName("approvalReason")
         for code, label in pairs:

@@ -86,6 +86,3 @@ class TerminalContext:
     store_name: str = ""
     store_address: str = ""
     nav: Navigator = dataclasses.field(default_factory=Navigator)
-    # Deprecated: the string-keyed bag the navigator replaced. Nothing on main reads it; kept only so that
-    # branches written against it still import and run until they move to ``nav`` (then remove it).
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)  # deprecated bag (above): values of any kind

@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
         readers = [u for u in self._scanner_states if not u.startswith(("camera", "virtual"))]
         cams = [u for u in self._scanner_states if u.startswith(("camera", "virtual"))]
         s["scanner"].setText(f"{tr('Scanner')}: " + (", ".join(
-            f"{u.split(':')[0]} {tr(self._scanner_states[u])}" for u in readers) or tr("none")))
+            f"{tr(u.split(':')[0])} {tr(self._scanner_states[u])}" for u in readers) or tr("none")))  # wedge: 键盘口
         s["camera"].setText(f"{tr('Camera')}: " + (", ".join(
             f"{u.split('?')[0]} {tr(self._scanner_states[u])}" for u in cams) or tr("none")))
         printer = self.ctx.printer

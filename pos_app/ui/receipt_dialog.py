@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_ui
 from pos_app.services.checkout import CommittedSale
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from pos_app.services.receipts import ReceiptContent, ReceiptLine, StoreInfo, build_receipt, with_join_qr
 from pos_app.services.refunds import RefundOutcome, SaleDetail
 
@@ -88,8 +88,12 @@ def build_refund_receipt(detail: SaleDetail, outcome: RefundOutcome, lines: list
         if line is None:
             continue
         name = line.name  # a stored sale line keeps the name printed on the sale's receipt
-        share = line.amount_fen * qty // max(1, line.quantity) if line.unit != "kg" else line.amount_fen
-        items.append(ReceiptLine(name, f"-{qty} × {format_ui(line.unit_price_fen)}" if line.unit != "kg"
+        # what the customer paid for it (after member price, promotions and points), as the refund dialog shows:
+        # a real till's slip said "-2 × ¥3.50  -¥7.00" above "refunded ¥6.00" for a member-price line
+        paid = line.amount_fen - line.discount_fen
+        share = paid * qty // max(1, line.quantity) if line.unit != "kg" else paid
+        unit = format_ui(paid // max(1, line.quantity)) if paid % max(1, line.quantity) == 0 else ""
+        items.append(ReceiptLine(name, (f"-{qty} × {unit}" if unit else f"-{qty}") if line.unit != "kg"
                                  else f"-{qty / 1000:.3f} kg", "-" + format_ui(share)))
     if not items:
         items.append(ReceiptLine(lab["amount"], "", "-" + format_ui(outcome.amount_fen)))

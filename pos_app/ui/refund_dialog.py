@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -54,6 +55,7 @@ class RefundDialog(QDialog):
         self.ctx = ctx
         self.controller = controller
         self.detail: SaleDetail | None = None
+        self.quoted_fen: int | None = None   # what the chosen lines or amount refund (shown to the approver)
         self.approval_dialog: QDialog | None = None
         self.outcome: RefundOutcome | None = None
         self.refund_lines: list[tuple[int, int]] | None = None
@@ -96,6 +98,10 @@ class RefundDialog(QDialog):
             lay.addWidget(w)
         lay.addLayout(row)
         self.resize(620, 520)
+        # the status line says "Ctrl+P to preview or reprint" the refund slip: it works here too, not only
+        # on the checkout screen behind this dialog (a real till's Ctrl+P did nothing in the refund dialog)
+        self.preview_shortcut = QShortcut(QKeySequence("Ctrl+P"), self)
+        self.preview_shortcut.activated.connect(self._preview_slip)
         ctx.router.set_handler(Route.RECEIPT, self._scanned)
         if receipt_code:
             self.find_sale(receipt_code)
@@ -103,6 +109,11 @@ class RefundDialog(QDialog):
     def _reason_entered(self) -> None:
         if self.go.isEnabled():
             self.request_refund()
+
+    def _preview_slip(self) -> None:
+        receipts = self.ctx.nav.receipts
+        if receipts is not None:
+            receipts.show_last()
 
     def _scanned(self, code: ScanCode) -> None:
         self.find_sale(code.text)
@@ -136,7 +147,9 @@ class RefundDialog(QDialog):
             if line.voided or left <= 0:
                 continue
             # what the customer paid for the line (member price, promotions), not the shelf price
-            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(line.amount_fen - line.discount_fen)}")
+            # ... for what is left of it (a line partly refunded before shows the rest)
+            paid = (line.amount_fen - line.discount_fen) * left // line.quantity if line.quantity else 0
+            item = QListWidgetItem(f"{line.name}  ×{left}  {format_ui(paid)}")
             item.setData(Qt.ItemDataRole.UserRole, (line.line_no, left))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
@@ -171,6 +184,13 @@ class RefundDialog(QDialog):
                 self.status.setText(tr("Choose the lines to refund, or an amount"))
                 return
         reason = self.reason.text().strip() or tr("Goods returned")
+        try:   # the amount first: the supervisor approves a figure, not only a receipt number
+            self.quoted_fen = self.ctx.refunds.quote(self.detail.sale.id, lines, amount_fen)
+        except Exception as exc:
+            if exc.__class__.__module__.startswith("pos_app.services"):
+                self.status.setText(tr(str(exc)))
+                return
+            raise
         approval = self.ask_approval(reason)
         if approval is None:
             self.status.setText(tr("The refund was not approved"))
@@ -194,9 +214,12 @@ class RefundDialog(QDialog):
         from .approval_dialog import ApprovalDialog
 
         receipt_no = self.detail.sale.receipt_no if self.detail is not None else ""
+        quoted = self.quoted_fen
         dialog = ApprovalDialog(self.ctx.users, "refund", receipt_no,
                                 list(_REFUND_REASONS), self,
-                                requested_by=getattr(self.controller.session, "user", None), tr=self.ctx.tr)
+                                requested_by=getattr(self.controller.session, "user", None), tr=self.ctx.tr,
+                                detail=self.ctx.tr("Refund {amount}", amount=format_ui(quoted))
+                                if quoted is not None else "")
         self.approval_dialog = dialog
         try:
             return dialog.exec()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_ui
 from pos_app.services.errors import ServiceError
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from pos_app.services.reports import Report, ReportService, StoredZ
 
 from .qtcompat import emit

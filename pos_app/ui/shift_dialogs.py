@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -30,7 +31,8 @@ from pos_app.domain.money import format_ui, parse_yuan
 from pos_app.domain.shift import DENOMINATIONS_FEN
 from pos_app.services.approvals import ACTIONS, Approval, reasons_for
 from pos_app.services.errors import ServiceError
-from pos_app.services.ports import BEIJING, ShiftRecord
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.shifts import (
     CloseResult,
     DifferenceNeedsApproval,
@@ -201,6 +203,10 @@ def _comparison_table(rows: tuple[TenderComparison, ...], tr: Tr = _identity) ->
         for j, text in enumerate((tr(c.tender), format_ui(c.expected_fen), format_ui(c.counted_fen),
                                   format_ui(c.difference_fen))):
             table.setItem(i, j, QTableWidgetItem(text))
+    # every column readable without scrolling sideways (seen clipped in a real terminal's close dialog)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.verticalHeader().setVisible(False)
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height() + 32 * max(1, len(rows)) + 4)
     return table
 
 
@@ -288,9 +294,23 @@ class CloseShiftDialog(_Base):
         self.done_layout.insertWidget(0, _comparison_table(self.result_.comparison, self._t))
         self.z_text.setHtml(report_html(self.result_.figures, tr=self._t))
         self.pages.setCurrentIndex(2)
+        self._grow_within_screen(620, 720)
         for button in self.ok.buttons():
             if button.objectName() == "okButton":
                 button.setText(self._t("Done"))
+            elif self.ok.buttonRole(button) == QDialogButtonBox.ButtonRole.RejectRole:
+                button.hide()   # the shift is closed: nothing left to cancel
+
+    def _grow_within_screen(self, width: int, height: int) -> None:
+        """Room for the Z report, on screen: a 1280x800 till cut the Done button off below the screen's edge."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            width, height = min(width, screen.width() - 20), min(height, screen.height() - 40)
+        self.resize(max(self.width(), width), max(self.height(), height))
+        if screen is not None:
+            frame = self.frameGeometry()
+            frame.moveCenter(screen.center())
+            self.move(frame.topLeft())
 
     def _ask_supervisor(self) -> None:
         approval = self._approver(self._pending_action, f"shift {self._user.name}")

@@ -96,7 +96,10 @@ def member_view(member: MemberView | MemberRef | None, redeem: RedeemOption | No
     if member is None:
         return None
     if isinstance(member, MemberView):
-        points, pending = member.points_confirmed, member.points_pending
+        # the ledger balance is what the member has and may spend; "pending sync" is the part the member's
+        # Alipay card does not show yet (a member without the Alipay card has nothing to sync: no note)
+        points = member.points_balance
+        pending = member.points_pending if member.alipay_card else 0
     else:
         points, pending = member.points_balance, 0
     return MemberPanelView(

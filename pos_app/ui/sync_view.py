@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.services.ports import OutboxRow, SyncApprover
+from pos_app.services.ports.outbox import OutboxRow, SyncApprover
 from pos_app.services.sync import SyncError, SyncStatus, as_sync_approver, mask_card
 
 __all__ = ["SyncSource", "RowSnapshot", "SyncQueueModel", "SyncView", "SyncStatusLabel", "status_text"]

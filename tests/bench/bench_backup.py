@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from pos_app.alipay.card_requests import AlipayCardRequests
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -110,7 +112,7 @@ def bench_backup(tmp: Path) -> list[tuple[str, str, str]]:
         conn = connect(db)  # the cashier's own connection, like the till's GUI-thread unit of work
         uow = lambda: SqliteUnitOfWork(conn)  # noqa: E731
         checkout = CheckoutService(uow, SystemClock(), RandomIds(f"S001T{len(into) % 90 + 10}"),
-                                   CheckoutConfig(store_id="S001", terminal_id="T01", loyalty=LoyaltyRules()))
+                                   CheckoutConfig(store_id="S001", terminal_id="T01", loyalty=LoyaltyRules()), card_requests=AlipayCardRequests())
         i = 0
         while not stop.is_set() and (n is None or i < n):
             sale = checkout.new_sale()

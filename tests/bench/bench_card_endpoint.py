@@ -25,7 +25,7 @@ from pos_app.alipay.signing import sign_content, sign_string  # noqa: E402
 from pos_app.card_endpoint import OpeningApp, serve  # noqa: E402
 from pos_app.gateway_setup import gateway_config  # noqa: E402
 from pos_app.sandbox import SandboxServer  # noqa: E402
-from pos_app.services.ports import BEIJING  # noqa: E402
+from pos_app.services.ports.clock import BEIJING
 from pos_app.settings import load_settings  # noqa: E402
 
 RATE = 50

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pos_app.alipay.card_requests import AlipayCardRequests
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -19,7 +21,7 @@ from pos_app.runtime import RandomIds, SystemClock  # noqa: E402
 from pos_app.services.checkout import CheckoutConfig, CheckoutService  # noqa: E402
 from pos_app.services.members import MemberService  # noqa: E402
 from pos_app.services.payment import PaymentConfig  # noqa: E402
-from pos_app.services.ports import PaymentAttempt  # noqa: E402
+from pos_app.services.ports.payments import PaymentAttempt  # noqa: E402
 from pos_app.storage.db import Database  # noqa: E402
 from pos_app.storage.uow import SqliteUnitOfWork  # noqa: E402
 from tests.bench.bulk import bulk_items, bulk_members, item_code  # noqa: E402
@@ -60,7 +62,7 @@ def main() -> None:
         uow = lambda: SqliteUnitOfWork(conn)  # noqa: E731
         clock = SystemClock()
         checkout = CheckoutService(uow, clock, RandomIds("T1"),
-                                   CheckoutConfig(store_id="S1", terminal_id="T1", loyalty=LoyaltyRules()))
+                                   CheckoutConfig(store_id="S1", terminal_id="T1", loyalty=LoyaltyRules()), card_requests=AlipayCardRequests())
         members = MemberService(uow, None, clock)
         _ = PaymentConfig()
 

@@ -24,7 +24,7 @@ from typing import Any
 from pos_app.alipay import AlipayClient, load_gateway_config
 from pos_app.alipay.keys import generate_private_key
 from pos_app.alipay.signing import sign_content, verify_content
-from pos_app.services.ports import GatewaySuccess
+from pos_app.services.ports.gateway import GatewaySuccess
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGN_STRING = (

@@ -23,11 +23,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pos_app.alipay.card_requests import AlipayCardRequests  # noqa: E402
 from pos_app.dataio.catalogue import parse_catalogue  # noqa: E402
 from pos_app.dataio.members import parse_members  # noqa: E402
 from pos_app.dataio.tables import read_table, write_xlsx  # noqa: E402
 from pos_app.domain.codes import classify, gtin_check_digit  # noqa: E402
-from pos_app.services.ports import BEIJING  # noqa: E402
+from pos_app.services.ports.clock import BEIJING  # noqa: E402
 from pos_app.storage.catalogue import SqliteCatalogue  # noqa: E402
 from pos_app.storage.catalogue_import import apply_catalogue  # noqa: E402
 from pos_app.storage.db import Database  # noqa: E402
@@ -169,7 +170,7 @@ def main() -> None:
             conn = Database(tmp / "m.sqlite3").open_and_migrate()
             try:
                 s = apply_members(conn, parsed, by_user="bench", source="members.csv", at=NOW,
-                                  card_body=lambda m, at: {"card": m.card_no, "point": str(m.opening_points)})
+                                  card_requests=AlipayCardRequests())
             finally:
                 conn.close()
             return s.added

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pos_app.alipay.card_requests import AlipayCardRequests
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         clock, ids = SystemClock(), RandomIds("S1T1")
         checkout = CheckoutService(lambda: SqliteUnitOfWork(conn), clock, ids,
                                    CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1, store_name="B",
-                                                  loyalty=LoyaltyRules()))
+                                                  loyalty=LoyaltyRules()), card_requests=AlipayCardRequests())
         from pos_app.storage.catalogue import SqliteCatalogue
 
         cat = SqliteCatalogue(conn)

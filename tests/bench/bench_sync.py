@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from pos_app.alipay import card_requests as card_sync  # noqa: E402
 from pos_app.sandbox import SandboxServer  # noqa: E402
-from pos_app.services import card_sync  # noqa: E402
 from pos_app.storage.db import Database, connect, transaction  # noqa: E402
 from pos_app.storage.outbox import enqueue  # noqa: E402
 from tests.bench.bulk import bulk_outbox_backlog  # noqa: E402
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 c.execute("INSERT INTO points_ledger (card_no, kind, points, balance_after, created_at)"
                           " VALUES (?, 'adjust', 0, 0, ?)", (card, at.isoformat()))
                 for j in range(2):
-                    enqueue(c, event_id=f"C{k}-{j}", kind="card.update", card_no=card,
+                    enqueue(c, event_id=f"C{k}-{j}", kind="card.update", card_no=card, method=card_sync.KIND_METHOD["card.update"],
                             body={"target_card_no": biz[card], "target_card_no_type": "BIZ_CARD",
                                   "occur_time": card_sync.gateway_time(at),
                                   "card_info": {"point": str(args.rows // args.cards * 10)}},

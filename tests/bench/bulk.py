@@ -90,7 +90,7 @@ def bulk_outbox_backlog(conn: sqlite3.Connection, *, cards: int, rows: int, trad
                         add_members: bool = True, event_prefix: str = "B") -> str:
     """A sync backlog of ``rows`` outbox rows over ``cards`` cards (alternating consume.sync / card.update,
     so nothing coalesces), in commit order interleaving the cards; with the members when ``add_members``."""
-    from pos_app.services import card_sync
+    from pos_app.alipay import card_requests as card_sync
     from pos_app.storage.outbox import enqueue
 
     per_card = rows // cards if rows else 0
@@ -113,11 +113,13 @@ def bulk_outbox_backlog(conn: sqlite3.Connection, *, cards: int, rows: int, trad
                         act_pay_amount_fen=1000, points_after=points, points_redeemed=0, discount_fen=0,
                         shop_code="S001")
                     enqueue(conn, event_id=f"{event_prefix}{r}-{i}", kind="card.consume_sync", card_no=card, body=body,
+                            method=card_sync.KIND_METHOD["card.consume_sync"],
                             created_at=at, points_after=points)
                 else:
                     body = card_sync.card_update_body(card_no=card, biz_card_no=biz[card], level="VIP1",
                                                       occur_time=at, points_after=points, changed_point=10)
                     enqueue(conn, event_id=f"{event_prefix}{r}-{i}", kind="card.update", card_no=card, body=body, created_at=at,
+                            method=card_sync.KIND_METHOD["card.update"],
                             points_after=points)
 
     if add_members:

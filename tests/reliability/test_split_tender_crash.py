@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient, load_gateway_config
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.runtime import RandomIds, SystemClock
@@ -30,6 +31,7 @@ ITEM = "6901234567892"   # 19.00
 
 _CHILD = r"""
 import json, sys, threading, time
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient, load_gateway_config
 from pos_app.runtime import RandomIds, SystemClock
 from pos_app.services.checkout import CheckoutConfig, CheckoutService
@@ -46,7 +48,8 @@ def uow():
     return SqliteUnitOfWork(local.conn)
 cfg = load_gateway_config(info["gateway_url"], info["app_id"], info["app_private_key"], info["alipay_public_key"],
                           read_timeout_s=60.0)
-checkout = CheckoutService(uow, SystemClock(), RandomIds("T1"), CheckoutConfig(terminal_id="T1"))
+checkout = CheckoutService(uow, SystemClock(), RandomIds("T1"), CheckoutConfig(terminal_id="T1"),
+                           card_requests=AlipayCardRequests())
 payments = PaymentService(uow, AlipayClient(cfg, clock=SystemClock()), SystemClock(), RandomIds("T1"),
                           PaymentConfig(), checkout=checkout)
 till = Till(checkout, payments)
@@ -106,7 +109,7 @@ def test_kill_during_a_split_tender_then_recover(tmp_path: Path, when: str, deci
                                   server.alipay_public_key_path, read_timeout_s=2.0)
         with AlipayClient(cfg, clock=SystemClock()) as client:
             checkout = CheckoutService(lambda: SqliteUnitOfWork(check), SystemClock(), RandomIds("T1"),
-                                       CheckoutConfig(terminal_id="T1"))
+                                       CheckoutConfig(terminal_id="T1"), card_requests=AlipayCardRequests())
             svc = PaymentService(lambda: SqliteUnitOfWork(check), client, SystemClock(), RandomIds("T1"),
                                  PaymentConfig(query_interval_s=0.01, cancel_interval_s=0.01), sleep=lambda s: None,
                                  checkout=checkout)

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from pos_app.alipay import card_requests as card_sync
 from pos_app.alipay.client import AlipayClient
 from pos_app.alipay.envelope import verify_response
 from pos_app.alipay.keys import load_public_key_file
 from pos_app.sandbox import SandboxServer
-from pos_app.services import card_sync
 from pos_app.services.payment import PaymentConfig
-from pos_app.services.ports import GatewayResult, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import GatewayResult, GatewaySuccess, GatewayUnknown
 from tests.reliability.harness.env import CASHIER, MEMBERS, GatewayInfo, Services, build_services, make_client
 from tests.security.forging_proxy import ForgingProxy, rename
 

@@ -29,7 +29,7 @@ from pos_app.card_endpoint import OpeningApp, serve, stop
 from pos_app.domain.card_template import CardIssuingError, form_fields, parse_spec, template_biz
 from pos_app.gateway_setup import gateway_config
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import GatewayResult, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import GatewayResult, GatewaySuccess, GatewayUnknown
 from pos_app.settings import load_settings
 from pos_app.storage.db import connect
 from tests.reliability.harness.env import GatewayInfo, make_client

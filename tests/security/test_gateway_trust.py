@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import GatewaySuccess, GatewayUnknown
 from tests.reliability.harness.env import CASHIER, GatewayInfo, Services, build_services
 
 BASKET = {"version": 1, "lines": [], "member": None, "points_redeemed": 0, "payable_fen": 0}

@@ -18,7 +18,7 @@ from pyzbar.pyzbar import decode
 
 from pos_app.reconcile_runner import latest_run, run_reconcile
 from pos_app.runtime import FixedClock
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 from tests.ui.conftest import WATER, make_terminal, scan
 from tests.ui.modal import ModalScript, supervisor_approves
 

@@ -88,7 +88,7 @@ def test_save_pdf_from_the_preview_of_a_committed_sale(qtbot: Any, terminal: Any
 def test_refund_slip_pdf_in_chinese_never_overwrites(tmp_path: Path, qapp: Any) -> None:
     sale = SimpleNamespace(receipt_no="T01-20260101-0007")
     line = SimpleNamespace(line_no=1, name="农夫山泉 550ml", name_en="Water", unit="pcs", quantity=2,
-                           unit_price_fen=200, amount_fen=400)
+                           unit_price_fen=200, amount_fen=400, discount_fen=0)   # as a stored sale line
     detail = SimpleNamespace(sale=sale, lines=[line], trade_no="2026010122001400000001", member_masked="张*")
     outcome = SimpleNamespace(amount_fen=200, method="alipay", points_reversed=2, points_restored=0,
                               out_request_no="R-0007-1")

@@ -8,8 +8,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from pos_app.alipay.card_requests import KIND_METHOD
 from pos_app.runtime import SystemClock
-from pos_app.services.ports import SyncApprover
+from pos_app.services.ports.outbox import SyncApprover
 from pos_app.services.sync import SyncConfig, SyncStatus, SyncWorker
 from pos_app.storage.db import connect, transaction
 from pos_app.storage.outbox import SqliteOutboxQueue, enqueue
@@ -21,10 +22,12 @@ def _seed(db_path: Path) -> tuple[int, int]:
     at = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
     with transaction(conn):
         a = enqueue(conn, event_id="E1", kind="card.consume_sync", card_no="8800123412345678",
+                    method=KIND_METHOD["card.consume_sync"],
                     body={"trade_no": "T1"}, created_at=at, points_after=5)
-        b = enqueue(conn, event_id="E2", kind="card.update", card_no="8800123412345678",
+        b = enqueue(conn, event_id="E2", kind="card.update", card_no="8800123412345678", method=KIND_METHOD["card.update"],
                     body={"occur_time": "x"}, created_at=at, points_after=5)
-        enqueue(conn, event_id="E3", kind="card.update", card_no="8800999900001111", body={"occur_time": "y"},
+        enqueue(conn, event_id="E3", kind="card.update", card_no="8800999900001111", method=KIND_METHOD["card.update"],
+                body={"occur_time": "y"},
                 created_at=at, points_after=9)
         conn.execute("UPDATE outbox SET state='dead', attempts=1, last_error='40004 CARD_NOT_EXIST: 会员卡不存在'"
                      " WHERE id = ?", (a,))

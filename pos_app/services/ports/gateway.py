@@ -7,17 +7,19 @@ import enum
 from collections.abc import Mapping
 from typing import Any, Protocol, Union
 
-from pos_app.domain.money import parse_gateway_amount
-
-__all__ = ["FailureKind", "GatewaySuccess", "GatewayInProgress", "GatewayBusinessFailure", "GatewayUnknown", "GATEWAY_UNKNOWN_CAUSES", "GatewayResult", "PayResult", "QueryResult", "CancelResult", "RefundResult", "RefundQueryResult", "CardInfo", "TradeGateway", "CardGateway"]
+__all__ = ["FailureKind", "Refusal", "GatewaySuccess", "GatewayInProgress", "GatewayBusinessFailure", "GatewayUnknown",
+           "GATEWAY_UNKNOWN_CAUSES", "GatewayResult", "TradeStatus", "PayResult", "QueryResult", "CancelResult",
+           "RefundResult", "RefundQueryResult", "CardInfo", "Answer", "CardLookup", "TradeGateway", "CardGateway"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GatewaySuccess:
-    """``code == "10000"``: the call succeeded; ``body`` is the verified ``*_response`` object."""
+    """The call succeeded; ``answer`` is its typed content. ``body`` is the verified raw answer, read only
+    by pos_app.alipay and diagnostics (tests/test_architecture.py keeps services and storage off it)."""
 
     code: str
     body: Mapping[str, Any]
+    answer: Answer | None = None   # the typed answer (None: the gateway gave none the terminal can use)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -25,6 +27,16 @@ class GatewayInProgress:
     """``code == "10003"`` (alipay.trade.pay only): the buyer is still confirming; poll query."""
 
     body: Mapping[str, Any]
+    answer: PayResult | None = None
+
+
+class Refusal(enum.StrEnum):
+    """What a definite refusal says about the request (classified in pos_app.alipay.subcodes)."""
+
+    OTHER = "other"                  # refused; ``reason`` says why when it matters to the cashier
+    ALREADY_PAID = "already_paid"    # this trade was paid before: believe it only after a query
+    NO_SUCH_TRADE = "no_such_trade"  # Alipay has no record of this trade
+    RETRY_LATER = "retry_later"      # a cancel Alipay asks to send again
 
 
 class FailureKind(enum.StrEnum):
@@ -37,11 +49,12 @@ class FailureKind(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GatewayBusinessFailure:
-    """A definite answer other than success (40004 with a sub_code, 40002, 20001, ...).
+    """A definite answer other than success, classified by pos_app.alipay.subcodes.
 
-    ``verified`` is False for an unsigned error body (accepted as the Java SDK does). A cancel
-    answer carrying ``retry_flag == "Y"`` is always reported here (even with ACQ.SYSTEM_ERROR)
-    so the caller can read ``CancelResult.from_body(body).retry_flag``.
+    ``verified`` is False for an unsigned error body (accepted as the Java SDK does). ``kind`` says
+    what to do, ``refusal`` what it says about the request (a cancel Alipay asks to retry is always
+    reported here), ``reason`` the cashier's message code. ``code``/``sub_code``/``sub_msg`` are the
+    gateway's own words, kept for logs and audit only; ``about`` is the trade the answer names ("" if none).
     """
 
     code: str
@@ -51,12 +64,24 @@ class GatewayBusinessFailure:
     verified: bool = True
     kind: FailureKind = FailureKind.DEFINITE   # set by the client from the sub-code table
     reason: str = ""                          # a reason code for the cashier's message ("" = none specific)
+    refusal: Refusal = Refusal.OTHER
+    about: str = ""
+    detail: str = ""                          # the log line ("" = code, sub_code and sub_msg)
+
+    @property
+    def label(self) -> str:
+        """The gateway's code for a message or the audit: the sub-code, else the code."""
+        return self.sub_code or f"code {self.code}"
+
+    def describe(self) -> str:
+        """One line for the log and the supervisor screen."""
+        return self.detail or f"{self.code} {self.sub_code}: {self.sub_msg}".strip()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GatewayUnknown:
-    """The outcome is not known: timeout, connection error, HTTP error, 20000, ACQ.SYSTEM_ERROR,
-    or an unverifiable/unparsable body. ``cause`` is one of ``GATEWAY_UNKNOWN_CAUSES``."""
+    """The outcome is not known: timeout, connection error, HTTP error, Alipay unavailable or a system
+    error, or an unverifiable/unparsable body. ``cause`` is one of ``GATEWAY_UNKNOWN_CAUSES``."""
 
     reason: str
     cause: str = "transport"
@@ -71,19 +96,18 @@ GATEWAY_UNKNOWN_CAUSES = (
 GatewayResult = Union[GatewaySuccess, GatewayInProgress, GatewayBusinessFailure, GatewayUnknown]  # noqa: UP007
 
 
-def _s(body: Mapping[str, Any], key: str) -> str:
-    value = body.get(key)
-    return value if isinstance(value, str) else ""
+class TradeStatus(enum.StrEnum):
+    """Where a trade stands, as a query answers it."""
 
-
-def _fen(body: Mapping[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    return parse_gateway_amount(value) if isinstance(value, str) and value != "" else None
+    WAITING = "waiting"   # the buyer has not confirmed yet
+    PAID = "paid"         # paid (also when it can no longer be refunded)
+    CLOSED = "closed"     # closed unpaid, or fully refunded
+    UNKNOWN = "unknown"   # the answer named no status this terminal knows
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PayResult:
-    """The fields of an alipay.trade.pay answer (10000 or 10003); money in fen."""
+    """A pay answer (paid, or waiting for the buyer); money in fen."""
 
     trade_no: str
     out_trade_no: str
@@ -92,25 +116,14 @@ class PayResult:
     buyer_user_id: str
     gmt_payment: str
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> PayResult:
-        return cls(
-            trade_no=_s(body, "trade_no"),
-            out_trade_no=_s(body, "out_trade_no"),
-            total_fen=_fen(body, "total_amount") or 0,
-            buyer_logon_id=_s(body, "buyer_logon_id"),
-            buyer_user_id=_s(body, "buyer_user_id") or _s(body, "buyer_open_id"),
-            gmt_payment=_s(body, "gmt_payment"),
-        )
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class QueryResult:
-    """The fields of an alipay.trade.query answer; ``trade_status`` is one of the four statuses."""
+    """A trade query answer."""
 
     trade_no: str
     out_trade_no: str
-    trade_status: str
+    status: TradeStatus
     total_fen: int
     buyer_logon_id: str
     buyer_user_id: str
@@ -118,89 +131,48 @@ class QueryResult:
 
     @property
     def is_paid(self) -> bool:
-        return self.trade_status in ("TRADE_SUCCESS", "TRADE_FINISHED")
+        return self.status is TradeStatus.PAID
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> QueryResult:
-        return cls(
-            trade_no=_s(body, "trade_no"),
-            out_trade_no=_s(body, "out_trade_no"),
-            trade_status=_s(body, "trade_status"),
-            total_fen=_fen(body, "total_amount") or 0,
-            buyer_logon_id=_s(body, "buyer_logon_id"),
-            buyer_user_id=_s(body, "buyer_user_id") or _s(body, "buyer_open_id"),
-            gmt_payment=_s(body, "send_pay_date") or _s(body, "gmt_payment"),
-        )
+    @property
+    def is_closed(self) -> bool:
+        return self.status is TradeStatus.CLOSED
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CancelResult:
-    """The fields of an alipay.trade.cancel answer: ``action`` is "close", "refund" or ""."""
+    """A cancel answer: ``refunded`` when the trade had been paid and the money went back to the buyer."""
 
     trade_no: str
     out_trade_no: str
-    action: str
-    retry_flag: str
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> CancelResult:
-        return cls(
-            trade_no=_s(body, "trade_no"),
-            out_trade_no=_s(body, "out_trade_no"),
-            action=_s(body, "action"),
-            retry_flag=_s(body, "retry_flag") or "N",
-        )
+    refunded: bool
+    retry: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RefundResult:
-    """alipay.trade.refund: ``fund_change`` "Y" means this call moved money; ``refund_fee_fen`` is cumulative."""
+    """A refund answer: ``money_moved`` when this call moved money; ``refund_fee_fen`` is cumulative."""
 
     trade_no: str
     out_trade_no: str
-    fund_change: str
+    money_moved: bool
     refund_fee_fen: int
     send_back_fee_fen: int | None
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> RefundResult:
-        return cls(
-            trade_no=_s(body, "trade_no"),
-            out_trade_no=_s(body, "out_trade_no"),
-            fund_change=_s(body, "fund_change"),
-            refund_fee_fen=_fen(body, "refund_fee") or 0,
-            send_back_fee_fen=_fen(body, "send_back_fee"),
-        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RefundQueryResult:
-    """alipay.trade.fastpay.refund.query: the refund happened iff ``refund_status == "REFUND_SUCCESS"``."""
+    """A refund query answer: ``succeeded`` when that refund happened."""
 
     out_trade_no: str
     out_request_no: str
-    refund_status: str
+    succeeded: bool
     refund_amount_fen: int | None
     total_fen: int | None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.refund_status == "REFUND_SUCCESS"
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> RefundQueryResult:
-        return cls(
-            out_trade_no=_s(body, "out_trade_no"),
-            out_request_no=_s(body, "out_request_no"),
-            refund_status=_s(body, "refund_status"),
-            refund_amount_fen=_fen(body, "refund_amount"),
-            total_fen=_fen(body, "total_amount"),
-        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CardInfo:
-    """A MerchantCard as returned by card.query / card.open; points as an int, balance in fen."""
+    """A member card as Alipay holds it; points as an int, balance in fen."""
 
     biz_card_no: str
     external_card_no: str
@@ -210,27 +182,18 @@ class CardInfo:
     open_date: str = ""
     valid_date: str = ""
 
-    @classmethod
-    def from_card_info(cls, card: Mapping[str, Any]) -> CardInfo:
-        raw_point = card.get("point")
-        point = 0
-        if isinstance(raw_point, str | int) and str(raw_point).strip():
-            point = parse_gateway_amount(str(raw_point)) // 100
-        return cls(
-            biz_card_no=_s(card, "biz_card_no"),
-            external_card_no=_s(card, "external_card_no"),
-            point=point,
-            level=_s(card, "level"),
-            balance_fen=_fen(card, "balance") or 0,
-            open_date=_s(card, "open_date"),
-            valid_date=_s(card, "valid_date"),
-        )
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> CardInfo:
-        """From a card.query / card.open answer (reads its ``card_info`` object)."""
-        card = body.get("card_info")
-        return cls.from_card_info(card if isinstance(card, Mapping) else {})
+Answer = Union[PayResult, QueryResult, CancelResult, RefundResult, RefundQueryResult, CardInfo]  # noqa: UP007
+"""The typed content of a successful answer (filled in by pos_app.alipay from the verified body)."""
+
+
+class CardLookup(enum.StrEnum):
+    """How a card is looked up: by Alipay's card number, the shop's, or a member code shown in Alipay."""
+
+    ALIPAY_CARD = "alipay_card"
+    SHOP_CARD = "shop_card"
+    DYNAMIC_QR = "dynamic_qr"
+    DYNAMIC_BAR = "dynamic_bar"
 
 
 class TradeGateway(Protocol):
@@ -262,7 +225,7 @@ class TradeGateway(Protocol):
 class CardGateway(Protocol):
     """The membership-card calls; bodies are sent exactly as given (the outbox stores them)."""
 
-    def card_query(self, target_card_no: str, target_card_no_type: str) -> GatewayResult: ...
+    def card_query(self, target_card_no: str, target_card_no_type: CardLookup) -> GatewayResult: ...
 
     def card_update(self, body: Mapping[str, Any]) -> GatewayResult: ...
 

@@ -15,9 +15,10 @@ class JournalPort(Protocol):
     def audit(self, *, at: dt.datetime, user_id: int | None, user_name: str, action: str, subject: str = "",
               detail: Mapping[str, Any] | None = None) -> int: ...
 
-    def enqueue(self, *, event_id: str, kind: str, card_no: str, body: Mapping[str, Any], created_at: dt.datetime,
-                points_after: int | None = None, sale_id: int | None = None,
-                refund_id: int | None = None) -> int: ...
+    def enqueue(self, *, event_id: str, kind: str, card_no: str, method: str, body: Mapping[str, Any],
+                created_at: dt.datetime, points_after: int | None = None, sale_id: int | None = None,
+                refund_id: int | None = None) -> int:
+        """One outbox row: an OutboxRequest's kind, method and body (ports/card_events.py), kept byte for byte."""
 
 
 class AuditPort(Protocol):

@@ -21,6 +21,7 @@ class MemberRecord:
     points_balance: int
     user_id: str = ""
     refreshed_at: str | None = None
+    alipay_card: bool = True       # holds the shop's Alipay card (False: points kept here only, nothing synced)
 
 
 class MemberRepository(Protocol):

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Protocol
 
-__all__ = ["OutboxRow", "OutboxOutcome", "OutboxStats", "SyncApprover", "OutboxQueue", "SyncStore"]
+__all__ = ["OutboxRow", "OutboxOutcome", "OutboxStats", "SyncApprover", "OutboxQueue"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,7 +109,4 @@ class OutboxQueue(Protocol):
         """dead -> discarded with the reason, audited; False if the row is not dead."""
 
     def close(self) -> None: ...
-
-
-SyncStore = OutboxQueue
 """The old name ("store" means the shop); kept for branches written against it."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pos_app.alipay.card_requests import AlipayCardRequests
+
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
@@ -44,7 +46,7 @@ def write(path: Path, sales: int = 24) -> None:
     uow = lambda: SqliteUnitOfWork(conn)  # noqa: E731
     clock = SystemClock()
     checkout = CheckoutService(uow, clock, RandomIds("S001T01"),
-                               CheckoutConfig(store_id="S001", terminal_id="T01", loyalty=LoyaltyRules()))
+                               CheckoutConfig(store_id="S001", terminal_id="T01", loyalty=LoyaltyRules()), card_requests=AlipayCardRequests())
     members = MemberService(uow, None, clock)
     for i in range(sales):
         sale = checkout.new_sale()

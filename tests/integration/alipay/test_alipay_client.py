@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pos_app.alipay import AlipayClient
-from pos_app.services.ports import (
+from pos_app.services.ports.gateway import (
     CancelResult,
     CardInfo,
     GatewayBusinessFailure,
@@ -18,8 +18,9 @@ from pos_app.services.ports import (
     QueryResult,
     RefundQueryResult,
     RefundResult,
+    Refusal,
 )
-from tests.integration.sandbox.sandbox_support import make_client
+from tests.integration.sandbox.sandbox_support import answer, make_client
 
 CODE = "286648048691290423"
 
@@ -31,7 +32,7 @@ def _pay(client: AlipayClient, out: str = "T1", code: str = CODE, fen: int = 888
 def test_pay_instant_success(client, sandbox) -> None:
     res = _pay(client)
     assert isinstance(res, GatewaySuccess) and res.code == "10000"
-    pay = PayResult.from_body(res.body)
+    pay = answer(res, PayResult)
     assert pay.total_fen == 8888 and pay.out_trade_no == "T1" and len(pay.trade_no) == 28
     assert pay.buyer_user_id.startswith("2088") and len(pay.buyer_user_id) == 16 and pay.gmt_payment
     trade = sandbox.trade("T1")
@@ -42,18 +43,18 @@ def test_pay_instant_success(client, sandbox) -> None:
 def test_every_trade_call(client, sandbox) -> None:
     assert isinstance(_pay(client), GatewaySuccess)
     q = client.query("T1")
-    assert isinstance(q, GatewaySuccess) and QueryResult.from_body(q.body).is_paid
+    assert isinstance(q, GatewaySuccess) and answer(q, QueryResult).is_paid
     r = client.refund("T1", "R1", 1000, "退货")
     assert isinstance(r, GatewaySuccess)
-    rr = RefundResult.from_body(r.body)
-    assert rr.fund_change == "Y" and rr.refund_fee_fen == 1000 and rr.send_back_fee_fen == 1000
+    rr = answer(r, RefundResult)
+    assert rr.money_moved and rr.refund_fee_fen == 1000 and rr.send_back_fee_fen == 1000
     rq = client.refund_query("T1", "R1")
     assert isinstance(rq, GatewaySuccess)
-    assert RefundQueryResult.from_body(rq.body).succeeded and RefundQueryResult.from_body(rq.body).refund_amount_fen == 1000
+    assert answer(rq, RefundQueryResult).succeeded and answer(rq, RefundQueryResult).refund_amount_fen == 1000
     c = client.cancel("T1")
     assert isinstance(c, GatewaySuccess)
-    assert CancelResult.from_body(c.body).action == "refund"
-    assert QueryResult.from_body(client.query("T1").body).trade_status == "TRADE_CLOSED"
+    assert answer(c, CancelResult).refunded
+    assert client.query("T1").body["trade_status"] == "TRADE_CLOSED"
     assert sum(ch["fen"] for ch in sandbox.trade("T1")["charges"]) == 0
 
 
@@ -61,16 +62,16 @@ def test_wait_then_success_and_wait_forever(client, sandbox) -> None:
     sandbox.script_auth_code("281111111111111111", "wait_then_success", queries=2)
     res = _pay(client, "W1", "281111111111111111")
     assert isinstance(res, GatewayInProgress)
-    assert PayResult.from_body(res.body).trade_no
+    assert answer(res, PayResult).trade_no
     assert res.body["receipt_amount"] == "0.00"
-    assert QueryResult.from_body(client.query("W1").body).trade_status == "WAIT_BUYER_PAY"
-    assert QueryResult.from_body(client.query("W1").body).trade_status == "TRADE_SUCCESS"
+    assert client.query("W1").body["trade_status"] == "WAIT_BUYER_PAY"
+    assert client.query("W1").body["trade_status"] == "TRADE_SUCCESS"
     sandbox.script_auth_code("282222222222222222", "wait_forever")
     assert isinstance(_pay(client, "W2", "282222222222222222"), GatewayInProgress)
     for _ in range(3):
-        assert QueryResult.from_body(client.query("W2").body).trade_status == "WAIT_BUYER_PAY"
+        assert client.query("W2").body["trade_status"] == "WAIT_BUYER_PAY"
     c = client.cancel("W2")
-    assert isinstance(c, GatewaySuccess) and CancelResult.from_body(c.body).action == "close"
+    assert isinstance(c, GatewaySuccess) and not answer(c, CancelResult).refunded
     assert sandbox.trade("W2")["charges"] == []
 
 
@@ -111,26 +112,26 @@ def test_card_calls(client, sandbox) -> None:
                                             "balance": "0.00"},
                           "member_ext_info": {"name": "张三", "cell": "13800000000"}}, auth_token="tok")
     assert isinstance(o, GatewaySuccess)
-    info = CardInfo.from_body(o.body)
+    info = answer(o, CardInfo)
     assert info.external_card_no == "M0001" and info.point == 10 and info.biz_card_no.startswith("PX")
     q = client.card_query(info.biz_card_no, "BIZ_CARD")
-    assert isinstance(q, GatewaySuccess) and CardInfo.from_body(q.body).level == "VIP1"
+    assert isinstance(q, GatewaySuccess) and answer(q, CardInfo).level == "VIP1"
     u = client.card_update({"target_card_no": info.biz_card_no, "target_card_no_type": "BIZ_CARD",
                             "occur_time": "2024-01-01 12:00:00",
                             "card_info": {"point": "120", "balance": "5.00", "level": "VIP2"}})
     assert isinstance(u, GatewaySuccess)
-    after = CardInfo.from_body(client.card_query("M0001", "EXTERNAL_CARD").body)
+    after = answer(client.card_query("M0001", "EXTERNAL_CARD"), CardInfo)
     assert (after.point, after.balance_fen, after.level) == (120, 500, "VIP2")
-    pay = PayResult.from_body(_pay(client, "C1").body)
+    pay = answer(_pay(client, "C1"), PayResult)
     s = client.consume_sync({"target_card_no": info.biz_card_no, "target_card_no_type": "BIZ_CARD",
                              "trade_no": pay.trade_no, "trade_time": "2024-01-01 12:05:00", "trade_type": "TRADE",
                              "trade_amount": "88.88", "act_pay_amount": "88.88",
                              "card_info": {"point": "208"}})
     assert isinstance(s, GatewaySuccess) and s.body["external_card_no"] == "M0001"
-    assert CardInfo.from_body(client.card_query(info.biz_card_no, "BIZ_CARD").body).point == 208
+    assert answer(client.card_query(info.biz_card_no, "BIZ_CARD"), CardInfo).point == 208
     code = sandbox.mint_member_code(info.biz_card_no)["code"]
     dq = client.card_query(code, "D_BAR_CODE")
-    assert isinstance(dq, GatewaySuccess) and CardInfo.from_body(dq.body).external_card_no == "M0001"
+    assert isinstance(dq, GatewaySuccess) and answer(dq, CardInfo).external_card_no == "M0001"
     g = client.call("alipay.marketing.card.query", {"target_card_no": "nope", "target_card_no_type": "BIZ_CARD"})
     assert isinstance(g, GatewayBusinessFailure) and g.sub_code == "CARD_NOT_EXIST"
 
@@ -159,7 +160,7 @@ def test_fault_slow_applied_then_timeout(sandbox) -> None:
         assert isinstance(res, GatewayUnknown) and res.cause == "timeout"
         assert sandbox.trade("T1")["status"] == "TRADE_SUCCESS"  # applied before the slow answer
         q = client.query("T1")
-        assert isinstance(q, GatewaySuccess) and QueryResult.from_body(q.body).is_paid
+        assert isinstance(q, GatewaySuccess) and answer(q, QueryResult).is_paid
         again = _pay(client)
         assert isinstance(again, GatewayBusinessFailure) and again.sub_code == "ACQ.TRADE_HAS_SUCCESS"
     finally:
@@ -203,9 +204,10 @@ def test_fault_cancel_retry_flag(client, sandbox) -> None:
     sandbox.inject_fault("cancel_retry", "alipay.trade.cancel", count=2)
     for _ in range(2):
         res = client.cancel("K1")
-        assert isinstance(res, GatewayBusinessFailure) and CancelResult.from_body(res.body).retry_flag == "Y"
+        assert isinstance(res, GatewayBusinessFailure) and res.body["retry_flag"] == "Y"
+        assert res.refusal is Refusal.RETRY_LATER
     ok = client.cancel("K1")
-    assert isinstance(ok, GatewaySuccess) and CancelResult.from_body(ok.body).action == "close"
+    assert isinstance(ok, GatewaySuccess) and not answer(ok, CancelResult).refunded
 
 
 def test_probabilistic_faults_are_seeded(sandbox) -> None:

@@ -10,7 +10,7 @@ import pytest
 from pos_app.__main__ import main
 from pos_app.alipay import AlipayClient
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import GatewayBusinessFailure, GatewaySuccess
+from pos_app.services.ports.gateway import GatewayBusinessFailure, GatewaySuccess
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pos_app.__main__ import main
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.domain.codes import classify, gtin_check_digit
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.runtime import FixedClock, RandomIds
@@ -42,7 +43,7 @@ def test_scan_by_any_barcode_and_the_sale_keeps_its_scanned_price(tmp_path: Path
     c = connect(db)
     checkout = CheckoutService(lambda: SqliteUnitOfWork(c), FixedClock(), RandomIds("T1"),
                                CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1, store_name="Shop",
-                                              loyalty=LoyaltyRules(points_per_yuan=1)))
+                                              loyalty=LoyaltyRules(points_per_yuan=1)), card_requests=AlipayCardRequests())
     sale = checkout.new_sale()
     upca = checkout.add_scan(sale, classify("036000291452"))       # UPC-A, stored as its GTIN-13
     ean = checkout.add_scan(sale, classify("6901234567892"))       # the same item's second barcode

@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from pos_app.__main__ import main
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient, load_gateway_config
 from pos_app.domain.codes import classify
 from pos_app.loyalty_setup import loyalty_rules
@@ -62,7 +63,7 @@ def test_a_real_terminal_day_from_the_shops_files(tmp_path: Path) -> None:
         shift = shifts.open_shift(cashier, float_fen=20_000)
         rules = loyalty_rules(settings, demo=False)
         checkout = CheckoutService(uow, clock, RandomIds("T07"), CheckoutConfig(
-            store_id="S1", terminal_id="T07", terminal_no=7, loyalty=rules))
+            store_id="S1", terminal_id="T07", terminal_no=7, loyalty=rules), card_requests=AlipayCardRequests())
         members = MemberService(uow, client, clock)
         for card, scans in ((IMPORTED, ["6901234567892", "036000291452"]), (AT_ALIPAY, ["036000291452"] * 3)):
             sale = checkout.new_sale()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.domain.loyalty import LoyaltyRules
 from pos_app.domain.promotions import PriceBook, Promotion
@@ -45,7 +46,7 @@ def test_a_switch_or_an_import_applies_from_the_next_sale(conn: sqlite3.Connecti
     clock = FixedClock()
     service = PromotionsService(SqlitePromotionStore(lambda: conn, _pricing, clock.now))
     checkout = CheckoutService(lambda: SqliteUnitOfWork(conn), clock, RandomIds("T1"),
-                               CheckoutConfig(loyalty=LoyaltyRules(), pricing=_pricing(conn)))
+                               CheckoutConfig(loyalty=LoyaltyRules(), pricing=_pricing(conn)), card_requests=AlipayCardRequests())
     service.mark_loaded()
     checkout.pricing_refresh = service.refresh
     assert [(r.id, r.active) for r in service.rows()] == [("P50", True)]

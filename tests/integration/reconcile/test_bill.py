@@ -20,7 +20,8 @@ from pos_app.alipay.bill import (
 from pos_app.domain.reconcile import BillFormatError, BillUnavailable, EntryKind
 from pos_app.sandbox import SandboxServer
 from pos_app.sandbox.bills import build_bill_zip, partner_id_for, write_gbk_zip
-from pos_app.services.ports import BEIJING, GatewayBusinessFailure, GatewaySuccess
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.ports.gateway import GatewayBusinessFailure, GatewaySuccess
 
 DAY = dt.date(2026, 3, 10)
 

@@ -9,7 +9,7 @@ import pytest
 
 from pos_app.__main__ import main
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 
 def _config(tmp_path: Path, sandbox: SandboxServer) -> Path:

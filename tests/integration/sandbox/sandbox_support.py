@@ -7,11 +7,14 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from pos_app.alipay import AlipayClient, load_gateway_config
 from pos_app.sandbox import SandboxServer
+
+T = TypeVar("T")
 
 __all__ = ["SandboxClock", "sandbox_keys", "sandbox", "client", "make_client", "restart"]
 
@@ -69,3 +72,10 @@ def restart(server: SandboxServer) -> SandboxServer:
     data, port = server.data_dir, server.port
     server.stop()
     return SandboxServer(data, port=port).start()
+
+
+def answer(result: object, kind: type[T]) -> T:
+    """The typed answer the client read from a successful (or in-progress) call, checked to be a ``kind``."""
+    got = getattr(result, "answer", None)
+    assert isinstance(got, kind), f"expected a {kind.__name__} answer, got {result!r}"
+    return got

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from pos_app.services.ports import GatewayInProgress, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import GatewayInProgress, GatewaySuccess, GatewayUnknown
 
 ROOT = Path(__file__).resolve().parents[3]
 

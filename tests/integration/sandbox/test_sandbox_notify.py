@@ -9,7 +9,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pos_app.alipay.keys import generate_private_key
-from pos_app.services.ports import GatewaySuccess
+from pos_app.services.ports.gateway import GatewaySuccess
 from tests.integration.sandbox.sandbox_support import make_client
 
 

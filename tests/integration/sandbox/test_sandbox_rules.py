@@ -12,8 +12,8 @@ import pytest
 from pos_app.alipay.envelope import build_request, verify_response
 from pos_app.alipay.keys import load_private_key_file, load_public_key_file
 from pos_app.sandbox.state import AUTH_CODE_RE
-from pos_app.services.ports import (
-    BEIJING,
+from pos_app.services.ports.clock import BEIJING
+from pos_app.services.ports.gateway import (
     CardInfo,
     GatewayBusinessFailure,
     GatewayInProgress,
@@ -22,7 +22,7 @@ from pos_app.services.ports import (
     QueryResult,
     RefundResult,
 )
-from tests.integration.sandbox.sandbox_support import make_client, restart
+from tests.integration.sandbox.sandbox_support import answer, make_client, restart
 
 CODE = "286648048691290423"
 OTHER = "286648048691290424"
@@ -127,15 +127,15 @@ def test_cancel_before_pay_arrives_closes_ahead(client, sandbox) -> None:
 
 def test_refunds_cumulative_and_idempotent(client, sandbox) -> None:
     _pay(client, fen=1000)
-    r1 = RefundResult.from_body(client.refund("T1", "R1", 300, "a").body)
-    assert (r1.fund_change, r1.refund_fee_fen) == ("Y", 300)
-    r1b = RefundResult.from_body(client.refund("T1", "R1", 300, "a").body)
-    assert (r1b.fund_change, r1b.refund_fee_fen) == ("N", 300)
+    r1 = answer(client.refund("T1", "R1", 300, "a"), RefundResult)
+    assert (r1.money_moved, r1.refund_fee_fen) == (True, 300)
+    r1b = answer(client.refund("T1", "R1", 300, "a"), RefundResult)
+    assert (r1b.money_moved, r1b.refund_fee_fen) == (False, 300)
     assert client.refund("T1", "R1", 400, "a").sub_code == "ACQ.DISCORDANT_REPEAT_REQUEST"
     assert client.refund("T1", "R2", 701, "b").sub_code == "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"
-    r2 = RefundResult.from_body(client.refund("T1", "R2", 700, "b").body)
+    r2 = answer(client.refund("T1", "R2", 700, "b"), RefundResult)
     assert r2.refund_fee_fen == 1000
-    assert QueryResult.from_body(client.query("T1").body).trade_status == "TRADE_CLOSED"
+    assert client.query("T1").body["trade_status"] == "TRADE_CLOSED"
     assert client.refund("T1", "R3", 1, "c").sub_code == "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"
     assert client.refund("NOPE", "R1", 1, "c").sub_code == "ACQ.TRADE_NOT_EXIST"
     rq = client.refund_query("T1", "R9")
@@ -152,20 +152,20 @@ def test_refund_unpaid_trade_refused(client, sandbox) -> None:
 def test_wait_then_success_by_time_and_timeout_close(client, sandbox) -> None:
     sandbox.script_auth_code("289999999999999999", "wait_then_success", after_s=60)
     assert isinstance(_pay(client, "D1", "289999999999999999"), GatewayInProgress)
-    assert QueryResult.from_body(client.query("D1").body).trade_status == "WAIT_BUYER_PAY"
+    assert client.query("D1").body["trade_status"] == "WAIT_BUYER_PAY"
     sandbox.set_clock(advance_s=61)
-    assert QueryResult.from_body(client.query("D1").body).trade_status == "TRADE_SUCCESS"
+    assert client.query("D1").body["trade_status"] == "TRADE_SUCCESS"
     sandbox.script_auth_code("281212121212121212", "wait_forever")
     assert isinstance(_pay(client, "D2", "281212121212121212"), GatewayInProgress)
     sandbox.set_clock(advance_s=3 * 3600 + 1)
-    assert QueryResult.from_body(client.query("D2").body).trade_status == "TRADE_CLOSED"
+    assert client.query("D2").body["trade_status"] == "TRADE_CLOSED"
 
 
 def test_refund_deadline_finishes_trade(client, sandbox) -> None:
     sandbox.configure(refund_deadline_s=60)
     _pay(client)
     sandbox.set_clock(advance_s=61)
-    assert QueryResult.from_body(client.query("T1").body).trade_status == "TRADE_FINISHED"
+    assert client.query("T1").body["trade_status"] == "TRADE_FINISHED"
     assert client.refund("T1", "R1", 100, "x").sub_code == "ACQ.TRADE_HAS_FINISHED"
 
 
@@ -188,7 +188,7 @@ def test_dynamic_code_ttl(client, sandbox) -> None:
     minted = sandbox.mint_member_code(card["biz_card_no"])
     code = minted["code"]
     assert code.startswith("DM") and len(code) == 24 and not AUTH_CODE_RE.match(code)
-    assert CardInfo.from_body(client.card_query(code, "D_QR_CODE").body).external_card_no == "M100"
+    assert answer(client.card_query(code, "D_QR_CODE"), CardInfo).external_card_no == "M100"
     sandbox.set_clock(advance_s=121)
     res = client.card_query(code, "D_QR_CODE")
     assert isinstance(res, GatewayBusinessFailure) and res.code == "40004" and res.sub_code == "CARD_CODE_EXPIRED"
@@ -197,8 +197,8 @@ def test_dynamic_code_ttl(client, sandbox) -> None:
 
 def test_consume_sync_ordering_and_idempotency(client, sandbox) -> None:
     card = _card(sandbox)
-    t1 = PayResult.from_body(_pay(client, "S1").body).trade_no
-    t2 = PayResult.from_body(_pay(client, "S2", OTHER).body).trade_no
+    t1 = answer(_pay(client, "S1"), PayResult).trade_no
+    t2 = answer(_pay(client, "S2", OTHER), PayResult).trade_no
 
     def sync(trade_no, when, point):
         return client.consume_sync({"target_card_no": card["biz_card_no"], "target_card_no_type": "BIZ_CARD",
@@ -230,7 +230,7 @@ def test_card_update_absolute(client, sandbox) -> None:
             "occur_time": "2024-01-01 12:00:00", "card_info": {"point": "88", "level": "VIP2"}}
     assert isinstance(client.card_update(body), GatewaySuccess)
     assert isinstance(client.card_update(body), GatewaySuccess)  # resending the same body is the same state
-    info = CardInfo.from_body(client.card_query(card["biz_card_no"], "BIZ_CARD").body)
+    info = answer(client.card_query(card["biz_card_no"], "BIZ_CARD"), CardInfo)
     assert (info.point, info.level) == (88, "VIP2")
     bad = client.card_update({**body, "occur_time": "yesterday"})
     assert isinstance(bad, GatewayBusinessFailure)
@@ -248,9 +248,9 @@ def test_state_survives_restart(client, sandbox) -> None:
     assert server.port == port
     c2 = make_client(server)
     try:
-        assert QueryResult.from_body(c2.query("T1").body).is_paid
-        assert RefundResult.from_body(c2.refund("T1", "R1", 100, "x").body).fund_change == "N"
-        assert CardInfo.from_body(c2.card_query(code, "D_BAR_CODE").body).external_card_no == "M100"
+        assert answer(c2.query("T1"), QueryResult).is_paid
+        assert not answer(c2.refund("T1", "R1", 100, "x"), RefundResult).money_moved
+        assert answer(c2.card_query(code, "D_BAR_CODE"), CardInfo).external_card_no == "M100"
         assert _pay(c2, "T9", "281313131313131313").sub_code == "ACQ.BUYER_BALANCE_NOT_ENOUGH"
         assert isinstance(_pay(c2, "T10", OTHER), GatewaySuccess)
         nos = [t["trade_no"] for t in server.trades()]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient, load_gateway_config
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.domain.loyalty import LoyaltyRules
@@ -109,7 +110,7 @@ FAST = PaymentConfig(query_max=3, query_interval_s=0.01, cancel_max=3, cancel_in
 def checkout(uow: Callable[[], SqliteUnitOfWork], clock: FixedClock) -> CheckoutService:
     return CheckoutService(uow, clock, RandomIds("T1"),
                            CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1, store_name="Demo Shop",
-                                          loyalty=RULES))
+                                          loyalty=RULES), card_requests=AlipayCardRequests())
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from checkout_env import BREAD, COLA, MEMBER, MEMBER_NO_BIZ, TOBACCO
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.domain.codes import classify, is_receipt_code
 from pos_app.sandbox.server import SandboxServer
 from pos_app.services.checkout import CheckoutService
@@ -166,7 +167,7 @@ class _FailingUow(SqliteUnitOfWork):
 
 def test_commit_is_all_or_nothing(checkout: CheckoutService, uow: Callable[[], SqliteUnitOfWork], db: Path) -> None:
     before = _counts(db)
-    failing = CheckoutService(lambda: _FailingUow(uow().conn), checkout._clock, checkout._ids, checkout.config)
+    failing = CheckoutService(lambda: _FailingUow(uow().conn), checkout._clock, checkout._ids, checkout.config, card_requests=AlipayCardRequests())
     sale = failing.new_sale()
     failing.add_scan(sale, classify(BREAD))
     sale.attach_member(_member(uow, checkout))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from checkout_env import BREAD, COLA, MEMBER
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient
 from pos_app.domain.codes import classify
 from pos_app.runtime import FixedClock, RandomIds
@@ -32,7 +33,7 @@ SUPERVISOR = 2
 @pytest.fixture
 def till(checkout: CheckoutService, payments: PaymentService, uow: Callable[[], SqliteUnitOfWork],
          client: AlipayClient, clock: FixedClock) -> Till:
-    refunds = RefundService(uow, client, clock, RandomIds("T1"), store_id="S1")
+    refunds = RefundService(uow, client, clock, RandomIds("T1"), store_id="S1", card_requests=AlipayCardRequests())
     checkout.exchange_writer = ExchangeService(uow, refunds, clock, RandomIds("T1"))
     t = Till(checkout, payments)
     t.start(WHO)
@@ -126,7 +127,7 @@ def test_alipay_sale_exchanged_for_cheaper_goods_gives_the_difference_back_to_al
     assert _rows(db, "SELECT kind, points FROM points_ledger WHERE kind != 'opening' ORDER BY id") == [
         ("earn", 23), ("earn", 5), ("reverse_earn", -18)]
     # and Alipay cannot be asked for more than it kept: 15.50 - 8.50
-    refunds = RefundService(uow, None, checkout._clock, RandomIds("T1"))  # noqa: SLF001
+    refunds = RefundService(uow, None, checkout._clock, RandomIds("T1"), card_requests=AlipayCardRequests())  # noqa: SLF001
     with pytest.raises(RefundError):
         refunds.refund(first.sale_id, None, 800, method="alipay", reason="t", cashier_id=1, approved_by=2, shift_id=1)
 

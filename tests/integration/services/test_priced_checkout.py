@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from checkout_env import BREAD, COLA, RULES
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.domain.pricing import ManualDiscount
 from pos_app.domain.promotions import PriceBook, Promotion
 from pos_app.domain.sale import SalePricing
@@ -26,7 +27,7 @@ def test_priced_cash_sale_is_stored_printed_and_reported(uow: Callable[[], Sqlit
     pricing = SalePricing(book=BOOK, now=lambda: dt.datetime(2026, 12, 3, 10, 0), cash_rounding="jiao")
     checkout = CheckoutService(uow, clock, RandomIds("T1"),
                                CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1, loyalty=RULES,
-                                              pricing=pricing))
+                                              pricing=pricing), card_requests=AlipayCardRequests())
     sale = checkout.new_sale()
     sale.add_item(checkout.find_product(BREAD), 2)  # type: ignore[arg-type]   2400, 9 % not set: 13 %
     sale.add_item(checkout.find_product(COLA), 3)  # type: ignore[arg-type]    1050
@@ -61,14 +62,14 @@ def test_refunding_a_discounted_sale_returns_exactly_what_was_paid(uow: Callable
     pricing = SalePricing(book=BOOK, now=lambda: dt.datetime(2026, 12, 3, 10, 0), cash_rounding="jiao")
     checkout = CheckoutService(uow, clock, RandomIds("T1"),
                                CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1, loyalty=RULES,
-                                              pricing=pricing))
+                                              pricing=pricing), card_requests=AlipayCardRequests())
     sale = checkout.new_sale()
     sale.add_item(checkout.find_product(BREAD), 2)  # type: ignore[arg-type]
     sale.add_item(checkout.find_product(COLA), 3)  # type: ignore[arg-type]
     sale.discount_sale(ManualDiscount("LOYAL", amount_fen=77))
     committed = checkout.commit_cash(sale, 5000, shift_id=1, cashier_id=1, cashier_name="Alice")
     paid = committed.snapshot.totals.payable_fen
-    refunds = RefundService(uow, None, clock, RandomIds("T1"))
+    refunds = RefundService(uow, None, clock, RandomIds("T1"), card_requests=AlipayCardRequests())
     bread = refunds.refund(committed.sale_id, [(1, 1)], None, method="cash", reason="broken", cashier_id=1,
                            approved_by=2, shift_id=1)
     rest = refunds.refund(committed.sale_id, [(1, 1), (2, 3)], None, method="cash", reason="broken",

@@ -12,6 +12,7 @@ import pytest
 from checkout_env import BREAD, COLA
 
 from pos_app.alipay.bill import AlipayBillSource, parse_bill_zip
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient
 from pos_app.domain.codes import classify
 from pos_app.domain.reconcile import AlipayBill, BillFormatError, FindingKind
@@ -68,7 +69,7 @@ def day_of_trading(checkout: CheckoutService, payments: PaymentService, uow: Cal
     cash = checkout.new_sale()
     checkout.add_scan(cash, classify(COLA))
     checkout.commit_cash(cash, 500, shift_id=1, cashier_id=1, cashier_name="Alice")
-    refunds = RefundService(uow, client, clock, RandomIds("T1"), store_id="S1")
+    refunds = RefundService(uow, client, clock, RandomIds("T1"), store_id="S1", card_requests=AlipayCardRequests())
     out = refunds.refund(first.sale_id, [(1, 1)], None, method="alipay", reason="stale",  # type: ignore[attr-defined]
                          cashier_id=1, approved_by=2, shift_id=1)
     assert out.state == "done"

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from checkout_env import BREAD, COLA, MEMBER, make_client
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient
+from pos_app.alipay.subcodes import business_failure
 from pos_app.domain.codes import CodeKind, ScanCode, classify
 from pos_app.runtime import FixedClock, RandomIds
 from pos_app.sandbox.server import SandboxServer
@@ -43,7 +45,7 @@ def test_alipay_refund_lines_then_amount(checkout: CheckoutService, payments: Pa
                                         uow: Callable[[], SqliteUnitOfWork], client: AlipayClient,
                                         sandbox: SandboxServer, db: Path, clock: FixedClock) -> None:
     committed = _paid_member_sale(checkout, payments, uow, "28100000000000001")
-    refunds = RefundService(uow, client, clock, RandomIds("T1"), store_id="S1")
+    refunds = RefundService(uow, client, clock, RandomIds("T1"), store_id="S1", card_requests=AlipayCardRequests())
     detail = refunds.find_sale(committed.receipt_no)  # type: ignore[attr-defined]
     assert detail.refundable_fen == 3450 and detail.refundable_qty == {1: 3, 2: 1}
     conn = connect(db)
@@ -87,7 +89,7 @@ def test_alipay_refund_unknown_then_retry(checkout: CheckoutService, payments: P
                                           uow: Callable[[], SqliteUnitOfWork], client: AlipayClient,
                                           sandbox: SandboxServer, clock: FixedClock) -> None:
     committed = _paid_member_sale(checkout, payments, uow, "28100000000000002")
-    refunds = RefundService(uow, client, clock, RandomIds("T1"))
+    refunds = RefundService(uow, client, clock, RandomIds("T1"), card_requests=AlipayCardRequests())
     sale_id = committed.sale_id  # type: ignore[attr-defined]
     sandbox.inject_fault("refuse", "alipay.trade.refund", apply=True)
     sandbox.inject_fault("refuse", "alipay.trade.fastpay.refund.query")
@@ -103,7 +105,7 @@ def test_cash_refund(checkout: CheckoutService, uow: Callable[[], SqliteUnitOfWo
     sale = checkout.new_sale()
     checkout.add_scan(sale, classify(COLA))
     committed = checkout.commit_cash(sale, 500, shift_id=1, cashier_id=1, cashier_name="Alice")
-    refunds = RefundService(uow, None, clock, RandomIds("T1"))
+    refunds = RefundService(uow, None, clock, RandomIds("T1"), card_requests=AlipayCardRequests())
     with pytest.raises(RefundError):
         refunds.refund(committed.sale_id, [(1, 1)], None, method="alipay", reason="x", cashier_id=1, approved_by=2,
                        shift_id=1)
@@ -148,3 +150,33 @@ def test_member_resolution(uow: Callable[[], SqliteUnitOfWork], sandbox: Sandbox
         assert offline.kind == "offline" and "phone number" in offline.message
     assert MemberService(uow, None, clock).resolve(ScanCode(CodeKind.MEMBER_DYNAMIC, "DMABCDEFGH1", "QR")).kind \
         == "offline"
+
+
+class _AnswerLost:
+    """The real gateway, but the answer to a refund that went through is replaced by a transient refusal."""
+
+    def __init__(self, inner: AlipayClient, code: str, sub_code: str) -> None:
+        self._inner, self._code, self._sub = inner, code, sub_code
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def refund(self, out_trade_no: str, out_request_no: str, amount_fen: int, reason: str) -> object:
+        self._inner.refund(out_trade_no, out_request_no, amount_fen, reason)   # the money moves
+        return business_failure(self._code, self._sub, "busy", {"code": self._code, "sub_code": self._sub})
+
+
+@pytest.mark.parametrize(("code", "sub_code"), [("40004", "ACQ.SYSTEM_ERROR"), ("40004", "aop.ACCESS_LIMITED")])
+def test_a_transient_refusal_of_a_refund_is_checked_not_believed(
+        checkout: CheckoutService, payments: PaymentService, uow: Callable[[], SqliteUnitOfWork],
+        client: AlipayClient, sandbox: SandboxServer, clock: FixedClock, code: str, sub_code: str) -> None:
+    """Alipay busy or in error is no definite answer: the refund query finds the money moved (never "failed",
+    which would invite a second refund in cash)."""
+    committed = _paid_member_sale(checkout, payments, uow, "28100000000000031")
+    refunds = RefundService(uow, _AnswerLost(client, code, sub_code), clock, RandomIds("T1"),  # type: ignore[arg-type]
+                            card_requests=AlipayCardRequests())
+    detail = refunds.find_sale(committed.receipt_no)  # type: ignore[attr-defined]
+    out = refunds.refund(detail.sale.id, None, 1000, method="alipay", reason="busy", cashier_id=1, approved_by=2,
+                         shift_id=1)
+    assert out.state == "done", out.message
+    assert sandbox.trade(detail.out_trade_no)["refund_fen"] == 1000

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from checkout_env import BREAD, COLA, MEMBER
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient
 from pos_app.domain.codes import classify
 from pos_app.domain.sale import SaleState
@@ -93,7 +94,7 @@ def test_half_alipay_half_cash(checkout: CheckoutService, payments: PaymentServi
     assert trade is not None and int(trade["total_fen"]) == 1000
     assert till.snapshot().sale.lines == () and till.snapshot().mode is ScanMode.PRODUCT
     # a refund by Alipay stays within what Alipay took; the rest goes back in cash
-    refunds = RefundService(uow, payments._gateway, checkout._clock, RandomIds("T1"))  # noqa: SLF001
+    refunds = RefundService(uow, payments._gateway, checkout._clock, RandomIds("T1"), card_requests=AlipayCardRequests())  # noqa: SLF001
     with pytest.raises(RefundError, match="Alipay"):
         refunds.refund(sale_id, None, 1500, method="alipay", reason="test", cashier_id=1, approved_by=2, shift_id=1)
     assert refunds.refund(sale_id, None, 1000, method="alipay", reason="test", cashier_id=1, approved_by=2,

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from pos_app.alipay import AlipayClient
+from pos_app.alipay import card_requests as card_sync
 from pos_app.runtime import SystemClock
 from pos_app.sandbox import SandboxServer
-from pos_app.services import card_sync
-from pos_app.services.ports import Clock, GatewaySuccess
+from pos_app.services.ports.clock import Clock
+from pos_app.services.ports.gateway import GatewaySuccess
 from pos_app.services.sync import SyncConfig, SyncWorker
 from pos_app.storage.db import connect, transaction
 from pos_app.storage.outbox import SqliteOutboxQueue, enqueue
@@ -107,11 +108,13 @@ class Ledger:
                     trade_type="TRADE", trade_name="test", trade_amount_fen=1000, act_pay_amount_fen=1000,
                     points_after=bal, points_redeemed=0, discount_fen=0, shop_code="S001")
                 ids.append(enqueue(self.conn, event_id=f"E{next(_seq)}", kind="card.consume_sync", card_no=card_no,
+                                   method=card_sync.KIND_METHOD["card.consume_sync"],
                                    body=body, created_at=at, points_after=bal))
             if update:
                 body = card_sync.card_update_body(card_no=card_no, biz_card_no=biz, level="VIP1", occur_time=at,
                                                   points_after=bal, changed_point=points)
                 ids.append(enqueue(self.conn, event_id=f"E{next(_seq)}", kind="card.update", card_no=card_no,
+                                   method=card_sync.KIND_METHOD["card.update"],
                                    body=body, created_at=at, points_after=bal))
         return ids
 

@@ -12,7 +12,7 @@ import pytest
 from pos_app.alipay import AlipayClient
 from pos_app.runtime import FixedClock
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import SyncApprover
+from pos_app.services.ports.outbox import SyncApprover
 from pos_app.services.sync import SyncDecisionError
 from pos_app.storage.audit import verify_chain
 from tests.integration.sandbox.sandbox_support import make_client

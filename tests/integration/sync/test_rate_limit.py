@@ -9,7 +9,7 @@ from pos_app.alipay import AlipayClient
 from pos_app.alipay.subcodes import RATE_LIMIT_SUB_CODES, business_failure
 from pos_app.runtime import FixedClock
 from pos_app.sandbox import SandboxServer
-from pos_app.services.ports import GatewayUnknown
+from pos_app.services.ports.gateway import GatewayUnknown
 from pos_app.services.sync import SyncConfig, classify
 from tests.integration.sandbox.sandbox_support import make_client
 from tests.integration.sync.sync_support import Ledger, check_sandbox_matches, make_trades, make_worker

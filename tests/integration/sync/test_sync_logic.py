@@ -7,7 +7,7 @@ import random
 import pytest
 
 from pos_app.alipay.subcodes import business_failure
-from pos_app.services.ports import GatewayInProgress, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import GatewayInProgress, GatewaySuccess, GatewayUnknown
 from pos_app.services.sync import SyncConfig, backoff, classify
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pos_app.alipay.card_requests import AlipayCardRequests
 from pos_app.alipay.client import AlipayClient, load_gateway_config
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.domain.codes import gtin_check_digit
@@ -143,7 +144,7 @@ def build_services(db_path: Path, gw: GatewayInfo | None, *, payment_config: Pay
     pconfig = payment_config or PaymentConfig(query_max=3, query_interval_s=0.05, cancel_max=3,
                                               cancel_interval_s=0.05, store_id="S1", terminal_id="T1")
     checkout = CheckoutService(uow, clock, ids, CheckoutConfig(store_id="S1", terminal_id="T1", terminal_no=1,
-                                                               store_name="Reliability Shop", loyalty=RULES))
+                                                               store_name="Reliability Shop", loyalty=RULES), card_requests=AlipayCardRequests())
     payment = PaymentService(uow, client, clock, ids, pconfig, checkout=checkout) if client is not None else None
     sync = None
     if sync_config is not None and gw is not None:
@@ -154,7 +155,7 @@ def build_services(db_path: Path, gw: GatewayInfo | None, *, payment_config: Pay
     return Services(
         uow=uow, client=client, checkout=checkout, payment=payment,
         members=MemberService(uow, client, clock, MemberConfig(loyalty=RULES)),
-        refunds=RefundService(uow, client, clock, ids, store_id="S1", store_name="Reliability Shop"),
+        refunds=RefundService(uow, client, clock, ids, store_id="S1", store_name="Reliability Shop", card_requests=AlipayCardRequests()),
         users=UserService(uow, clock, terminal_id="T1"),
         shifts=ShiftService(uow, clock, terminal_id="T1"),
         reports=ReportService(uow, clock, terminal_id="T1"),

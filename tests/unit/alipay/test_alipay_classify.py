@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from pos_app.alipay.answers import parse_card, parse_pay
 from pos_app.alipay.client import AlipayClient, mask
-from pos_app.services.ports import (
-    CardInfo,
+from pos_app.services.ports.gateway import (
     GatewayBusinessFailure,
     GatewayInProgress,
     GatewaySuccess,
     GatewayUnknown,
-    PayResult,
 )
 
 C = AlipayClient._classify
@@ -40,11 +39,11 @@ def test_unsigned_failure_is_marked() -> None:
 
 
 def test_payloads_in_fen() -> None:
-    pay = PayResult.from_body({"trade_no": "1", "total_amount": "88.88", "buyer_user_id": "2088"})
+    pay = parse_pay({"trade_no": "1", "total_amount": "88.88", "buyer_user_id": "2088"})
     assert pay.total_fen == 8888
-    card = CardInfo.from_body({"card_info": {"biz_card_no": "B", "point": "88.00", "balance": "1.5"}})
+    card = parse_card({"card_info": {"biz_card_no": "B", "point": "88.00", "balance": "1.5"}})
     assert (card.point, card.balance_fen) == (88, 150)
-    assert CardInfo.from_body({}).point == 0
+    assert parse_card({}).point == 0
 
 
 def test_mask() -> None:

@@ -20,7 +20,7 @@ from pos_app.alipay.signing import (
     verify_notification_v1,
     verify_notification_v2,
 )
-from pos_app.services.ports import BEIJING
+from pos_app.services.ports.clock import BEIJING
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from pos_app.services.gateway_trust import TrustedTradeGateway, believed
-from pos_app.services.ports import GatewayBusinessFailure, GatewayResult, GatewaySuccess, GatewayUnknown
+from pos_app.services.ports.gateway import (
+    GatewayBusinessFailure,
+    GatewayResult,
+    GatewaySuccess,
+    GatewayUnknown,
+)
 
 
 class _Recorded:

@@ -1,23 +1,30 @@
-"""Request bodies for the membership-card outbox (consume.sync and card.update), fixed at commit time.
+"""Card events -> the outbox's Alipay requests (consume.sync and card.update), fixed at commit time.
 
 Idempotency (DESIGN.md): consume.sync is keyed by the Alipay ``trade_no`` + ``trade_time`` (only a later
 trade_time changes the card); card.update carries ``occur_time`` and the *absolute* point/level, so a
-resend sets the same values again.
+resend sets the same values again. The bodies are exactly those of the first build (services/card_sync.py
+before issue 11): rows written by it are sent unchanged, and new rows look the same
+(tests/integration/alipay/test_card_requests.py pins them byte for byte).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pos_app.domain.money import format_gateway
+from pos_app.services.ports.card_events import CardEvent, CardTrade, CardUpdate, OutboxRequest
+from pos_app.services.ports.clock import BEIJING
 
-from .ports.clock import BEIJING
+__all__ = ["KIND_METHOD", "gateway_time", "card_target", "consume_sync_body", "card_update_body",
+           "AlipayCardRequests"]
 
-__all__ = ["gateway_time", "card_target", "consume_sync_body", "card_update_body"]
-
-logger = logging.getLogger(__name__)
+KIND_METHOD: Mapping[str, str] = {
+    CardTrade.KIND: "alipay.marketing.card.consume.sync",
+    CardUpdate.KIND: "alipay.marketing.card.update",
+}
+"""The Alipay method each outbox kind is sent with (stored in the row's ``method`` column)."""
 
 
 def gateway_time(when: dt.datetime) -> str:
@@ -67,3 +74,22 @@ def card_update_body(*, card_no: str, biz_card_no: str | None, level: str, occur
         "card_info": {"external_card_no": card_no, "point": str(points_after), "level": level},
         "merchant_card_msg_info": {"changed_point": str(changed_point)},
     }
+
+
+class AlipayCardRequests:
+    """Implements the CardRequests port: a card event -> the request the outbox stores."""
+
+    def request(self, event: CardEvent) -> OutboxRequest:
+        if isinstance(event, CardTrade):
+            body = consume_sync_body(
+                card_no=event.card_no, biz_card_no=event.biz_card_no, level=event.level, trade_no=event.trade_no,
+                trade_time=event.trade_time, trade_type="RETURN" if event.is_return else "TRADE",
+                trade_name=event.trade_name, trade_amount_fen=event.trade_amount_fen,
+                act_pay_amount_fen=event.act_pay_amount_fen, points_after=event.points_after,
+                points_redeemed=event.points_redeemed, discount_fen=event.discount_fen, shop_code=event.shop_code,
+                memo=event.memo)
+        else:
+            body = card_update_body(card_no=event.card_no, biz_card_no=event.biz_card_no, level=event.level,
+                                    occur_time=event.occur_time, points_after=event.points_after,
+                                    changed_point=event.changed_point)
+        return OutboxRequest(event.KIND, KIND_METHOD[event.KIND], body)
