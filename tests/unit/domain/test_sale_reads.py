@@ -4,6 +4,7 @@ a scan reads the sale several times, so the reads reuse what the last one comput
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta, timezone
 
 from pos_app.domain.catalogue import CatalogueItem
 from pos_app.domain.held import basket_from_json, basket_to_json
@@ -20,8 +21,13 @@ BOOK = PriceBook([Promotion.from_mapping({"id": "MJ", "name": "满100减20", "ki
                                           "categories": ["dairy"], "threshold_fen": 10000, "amount_fen": 2000})])
 
 
+NOW = datetime(2026, 12, 3, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
 def _sale() -> Sale:
-    return Sale(RULES, SalePricing(book=BOOK))
+    # a fixed store time: each line keeps its scan time to the second, and two sales built a moment apart
+    # must not differ by a second that ticked over between them (seen failing under load)
+    return Sale(RULES, SalePricing(book=BOOK, now=lambda: NOW))
 
 
 def test_reading_twice_without_a_change_gives_the_same_snapshot() -> None:
