@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -48,33 +48,41 @@ class ScanBridge(QObject):
 
 
 class _Signals(QObject):
-    """Created on the GUI thread; ``done`` is emitted on a pool thread and delivered queued to ``_finish``."""
+    """One per TaskRunner, created on the GUI thread and parented to it: ``done`` is emitted on a pool thread and
+    delivered queued to the runner on the GUI thread."""
 
-    done = Signal(object, object)  # (result, error)
-
-    def __init__(self, callback: Callable[[object, object], None]) -> None:
-        super().__init__()
-        self._callback = callback
-        self.done.connect(self._finish)
-
-    def _finish(self, result: object, error: object) -> None:
-        self._callback(result, error)
+    done = Signal(int, object, object)  # (task number, result, error)
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], object], signals: _Signals) -> None:
+    """Runs ``fn`` on a pool thread; holds nothing the GUI thread owns.
+
+    A pool thread must never drop the last reference to a Qt object: shiboken would delete the C++ object on
+    that thread while the GUI thread still uses it (seen: a segfault in QItemSelectionModel::reset on the GUI
+    thread while a pooled thread freed a per-task signals object whose callback held a view). So the callbacks
+    stay with the runner (GUI thread), the signals object is the runner's own, and ``fn`` is let go here before
+    the result is sent.
+    """
+
+    def __init__(self, fn: Callable[[], object], number: int, signals: _Signals) -> None:
         super().__init__()
-        self._fn = fn
+        self._fn: Callable[[], object] | None = fn
+        self._number = number
         self._signals = signals
 
     def run(self) -> None:
+        fn, self._fn = self._fn, None
+        if fn is None:
+            return
+        result: object = None
+        error: object = None
         try:
-            result = self._fn()
+            result = fn()
         except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, which decides what to show
             logger.debug("background task failed: %r", exc)
-            emit(self._signals.done, None, exc)
-            return
-        emit(self._signals.done, result, None)
+            error = exc
+        del fn
+        emit(self._signals.done, self._number, result, error)
 
 
 class TaskRunner(QObject):
@@ -84,23 +92,26 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
-        self._live: set[_Signals] = set()
+        self._signals = _Signals(self)          # the runner's, for its whole life: never freed by a pool thread
+        self._signals.done.connect(self._finish)
+        self._live: dict[int, tuple[Callable[[Any], None] | None, Callable[[BaseException], None] | None]] = {}
+        self._count = 0
 
     def submit(self, fn: Callable[[], T], on_done: Callable[[T], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None) -> None:
-        def finished(result: object, error: object) -> None:
-            self._live.discard(signals)
-            if isinstance(error, BaseException):
-                if on_error is not None:
-                    on_error(error)
-                else:
-                    logger.error("background task failed", exc_info=error)
-            elif on_done is not None:
-                on_done(cast(T, result))  # what fn returned, carried across the queued signal
+        self._count += 1
+        self._live[self._count] = (on_done, on_error)   # released here, on the GUI thread, when it is done
+        self._pool.start(_Task(fn, self._count, self._signals))
 
-        signals = _Signals(finished)
-        self._live.add(signals)
-        self._pool.start(_Task(fn, signals))
+    def _finish(self, number: int, result: object, error: object) -> None:
+        on_done, on_error = self._live.pop(number, (None, None))
+        if isinstance(error, BaseException):
+            if on_error is not None:
+                on_error(error)
+            else:
+                logger.error("background task failed", exc_info=error)
+        elif on_done is not None:
+            on_done(result)  # what fn returned, carried across the queued signal
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Wait for running tasks (shutdown)."""
