@@ -27,12 +27,6 @@ def data_dir() -> Path:
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    """The old name of ``data_dir`` (kept so branches written against it still run)."""
-    return DATA
-
-
-@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A migrated terminal database in a temporary directory."""
     path = tmp_path / "pos.sqlite3"
