@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -100,32 +101,67 @@ _DEFAULT: Any = object()
 
 
 class ThreadConnections:
-    """One SQLite connection per thread (connections are never shared across threads)."""
+    """One SQLite connection per OS thread (a connection is never used by two threads at once).
+
+    Keyed by the thread's identity, not by ``threading.local``: a Qt pool thread runs each task under a fresh
+    Python thread state, so a thread-local is empty at every task, and a connection kept only there (and in a
+    list for shutdown) was opened again by every background task and never closed: the terminal leaked one
+    database descriptor a second from the status bar alone, until "too many open files" (1 024 is the usual
+    limit) after a quarter of an hour. A pool thread now keeps its connection from task to task; a connection
+    whose thread has ended is closed when a new one is opened.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._opened: list[tuple[int, sqlite3.Connection]] = []
+        self._by_thread: dict[int, tuple[int, sqlite3.Connection]] = {}   # ident -> (native id, connection)
 
     def get(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._opened.append((threading.get_ident(), conn))
+        ident, native = threading.get_ident(), threading.get_native_id()
+        with self._lock:
+            known = self._by_thread.get(ident)
+        if known is not None and known[0] == native:
+            return known[1]
+        # connections are handed out per thread by this map, so SQLite's same-thread check is not needed (and
+        # it would refuse to close a connection of a thread that has ended)
+        conn = connect(self.path, shared=True)
+        with self._lock:
+            stale = [c for _n, c in ([known] if known is not None else [])]
+            self._by_thread[ident] = (native, conn)
+            stale += self._ended()
+        for old in stale:
+            _close_quietly(old)
         return conn
+
+    def _ended(self) -> list[sqlite3.Connection]:
+        """Connections of threads that no longer exist (Linux: /proc/self/task; elsewhere none)."""
+        try:
+            alive = {int(t) for t in os.listdir("/proc/self/task")}
+        except OSError:
+            return []
+        gone = [ident for ident, (native, _c) in self._by_thread.items() if native not in alive]
+        return [self._by_thread.pop(ident)[1] for ident in gone]
+
+    def open_count(self) -> int:
+        with self._lock:
+            return len(self._by_thread)
 
     def uow(self) -> UnitOfWork:
         return SqliteUnitOfWork(self.get())
 
     def close_mine(self) -> None:
-        """Close this thread's connection (others close with their threads / the process)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close this thread's connection (others close when their thread has ended, or with the process)."""
+        with self._lock:
+            known = self._by_thread.pop(threading.get_ident(), None)
+        if known is not None:
+            _close_quietly(known[1])
+
+
+def _close_quietly(conn: sqlite3.Connection) -> None:
+    try:
+        conn.close()
+    except sqlite3.Error:
+        logger.warning("closing a database connection failed", exc_info=True)
 
 
 def loyalty_rules(settings: Settings) -> LoyaltyRules:

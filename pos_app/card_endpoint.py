@@ -217,7 +217,9 @@ def serve(app: OpeningApp, host: str, port: int, *, threads: int = 8) -> Any:
     import waitress.server
 
     server = waitress.server.create_server(app, host=host, port=port, threads=threads, ident="pos-app",
-                                           clear_untrusted_proxy_headers=True)
+                                           clear_untrusted_proxy_headers=True,
+                                           # poll(), not select(): select() fails on a descriptor above 1023
+                                           asyncore_use_poll=True)
     server.pos_opening_app = app    # closed by stop() (server.application is waitress's proxy-header wrapper)
     return server
 

@@ -5,6 +5,7 @@ Each check gives one Finding: ``ok``, ``warn`` (worth knowing) or ``fail`` (need
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import email.utils
@@ -254,7 +255,9 @@ def check_database(s: Settings) -> list[Finding]:
                       problems=problems[:5])]
     out = [_ok("database", f"quick check ok ({ms} ms; full check: pos-app db verify)")]
     try:
-        with sqlite3.connect(Path(s.db_path).resolve().as_uri() + "?mode=ro", uri=True, timeout=1.0) as conn:
+        # closing(): a connection's own "with" ends a transaction, it does not close the file
+        with contextlib.closing(sqlite3.connect(Path(s.db_path).resolve().as_uri() + "?mode=ro", uri=True,
+                                                timeout=1.0)) as conn:
             rows = dict(conn.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
             oldest = conn.execute("SELECT min(created_at) FROM outbox WHERE state = 'pending'").fetchone()[0]
     except sqlite3.Error as exc:

@@ -70,8 +70,11 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
 SCHEMA_VERSION = max(v for v, _ in MIGRATIONS)
 
 
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path | str, *, readonly: bool = False, shared: bool = False) -> sqlite3.Connection:
     """Open a connection with the terminal's pragmas (WAL, synchronous=FULL, foreign keys, busy timeout).
+
+    ``shared``: the caller hands the connection to one thread at a time itself (and may close it from another
+    thread once that one has ended), so SQLite's same-thread check is off.
 
     Raises StorageUnavailable for a file we cannot use (not a database, not ours, read-only folder).
     """
@@ -81,12 +84,12 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
             # as_uri() percent-escapes '?', '#' and '%' in the folder names (a raw f"file:{path}" opened,
             # or created, another file)
             conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
-                                   check_same_thread=True)
+                                   check_same_thread=not shared)
         else:
             if not path.parent.exists():
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             _create_owner_only(path)  # SQLite gives -wal/-shm the database file's mode
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True)
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=not shared)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]

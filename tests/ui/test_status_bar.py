@@ -81,3 +81,36 @@ def test_gui_thread_opens_no_connection_and_writes_only_in_cashier_intents(
     qtbot.waitUntil(lambda: w.controller.last_committed is not None, timeout=10_000)
     assert gui_db_watch["connections"] == []
     assert any(s.startswith("INSERT") for s in gui_db_watch["writes"])   # the watch sees writes when they happen
+
+
+def _db_descriptors(db: Any) -> int:
+    """Descriptors this process holds on the terminal's database file and its WAL."""
+    import os
+
+    names = {str(db), f"{db}-wal"}
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") in names:
+                n += 1
+        except OSError:
+            continue
+    return n
+
+
+def test_status_refreshes_do_not_leak_database_connections(qtbot: Any, terminal: Any) -> None:
+    """Every status refresh reads the database on a pool thread. The pool thread must keep its connection:
+    before, each refresh opened one more and never closed it (one descriptor a second, "too many open files"
+    after a quarter of an hour at the usual limit of 1 024)."""
+    w = terminal.window
+
+    def refreshes(n: int) -> None:
+        for _ in range(n):
+            w.refresh_status()
+            qtbot.waitUntil(lambda: not w._figures_in_flight, timeout=10_000)
+
+    refreshes(5)
+    settled = _db_descriptors(terminal.settings.db_path)
+    refreshes(40)
+    assert _db_descriptors(terminal.settings.db_path) <= settled
+    assert terminal.container.conns.open_count() <= 6   # GUI thread + a few pool threads, not one per refresh

@@ -142,3 +142,29 @@ def test_callback_join_exchanges_the_code_and_opens_the_card(endpoint: Endpoint,
                       timeout=10, trust_env=False)
     assert bogus.status_code == 400 and "开卡失败" in bogus.text
     assert len(endpoint.members()) == 1
+
+
+def test_the_endpoint_serves_when_its_descriptors_are_above_1023(endpoint: Endpoint, sandbox: SandboxServer) -> None:
+    """waitress's default select() fails on a descriptor above 1023 ("filedescriptor out of range"): a busy
+    endpoint (many connections and files open) stopped answering. It polls instead."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip(f"the hard limit of open files is {hard}: cannot open 1 100 descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300) if hard == resource.RLIM_INFINITY
+                                                else min(max(soft, 1300), hard), hard))
+    null = os.open(os.devnull, os.O_RDONLY)
+    held = [os.dup(null) for _ in range(1100)]   # every socket the server opens now gets a number above 1023
+    try:
+        endpoint.start("express")
+        r = _join(sandbox, endpoint.settings.card.template_id, "13912340000")
+        assert r.status_code == 200, r.text
+        assert [m[1] for m in endpoint.members()] == ["13912340000"]
+    finally:
+        endpoint.stop()
+        for fd in held:
+            os.close(fd)
+        os.close(null)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
