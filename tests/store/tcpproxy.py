@@ -51,6 +51,8 @@ class TcpProxy:
     def close(self) -> None:
         self._stop.set()
         with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)   # wakes the blocked accept() (close alone does not)
+        with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:
             self._close_all()
