@@ -38,7 +38,7 @@ MAX_DAYS = 366
 #: section key -> English title (the catalogue key)
 SECTION_TITLES: dict[str, str] = {
     "header": "Store report", "store": "Store sales", "tenders": "Tenders", "lanes": "Per lane",
-    "cashiers": "Per cashier", "members": "Members and points", "sync": "Lanes: synced / waiting / last heard",
+    "cashiers": "Per cashier", "members": "Members and points", "sync": "Lane sync",
     "incomplete": "Not complete on the server", "exceptions": "Exceptions", "notices": "Lane notices",
 }
 _TENDERS = {"cash": "Cash", "alipay": "Alipay"}

@@ -174,10 +174,10 @@ class StoreReportPanel(QWidget):
         self.table.setModel(self.model)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 170)
+        header.resizeSection(0, 230)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(2, 160)
+        header.resizeSection(2, 200)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.verticalHeader().setVisible(False)
@@ -373,7 +373,8 @@ class StoreReportPanel(QWidget):
         self.status.setText(t("Store Z for {day} recorded by {user}", day=day, user=figures.closed_by))
         if figures.provisional:
             self._set_banner(t("PROVISIONAL store Z for {day}: lanes missing: {lanes}", day=day,
-                               lanes=lane_names(figures.missing_lanes)))
+                               lanes=lane_names(figures.missing_lanes))
+                             + f" — {t('Override reason')}: {figures.override_reason}")
         else:
             self._set_banner("")
 

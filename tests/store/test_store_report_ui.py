@@ -138,7 +138,8 @@ def test_store_x_shows_both_lanes_then_store_z_is_refused_and_overridden(qtbot: 
     assert server(store_db, "SELECT count(*) FROM pos.store_z") == [(0,)]
     click(panel.override_button)
     qtbot.waitUntil(lambda: not panel.busy and panel.figures is not None and panel.figures.closed, timeout=10_000)
-    assert panel.banner.text() == f"PROVISIONAL store Z for {fig.first}: lanes missing: lane2"
+    assert panel.banner.text() == (f"PROVISIONAL store Z for {fig.first}: lanes missing: lane2 — Override reason: "
+                                   "A lane cannot reach the store server: lane2 counted by hand")
     (provisional, reason, by), = server(store_db, "SELECT provisional, override_reason, closed_by FROM pos.store_z")
     assert provisional and reason == "A lane cannot reach the store server: lane2 counted by hand"
     assert by == SUPERVISOR[2]
