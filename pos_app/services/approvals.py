@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "promotions": "Switch promotions on or off",
     "store_reports": "View the store reports",
     "store_close_override": "Close the store day with lanes missing",
+    "offline_redeem": "Redeem points while the store is offline",
 }
 
 _COMMON = [("other", "Other (see note)")]
@@ -71,6 +72,8 @@ REASONS: dict[str, list[tuple[str, str]]] = {
                  ("customer_return", "Customer changed mind"), *_COMMON],
     "store_close_override": [("lane_broken", "A lane is out of order"),
                              ("lane_offline", "A lane cannot reach the store server"), *_COMMON],
+    "offline_redeem": [("known_customer", "Known customer"), ("balance_checked", "Balance checked on the card"),
+                       *_COMMON],
 }
 
 
