@@ -14,16 +14,37 @@ selling; keeps the link running until SIGTERM (then stops it).
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+from pos_app.logs import setup_logging
 from pos_app.settings import Settings, StoreSettings
 from tests.reliability.harness.env import CASHIER, ITEMS, MEMBERS, build_services
+
+
+def _time_log_writes(out: Path) -> None:
+    """Record every log write of this process that took over 2 ms (the file handler takes a lock on the log folder
+    that the link child shares): wall time and ms."""
+    import logging
+
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.FileHandler):
+            emit = h.emit
+
+            def timed(record: logging.LogRecord, emit: Any = emit) -> None:
+                t0 = time.perf_counter()
+                emit(record)
+                ms = (time.perf_counter() - t0) * 1000
+                if ms > 2:
+                    with open(out, "a", encoding="utf-8") as f:
+                        f.write(f"{time.time():.3f} {ms:.2f}\n")
+
+            h.emit = timed  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,12 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--link", choices=("child", "thread", "none"), default="child")
     args = ap.parse_args(argv)
     d = Path(args.dir)
-    logging.basicConfig(filename=str(d / "lane.log"), level=logging.INFO,
-                        format="%(asctime)s %(process)d %(threadName)s %(name)s %(levelname)s %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     settings = Settings(data_dir=d, store=StoreSettings(dsn=args.dsn, password_file=args.password_file,
                                                         terminal_id=d.name, deadline_s=args.deadline))
+    setup_logging(settings.log_dir)     # as the terminal: D/logs/pos.log, shared with its link child
+    _time_log_writes(d / "log_emit_ms.txt")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     link: object = None
     if args.link == "child":
         from pos_app.background.store import StoreLinkSupervisor
