@@ -5,7 +5,10 @@ from the store balance or refuses, so two lanes cannot spend the same points. Of
 redemption only against a store balance it pulled less than ``[store] offline_redeem_max_age_h`` ago, and only up
 to ``[store] offline_redeem_cap`` points per member per store day on this lane; the entry travels in the journal
 marked offline, and the store applies it on arrival even below zero, listing an ``overdraft`` exception for the
-supervisor (store X/Z). The worst case is lanes × cap per member per day.
+supervisor (store X/Z). The worst case is lanes × cap per member per day. An offline redemption of more than
+``[store] offline_redeem_supervisor_above`` points (0: never) needs a supervisor's approval; the hold records who.
+
+``hold`` makes a round trip to the store (up to its deadline): the till calls it off the GUI thread.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from pos_app.services.points_hold import PointsHold, RedemptionRefused
+from pos_app.services.points_hold import OfflineRedeemNeedsApproval, PointsHold, RedemptionRefused
 from pos_app.storage.lane_redeem import SqliteRedeemHolds
 from pos_app.store.errors import StoreRefused, StoreUnavailable
 from pos_app.store.redeem import StoreRedeemer
@@ -30,17 +33,18 @@ QUIET_AFTER_FAILURE_S = 15.0   # after a redemption call without an answer, hold
 
 class StorePointsGate:
     def __init__(self, db_path: Path | str, redeemer: StoreRedeemer, *, online: Callable[[], bool],
-                 offline_cap: int = 500, offline_max_age_h: float = 24.0,
+                 offline_cap: int = 500, offline_max_age_h: float = 24.0, supervisor_above: int = 0,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self._holds = SqliteRedeemHolds(db_path)
         self._redeemer = redeemer
         self._online = online
         self._cap = offline_cap
         self._max_age = dt.timedelta(hours=offline_max_age_h)
+        self._supervisor_above = supervisor_above
         self._clock = clock
         self._quiet_until = 0.0
 
-    def hold(self, card_no: str, points: int) -> PointsHold:
+    def hold(self, card_no: str, points: int, *, approved_by: int | None = None) -> PointsHold:
         now = self._clock()
         entry = str(uuid.uuid4())
         asked = False
@@ -63,16 +67,27 @@ class StorePointsGate:
                 raise RedemptionRefused(f"The store has only {answer.balance} points for this member: {points} "
                                         "cannot be redeemed (another lane may have used them)")
         refusal = self._offline_refusal(card_no, points, now)
-        if refusal:
+        needs_approval = bool(not refusal and self._supervisor_above and points > self._supervisor_above
+                              and approved_by is None)
+        if refusal or needs_approval:
             if asked:
-                self._holds.set_state(entry, "refused")
+                # the store may have taken the points before its answer was lost: give them back (journaled as a
+                # reverse the store applies only if it holds this entry)
+                self._holds.release(entry, str(uuid.uuid4()), now)
+            if needs_approval:
+                logger.info("offline redemption of %d points needs a supervisor (above %d)", points,
+                            self._supervisor_above)
+                raise OfflineRedeemNeedsApproval(points, self._supervisor_above)
             logger.warning("offline redemption of %d points refused: %s", points, refusal)
             raise RedemptionRefused(refusal)
         if asked:
-            self._holds.set_state(entry, "offline", online=False)
+            self._holds.set_state(entry, "offline", online=False, approved_by=approved_by)
         else:
-            self._holds.add(entry, card_no, points, state="offline", asked=False, at=now)
-        logger.info("store offline: %d points redeemed within this lane's offline cap", points)
+            self._holds.add(entry, card_no, points, state="offline", asked=False, at=now, approved_by=approved_by)
+        if approved_by is not None:
+            logger.info("store offline: %d points redeemed with supervisor %d's approval", points, approved_by)
+        else:
+            logger.info("store offline: %d points redeemed within this lane's offline cap", points)
         return PointsHold(entry, card_no, points, False)
 
     def _offline_refusal(self, card_no: str, points: int, now: dt.datetime) -> str:

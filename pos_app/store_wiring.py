@@ -112,7 +112,8 @@ def points_gate(settings: Settings, *, deadline_s: float = 1.5) -> StorePointsGa
     info = lane_conninfo(s.dsn, password, connect_timeout_s=2, application_name=f"pos-till-{s.terminal_id}")
     db_path = settings.db_path
     gate = StorePointsGate(db_path, StoreRedeemer(info, deadline_s=deadline_s), online=lambda: lane_online(db_path),
-                           offline_cap=s.offline_redeem_cap, offline_max_age_h=s.offline_redeem_max_age_h)
+                           offline_cap=s.offline_redeem_cap, offline_max_age_h=s.offline_redeem_max_age_h,
+                           supervisor_above=s.offline_redeem_supervisor_above)
     gate.release_orphans()
     return gate
 

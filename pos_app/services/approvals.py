@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "give_back_parts": "Give back the part payments of an unfinished sale",
     "exchange": "Exchange goods",
     "promotions": "Switch promotions on or off",
+    "offline_redeem": "Redeem points while the store is offline",
 }
 
 _COMMON = [("other", "Other (see note)")]
@@ -67,6 +68,8 @@ REASONS: dict[str, list[tuple[str, str]]] = {
     "give_back_parts": [("customer_cancel", "Customer cancelled"), ("cashier_error", "Cashier error"), *_COMMON],
     "exchange": [("wrong_size", "Wrong size or colour"), ("damaged", "Damaged goods"),
                  ("customer_return", "Customer changed mind"), *_COMMON],
+    "offline_redeem": [("known_customer", "Known customer"), ("balance_checked", "Balance checked on the card"),
+                       *_COMMON],
 }
 
 
