@@ -331,3 +331,41 @@ def test_online_redemption_above_the_threshold_asks_no_supervisor(tmp_path, stor
     with a.sqlite() as c:
         assert tuple(c.execute("SELECT state, online, approved_by FROM lane_redeem").fetchone()) == ("held", 1, None)
     a.close()
+
+
+class _DiesAfterTheStoreAnswers:
+    """The lane stops while asking: the store took the points, the answer never reached the lane's file."""
+
+    def __init__(self, real: StoreRedeemer) -> None:
+        self.real = real
+
+    def redeem(self, member_id: str, points: int, entry_id: str) -> object:
+        self.real.redeem(member_id, points, entry_id)
+        raise SystemExit("the lane stopped")
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_stop_while_asking_the_store_loses_and_doubles_nothing(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    real = StoreRedeemer(a.conninfo, deadline_s=2.0)
+    a.links.append(real)
+    gate = StorePointsGate(a.db, _DiesAfterTheStoreAnswers(real), online=lambda: True)   # type: ignore[arg-type]
+    a.svc.checkout.points_gate = gate
+    till = _till(a)
+    _basket(a, till, 300)
+    ask = till.ask_before_total()
+    assert ask is not None
+    with pytest.raises(SystemExit):
+        till.ask_points(ask)                            # (the worker thread, when the process dies)
+    assert _store_balance(store_db) == 700
+    with a.sqlite() as c:
+        assert tuple(c.execute("SELECT state, asked FROM lane_redeem").fetchone()) == ("asking", 1)
+    assert _gate(a).release_orphans() == 1              # the next start gives it back
+    a.uplink().push()
+    assert _store_balance(store_db) == 1000
+    _ledger_consistent(store_db)
+    a.close()
