@@ -38,6 +38,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (8, "0008_users.sql"),
     (9, "0009_receipt_max.sql"),
     (10, "0010_ingest_points_set.sql"),
+    (40, "0040_day_rollup.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
