@@ -16,6 +16,8 @@ from pos_app.services.points_hold import OfflineRedeemNeedsApproval, PointsBeing
 from pos_app.services.till import Till, TillSession
 from pos_app.store.redeem import StoreRedeemer
 from pos_app.store_points import StorePointsGate
+from pos_app.ui.i18n import Translator
+from pos_app.ui.messages import error_text
 from tests.reliability.harness.env import ITEMS, MEMBERS, SUPERVISOR
 from tests.store.lanekit import Lane, make_lane, seed_store_members, server
 
@@ -82,8 +84,9 @@ def test_two_lanes_cannot_spend_the_same_points(tmp_path, store_db):
     _basket(b, till_b, 800)           # b's own view still says 1000: only the store knows a took 800
     till_a.take_total()
     assert _store_balance(store_db) == 200
-    with pytest.raises(RedemptionRefused, match="only 200 points"):
+    with pytest.raises(RedemptionRefused, match="only 200 points") as short:
         till_b.take_total()
+    assert "只有 200 积分" in error_text(Translator("zh_CN"), short.value)     # worded for a Chinese till
     assert till_b.snapshot().sale.state.name == "OPEN"      # b's basket is kept, the cashier changes the points
     committed = _pay(till_a)
     earned_a = committed.points_earned                       # type: ignore[attr-defined]
@@ -300,6 +303,7 @@ def test_offline_above_the_threshold_a_supervisor_approves_and_the_hold_records_
     with pytest.raises(OfflineRedeemNeedsApproval) as refused:
         till.ask_points(ask)
     assert (refused.value.points, refused.value.above) == (200, 100)
+    assert error_text(Translator("zh_CN"), refused.value) == "门店服务器离线：抵扣超过 100 积分须主管批准（本次 200 积分）"
     with a.sqlite() as c:   # asked without an answer: given back, conditional on the store holding it
         assert tuple(c.execute("SELECT state, asked FROM lane_redeem").fetchone()) == ("released", 1)
     supervisor = _supervisor_id(a)
