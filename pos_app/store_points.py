@@ -65,11 +65,12 @@ class StorePointsGate:
                     return PointsHold(entry, card_no, points, True)
                 self._holds.set_state(entry, "refused", store_balance=answer.balance)
                 raise RedemptionRefused(f"The store has only {answer.balance} points for this member: {points} "
-                                        "cannot be redeemed (another lane may have used them)")
+                                        "cannot be redeemed (another lane may have used them)",
+                                        code="points.store_short", balance=answer.balance, points=points)
         refusal = self._offline_refusal(card_no, points, now)
-        needs_approval = bool(not refusal and self._supervisor_above and points > self._supervisor_above
+        needs_approval = bool(refusal is None and self._supervisor_above and points > self._supervisor_above
                               and approved_by is None)
-        if refusal or needs_approval:
+        if refusal is not None or needs_approval:
             if asked:
                 # the store may have taken the points before its answer was lost: give them back (journaled as a
                 # reverse the store applies only if it holds this entry)
@@ -78,8 +79,9 @@ class StorePointsGate:
                 logger.info("offline redemption of %d points needs a supervisor (above %d)", points,
                             self._supervisor_above)
                 raise OfflineRedeemNeedsApproval(points, self._supervisor_above)
+            assert refusal is not None
             logger.warning("offline redemption of %d points refused: %s", points, refusal)
-            raise RedemptionRefused(refusal)
+            raise refusal
         if asked:
             self._holds.set_state(entry, "offline", online=False, approved_by=approved_by)
         else:
@@ -90,23 +92,26 @@ class StorePointsGate:
             logger.info("store offline: %d points redeemed within this lane's offline cap", points)
         return PointsHold(entry, card_no, points, False)
 
-    def _offline_refusal(self, card_no: str, points: int, now: dt.datetime) -> str:
+    def _offline_refusal(self, card_no: str, points: int, now: dt.datetime) -> RedemptionRefused | None:
         snap = self._holds.store_snapshot(card_no)
         if snap is None:
-            return "Store offline: this lane has no store balance for this member, points cannot be redeemed now"
+            return RedemptionRefused("Store offline: this lane has no store balance for this member, points cannot "
+                                     "be redeemed now", code="points.offline_no_balance")
         _balance, read_at = snap
         if now - read_at > self._max_age:
-            hours = (now - read_at).total_seconds() / 3600
-            return (f"Store offline: this lane's store balance for this member is {hours:.0f} h old, "
-                    "points cannot be redeemed now")
+            hours = f"{(now - read_at).total_seconds() / 3600:.0f}"
+            return RedemptionRefused(f"Store offline: this lane's store balance for this member is {hours} h old, "
+                                     "points cannot be redeemed now", code="points.offline_stale", hours=hours)
         used = self._holds.offline_used(card_no, self._holds.day(now))
         if used + points > self._cap:
-            return (f"Store offline: at most {self._cap} points per member per day can be redeemed offline "
-                    f"({used} already today)")
+            return RedemptionRefused(f"Store offline: at most {self._cap} points per member per day can be redeemed "
+                                     f"offline ({used} already today)", code="points.offline_cap", cap=self._cap,
+                                     used=used)
         shown = self._holds.shown_balance(card_no)
         if points > shown:
-            return f"Store offline: this member has {shown} points on this lane"
-        return ""
+            return RedemptionRefused(f"Store offline: this member has {shown} points on this lane",
+                                     code="points.offline_shown", shown=shown)
+        return None
 
     def release(self, hold: PointsHold) -> None:
         if self._holds.release(hold.entry_id, str(uuid.uuid4()), self._clock()):

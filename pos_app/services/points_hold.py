@@ -46,6 +46,12 @@ class RedemptionRefused(CheckoutError):
 
     reason = "redemption_refused"
 
+    def __init__(self, message: str, *, code: str = "", **params: object) -> None:
+        super().__init__(message)
+        if code:     # a reason the UI words in the cashier's language (pos_app/ui/messages.py MESSAGES)
+            self.reason = code
+        self.params: dict[str, object] = dict(params)
+
 
 class OfflineRedeemNeedsApproval(RedemptionRefused):
     """Offline, more points than ``[store] offline_redeem_supervisor_above`` need a supervisor's approval
@@ -55,10 +61,10 @@ class OfflineRedeemNeedsApproval(RedemptionRefused):
 
     def __init__(self, points: int, above: int) -> None:
         super().__init__("The store is offline: a supervisor must approve redeeming more than "
-                         f"{above} points ({points} asked)")
+                         f"{above} points ({points} asked)", code="points.offline_needs_supervisor",
+                         points=points, above=above)
         self.points = points
         self.above = above
-        self.params = {"points": points, "above": above}
 
 
 class PointsBeingAsked(CheckoutError):

@@ -31,22 +31,25 @@ def store_figures(conn: psycopg.Connection[Any], first: dt.date, last: dt.date |
     p = (first, last)
     with conn.transaction():
         conn.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # per-day rollups kept in the ingest's transaction (store schema 40): the same sums as over pos.sale /
+        # pos.tender, without reading every sale (1.3 M for 50 lanes × 30 days)
         lanes = _rows(conn, b"""
-            SELECT l.name, count(s.event_id), coalesce(sum(s.total_fen), 0)
-              FROM pos.lane l LEFT JOIN pos.sale s ON s.lane_id = l.lane_id AND s.business_date BETWEEN %s AND %s
+            SELECT l.name, coalesce(sum(d.sales), 0), coalesce(sum(d.total_fen), 0)
+              FROM pos.lane l LEFT JOIN pos.day_lane d ON d.lane_id = l.lane_id AND d.business_date BETWEEN %s AND %s
              GROUP BY l.name ORDER BY l.name""", p)
         refunds = dict(_rows(conn, b"""
             SELECT l.name, coalesce(sum(r.amount_fen), 0) FROM pos.refund r JOIN pos.lane l USING (lane_id)
              WHERE r.business_date BETWEEN %s AND %s GROUP BY l.name""", p))
         tenders = _rows(conn, b"""
-            SELECT l.name, t.kind, sum(t.amount_fen) FROM pos.tender t JOIN pos.lane l USING (lane_id)
+            SELECT l.name, t.kind, sum(t.amount_fen) FROM pos.day_tender t JOIN pos.lane l USING (lane_id)
              WHERE t.business_date BETWEEN %s AND %s GROUP BY l.name, t.kind ORDER BY 1, 2""", p)
         cashiers = _rows(conn, b"""
-            SELECT cashier, count(*), sum(total_fen) FROM pos.sale WHERE business_date BETWEEN %s AND %s
+            SELECT cashier, sum(sales), sum(total_fen) FROM pos.day_cashier WHERE business_date BETWEEN %s AND %s
              GROUP BY cashier ORDER BY cashier""", p)
         members = _rows(conn, b"""
-            SELECT count(DISTINCT member_id), coalesce(sum(points_earned), 0), coalesce(sum(points_redeemed), 0)
-              FROM pos.sale WHERE business_date BETWEEN %s AND %s AND member_id IS NOT NULL""", p)[0]
+            SELECT (SELECT count(DISTINCT member_id) FROM pos.day_member WHERE business_date BETWEEN %s AND %s),
+                   coalesce(sum(points_earned), 0), coalesce(sum(points_redeemed), 0)
+              FROM pos.day_lane WHERE business_date BETWEEN %s AND %s""", p + p)[0]
         behind = _rows(conn, b"""
             SELECT l.name, c.acked_seq, c.backlog, c.last_seen_at, c.lane_clock_skew_ms
               FROM pos.lane l JOIN pos.lane_epoch c ON c.lane_id = l.lane_id AND c.state = 'current'

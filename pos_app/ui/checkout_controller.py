@@ -512,6 +512,9 @@ class CheckoutController(QObject):
             self.refresh()
             return
         self.view.notice.hide()
+        if not self.view.isVisible():   # the checkout screen was left meanwhile: the hold waits on the sale
+            self.refresh()
+            return
         if self._guard(self.till.take_total) is not None:
             then()
 

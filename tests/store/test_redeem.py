@@ -16,6 +16,8 @@ from pos_app.services.points_hold import OfflineRedeemNeedsApproval, PointsBeing
 from pos_app.services.till import Till, TillSession
 from pos_app.store.redeem import StoreRedeemer
 from pos_app.store_points import StorePointsGate
+from pos_app.ui.i18n import Translator
+from pos_app.ui.messages import error_text
 from tests.reliability.harness.env import ITEMS, MEMBERS, SUPERVISOR
 from tests.store.lanekit import Lane, make_lane, seed_store_members, server
 
@@ -82,8 +84,9 @@ def test_two_lanes_cannot_spend_the_same_points(tmp_path, store_db):
     _basket(b, till_b, 800)           # b's own view still says 1000: only the store knows a took 800
     till_a.take_total()
     assert _store_balance(store_db) == 200
-    with pytest.raises(RedemptionRefused, match="only 200 points"):
+    with pytest.raises(RedemptionRefused, match="only 200 points") as short:
         till_b.take_total()
+    assert "只有 200 积分" in error_text(Translator("zh_CN"), short.value)     # worded for a Chinese till
     assert till_b.snapshot().sale.state.name == "OPEN"      # b's basket is kept, the cashier changes the points
     committed = _pay(till_a)
     earned_a = committed.points_earned                       # type: ignore[attr-defined]
@@ -300,6 +303,7 @@ def test_offline_above_the_threshold_a_supervisor_approves_and_the_hold_records_
     with pytest.raises(OfflineRedeemNeedsApproval) as refused:
         till.ask_points(ask)
     assert (refused.value.points, refused.value.above) == (200, 100)
+    assert error_text(Translator("zh_CN"), refused.value) == "门店服务器离线：抵扣超过 100 积分须主管批准（本次 200 积分）"
     with a.sqlite() as c:   # asked without an answer: given back, conditional on the store holding it
         assert tuple(c.execute("SELECT state, asked FROM lane_redeem").fetchone()) == ("released", 1)
     supervisor = _supervisor_id(a)
@@ -330,4 +334,42 @@ def test_online_redemption_above_the_threshold_asks_no_supervisor(tmp_path, stor
     assert _store_balance(store_db) == 600
     with a.sqlite() as c:
         assert tuple(c.execute("SELECT state, online, approved_by FROM lane_redeem").fetchone()) == ("held", 1, None)
+    a.close()
+
+
+class _DiesAfterTheStoreAnswers:
+    """The lane stops while asking: the store took the points, the answer never reached the lane's file."""
+
+    def __init__(self, real: StoreRedeemer) -> None:
+        self.real = real
+
+    def redeem(self, member_id: str, points: int, entry_id: str) -> object:
+        self.real.redeem(member_id, points, entry_id)
+        raise SystemExit("the lane stopped")
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_stop_while_asking_the_store_loses_and_doubles_nothing(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    real = StoreRedeemer(a.conninfo, deadline_s=2.0)
+    a.links.append(real)
+    gate = StorePointsGate(a.db, _DiesAfterTheStoreAnswers(real), online=lambda: True)   # type: ignore[arg-type]
+    a.svc.checkout.points_gate = gate
+    till = _till(a)
+    _basket(a, till, 300)
+    ask = till.ask_before_total()
+    assert ask is not None
+    with pytest.raises(SystemExit):
+        till.ask_points(ask)                            # (the worker thread, when the process dies)
+    assert _store_balance(store_db) == 700
+    with a.sqlite() as c:
+        assert tuple(c.execute("SELECT state, asked FROM lane_redeem").fetchone()) == ("asking", 1)
+    assert _gate(a).release_orphans() == 1              # the next start gives it back
+    a.uplink().push()
+    assert _store_balance(store_db) == 1000
+    _ledger_consistent(store_db)
     a.close()
