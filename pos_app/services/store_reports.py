@@ -102,6 +102,8 @@ def store_rows(fig: StoreFigures) -> list[StoreRow]:
         add(h, "Override reason", fig.override_reason)
     if fig.closed:
         add(h, "Day closed by", fig.closed_by)
+    if fig.closed_at is not None:
+        add(h, "Day closed at", f"{fig.closed_at.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}")
     add("store", "Sales", fig.sales)
     add("store", "Total", fig.total_fen, money=True)
     add("store", "Refunds", fig.refunds_fen, money=True)
@@ -198,6 +200,10 @@ class StoreReportService:
         logger.info("store Z for %s recorded by %s%s", day, closed_by,
                     f" PROVISIONAL (missing {lane_names(fig.missing_lanes)})" if fig.provisional else "")
         return fig
+
+    def stored_z(self, day: dt.date) -> StoreFigures | None:
+        """The store Z recorded for ``day`` (for a look, a reprint or an export), or None."""
+        return self._port.stored_z(day)
 
     def review_notice(self, notice_id: int, *, reviewed_by: str, user_id: int | None) -> bool:
         done = self._port.review_notice(notice_id, reviewed_by)

@@ -63,10 +63,11 @@ def typed_figures(fig: dict[str, Any]) -> StoreFigures:
         incomplete_lanes=reports.incomplete_lanes(list(fig["incomplete_lanes"] or [])),
         exceptions=tuple(PointsException(str(e["member_id"]), str(e["kind"]), int(e["balance_after"]),
                                          dt.datetime.fromisoformat(e["at"])) for e in fig["exceptions"]),
-        notices=tuple(LaneNotice(int(n["id"]), n["lane"], str(n["kind"]), _notice_detail(n["detail"]),
+        notices=tuple(LaneNotice(int(n.get("id", 0)), n["lane"], str(n["kind"]), _notice_detail(n["detail"]),
                                  dt.datetime.fromisoformat(n["at"])) for n in fig["notices"]),
         closed="provisional" in fig, provisional=bool(fig.get("provisional")), missing_lanes=missing,
         closed_by=str(fig.get("closed_by", "")), override_reason=str(fig.get("override_reason", "")),
+        closed_at=_at(fig.get("closed_at")),
     )
 
 
@@ -128,6 +129,10 @@ class StoreReportsClient:
         logger.info("store Z for %s closed by %s%s", day, closed_by,
                     f" (override: {override_reason})" if override_reason else "")
         return typed_figures({**fig, "closed_by": closed_by, "override_reason": override_reason})
+
+    def stored_z(self, day: dt.date) -> StoreFigures | None:
+        fig = self._call("store Z", lambda conn: reports.stored_z(conn, day))
+        return typed_figures(fig) if fig is not None else None
 
     def review_notice(self, notice_id: int, reviewed_by: str) -> bool:
         def review(conn: psycopg.Connection[Any]) -> bool:

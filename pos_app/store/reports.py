@@ -16,7 +16,7 @@ from pos_app.services.ports.store_reports import IncompleteLane
 
 from .errors import StoreCloseRefused
 
-__all__ = ["store_figures", "close_day", "render", "status", "incomplete_lanes"]
+__all__ = ["store_figures", "close_day", "stored_z", "render", "status", "incomplete_lanes"]
 
 STORE_TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -104,6 +104,17 @@ def close_day(conn: psycopg.Connection[Any], day: dt.date, closed_by: str, overr
                                     reason, missing)
         raise StoreCloseRefused(f"store Z for {day} refused: {reason}", reason)
     return {**figures, "provisional": result["provisional"], "missing_lanes": result["missing_lanes"]}
+
+
+def stored_z(conn: psycopg.Connection[Any], day: dt.date) -> dict[str, Any] | None:
+    """The store Z recorded for ``day`` (its figures as stored, with who closed it, when and how), or None."""
+    row = conn.execute(b"SELECT figures, provisional, missing_lanes, override_reason, closed_by, created_at "
+                       b"FROM pos.store_z WHERE business_date = %s", (day,)).fetchone()
+    if row is None:
+        return None
+    figures, provisional, missing, reason, by, at = row
+    return {**figures, "provisional": bool(provisional), "missing_lanes": missing, "override_reason": reason,
+            "closed_by": by, "closed_at": at.isoformat()}
 
 
 def incomplete_lanes(rows: list[dict[str, Any]]) -> tuple[IncompleteLane, ...]:

@@ -129,6 +129,7 @@ class StoreReportPanel(QWidget):
         self.busy = False
         self.loaded = False
         self.figures: StoreFigures | None = None
+        self.stored: StoreFigures | None = None       # the store Z recorded for the day looked at, if closed
         self.can_review = False
         self.refused_day: dt.date | None = None      # the day whose store Z was refused (override offered)
 
@@ -209,6 +210,10 @@ class StoreReportPanel(QWidget):
         self.override_button.setObjectName("storeOverride")
         self.override_button.clicked.connect(self.close_with_override)
         self.override_button.hide()
+        self.stored_button = QPushButton(t("Show the recorded store Z"))
+        self.stored_button.setObjectName("storeShowZ")
+        self.stored_button.clicked.connect(self.show_stored)
+        self.stored_button.hide()
         self.pdf_button = QPushButton(t("Export PDF"))
         self.pdf_button.setObjectName("storePdf")
         self.pdf_button.clicked.connect(lambda: self._export_dialog("pdf"))
@@ -219,7 +224,8 @@ class StoreReportPanel(QWidget):
         self.print_button.setObjectName("storePrint")
         self.print_button.clicked.connect(self.print_report)
         self.print_button.setVisible(printer is not None)
-        for b in (self.close_button, self.override_button, self.print_button, self.pdf_button, self.csv_button):
+        for b in (self.close_button, self.override_button, self.stored_button, self.print_button, self.pdf_button,
+                  self.csv_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -265,30 +271,48 @@ class StoreReportPanel(QWidget):
         self.status.setText(self._t("Asking the store server…"))
         self.refused_day = None
 
-        def fetch() -> tuple[StoreFigures, bool]:
-            return svc.figures(first, last), svc.can_review_notices
+        def fetch() -> tuple[StoreFigures, bool, StoreFigures | None]:
+            return svc.figures(first, last), svc.can_review_notices, svc.stored_z(first) if first == last else None
 
         self._submit(fetch, self._loaded, "store X")
 
-    def _loaded(self, result: tuple[StoreFigures, bool]) -> None:
-        figures, self.can_review = result
+    def _loaded(self, result: tuple[StoreFigures, bool, StoreFigures | None]) -> None:
+        figures, self.can_review, self.stored = result
         self.loaded = True
         self._show(figures)
         t = self._t
         at = dt.datetime.now(BEIJING)
-        self.status.setText(t("Store figures for {span}, read at {time}", span=self._span(figures),
-                              time=f"{at:%H:%M:%S}"))
+        text = t("Store figures for {span}, read at {time}", span=self._span(figures), time=f"{at:%H:%M:%S}")
+        if self.stored is not None:
+            text += " · " + self._recorded(self.stored)
+        self.status.setText(text)
         if figures.incomplete_lanes:
             self._set_banner(t("Not complete on the server yet: {lanes}", lanes=lane_names(figures.incomplete_lanes)))
         else:
             self._set_banner("")
+
+    def _recorded(self, z: StoreFigures) -> str:
+        at = f"{z.closed_at.astimezone(BEIJING):%m-%d %H:%M}" if z.closed_at is not None else ""
+        text = self._t("Store Z recorded {time} by {user}", time=at, user=z.closed_by)
+        return f"{text} ({self._t('PROVISIONAL')})" if z.provisional else text
+
+    def show_stored(self) -> None:
+        """The store Z recorded for the day, as recorded (to look at, print or export again)."""
+        z = self.stored
+        if z is None:
+            return
+        self._show(z)
+        self.status.setText(self._recorded(z))
+        self._set_banner(self._t("PROVISIONAL store Z for {day}: lanes missing: {lanes}", day=z.first.isoformat(),
+                                 lanes=lane_names(z.missing_lanes)) if z.provisional else "")
+        self._update_buttons()
 
     def _failed(self, exc: BaseException, what: str) -> None:
         t = self._t
         if isinstance(exc, StoreCloseRefused):
             self._refused(exc)
             return
-        self.figures = None
+        self.figures = self.stored = None
         self.model.set_rows([])
         self.notices.clear()
         self.notices_box.hide()
@@ -310,12 +334,12 @@ class StoreReportPanel(QWidget):
         self.model.set_rows([(sec_label, label, value, raw)
                              for _s, sec_label, _n, label, value, raw in self.localized_rows()])
         self.notices.clear()
-        for n in figures.notices:
+        for n in () if figures.closed else figures.notices:    # a Z's notices are history: reviewed on the X
             item = QListWidgetItem(self._t(notice_label(n.kind), lane=n.lane, kind=n.kind)
                                    + f" — {n.at.astimezone(BEIJING):%m-%d %H:%M}  {n.detail}")
             item.setData(Qt.ItemDataRole.UserRole, n.id)
             self.notices.addItem(item)
-        self.notices_box.setVisible(bool(figures.notices))
+        self.notices_box.setVisible(self.notices.count() > 0)
         if figures.notices and not self.can_review:
             self.review_button.setToolTip(self._t("This store server cannot mark notices reviewed: they are listed only"))
 
@@ -329,7 +353,8 @@ class StoreReportPanel(QWidget):
 
     def _update_buttons(self) -> None:
         self.refresh_button.setEnabled(True)
-        self.close_button.setEnabled(not self.busy)
+        self.close_button.setEnabled(not self.busy and self.stored is None)
+        self.stored_button.setVisible(self.stored is not None and self.figures is not self.stored)
         self.override_button.setVisible(self.refused_day is not None and self._ask_override is not None)
         self.override_button.setEnabled(not self.busy)
         has = self.figures is not None
@@ -376,6 +401,7 @@ class StoreReportPanel(QWidget):
     def _closed(self, figures: StoreFigures) -> None:
         t = self._t
         self.refused_day = None
+        self.stored = figures
         self._show(figures)
         day = figures.first.isoformat()
         self.status.setText(t("Store Z for {day} recorded by {user}", day=day, user=figures.closed_by))
@@ -395,9 +421,9 @@ class StoreReportPanel(QWidget):
             self._set_banner(t("These lanes are not complete on the server: {lanes}. Close their shifts and let "
                                "them sync, or close with lanes missing and a reason.",
                                lanes=lane_names(exc.missing_lanes)))
-        elif exc.reason == "already_closed":
+        elif exc.reason == "already_closed":   # closed meanwhile (another lane): look again, the Z is there
+            self.load()
             self.status.setText(t("The store day {day} is already closed", day=day.isoformat()))
-            self._set_banner("")
         else:
             self.status.setText(t("The store server refused: {reason}", reason=str(exc)))
 

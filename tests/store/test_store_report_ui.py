@@ -176,6 +176,16 @@ def test_store_x_shows_both_lanes_then_store_z_is_refused_and_overridden(qtbot: 
     pdf = panel.export(tmp_path / "store-z.pdf", "pdf")
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 1000
 
+    # looking at the day again: the live X, and the Z as recorded (a closed day cannot be closed again)
+    _load(qtbot, panel)
+    assert panel.figures is not None and not panel.figures.closed and not panel.close_button.isEnabled()
+    assert "Store Z recorded" in panel.status.text() and panel.stored_button.isVisible()
+    click(panel.stored_button)
+    stored = panel.figures
+    assert stored is not None and stored.closed and stored.provisional and stored.closed_at is not None
+    assert [m.lane for m in stored.missing_lanes] == ["lane2"] and stored.total_fen == fig.total_fen
+    assert any(r[1] == "Day closed at" for r in _shown(panel)) and "PROVISIONAL" in panel.banner.text()
+
 
 def test_store_not_answering_says_so_plainly_within_its_deadline(qtbot: Any, tmp_path: Any, store_db: Any,
                                                                  services: Any) -> None:

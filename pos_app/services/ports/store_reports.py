@@ -125,6 +125,7 @@ class StoreFigures:
     missing_lanes: tuple[IncompleteLane, ...] = ()
     closed_by: str = ""
     override_reason: str = ""
+    closed_at: dt.datetime | None = None          # a stored store Z: when it was recorded
 
 
 class StoreReportsPort(Protocol):
@@ -137,6 +138,9 @@ class StoreReportsPort(Protocol):
 
     def close_day(self, day: dt.date, closed_by: str, override_reason: str = "") -> StoreFigures:
         """Store Z: raises StoreCloseRefused while lanes are incomplete and no override reason is given."""
+
+    def stored_z(self, day: dt.date) -> StoreFigures | None:
+        """The store Z recorded for ``day``, as recorded (never recomputed); None if the day is not closed."""
 
     def review_notice(self, notice_id: int, reviewed_by: str) -> bool:
         """Mark a lane notice reviewed; False if it was already (or does not exist)."""
