@@ -39,6 +39,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (9, "0009_receipt_max.sql"),
     (10, "0010_ingest_points_set.sql"),
     (40, "0040_day_rollup.sql"),
+    (41, "0041_day_lane_seq.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
