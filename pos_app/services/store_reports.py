@@ -27,10 +27,11 @@ from .ports.store_reports import (
     StoreSaidNo,
 )
 from .ports.uow import UnitOfWork
+from .reports import DEFAULT_WIDTH, display_width
 
 __all__ = ["StoreReportService", "StoreRow", "store_rows", "StoreNotAnswering", "StoreSaidNo", "StoreCloseRefused",
            "StoreReportError", "StoreFigures", "SECTION_TITLES", "NOTICE_LABELS", "MAX_DAYS", "lane_names",
-           "notice_label"]
+           "notice_label", "store_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,24 @@ def store_rows(fig: StoreFigures) -> list[StoreRow]:
     for n in fig.notices:
         add("notices", notice_label(n.kind), _local(n.at), lane=n.lane, kind=n.kind)
     return rows
+
+
+def store_text(fig: StoreFigures, *, width: int = DEFAULT_WIDTH) -> str:
+    """The store report as plain text ``width`` columns wide, for the receipt printer (labels in English, as
+    the lane's printed X; a value that does not fit goes on its own line, right-aligned)."""
+    out: list[str] = []
+    section = None
+    for row in store_rows(fig):
+        if row.section != section:
+            section = row.section
+            out.append("=" * width if section == "header" else "-" * width)
+            out.append(SECTION_TITLES[section].upper() if section == "header" else SECTION_TITLES[section])
+        label, value = row.english, row.value
+        gap = width - display_width(label) - display_width(value)
+        out.extend([label + " " * gap + value] if gap >= 1
+                   else [label, " " * max(0, width - display_width(value)) + value])
+    out.append("=" * width)
+    return "\n".join(out) + "\n"
 
 
 class StoreReportService:

@@ -47,6 +47,7 @@ from pos_app.services.store_reports import (
     lane_names,
     notice_label,
     store_rows,
+    store_text,
 )
 
 from .report_export import PAGE_A4, LocalizedRow, export_rows_pdf, render_rows_csv
@@ -112,7 +113,8 @@ class StoreReportPanel(QWidget):
 
     def __init__(self, service: StoreReportService, tasks: TaskRunner, *, user_name: str, user_id: int | None,
                  tr: Callable[..., str] | None = None, ask_override: AskOverride | None = None,
-                 confirm: Confirm = _confirm, parent: QWidget | None = None) -> None:
+                 confirm: Confirm = _confirm, printer: Callable[[str], object] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         t = self._t = tr or _identity
         self.setObjectName("storeReportPanel")
@@ -122,6 +124,7 @@ class StoreReportPanel(QWidget):
         self._user_id = user_id
         self._ask_override = ask_override
         self._confirm = confirm
+        self._printer = printer
         self._token = 0
         self.busy = False
         self.loaded = False
@@ -212,7 +215,11 @@ class StoreReportPanel(QWidget):
         self.csv_button = QPushButton(t("Export CSV"))
         self.csv_button.setObjectName("storeCsv")
         self.csv_button.clicked.connect(lambda: self._export_dialog("csv"))
-        for b in (self.close_button, self.override_button, self.pdf_button, self.csv_button):
+        self.print_button = QPushButton(t("Print"))
+        self.print_button.setObjectName("storePrint")
+        self.print_button.clicked.connect(self.print_report)
+        self.print_button.setVisible(printer is not None)
+        for b in (self.close_button, self.override_button, self.print_button, self.pdf_button, self.csv_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -328,6 +335,7 @@ class StoreReportPanel(QWidget):
         has = self.figures is not None
         self.pdf_button.setEnabled(has)
         self.csv_button.setEnabled(has)
+        self.print_button.setEnabled(has)
         self.review_button.setEnabled(self.can_review and not self.busy and self.notices.currentRow() >= 0)
 
     # --- store Z ------------------------------------------------------------------------------
@@ -409,7 +417,21 @@ class StoreReportPanel(QWidget):
 
         self._submit(review, done, "lane notice")
 
-    # --- exports ------------------------------------------------------------------------------
+    # --- printing and exports -----------------------------------------------------------------
+    def print_report(self) -> None:
+        """The figures shown, as text, on the receipt printer (a worker thread: printing blocks)."""
+        if self.figures is None or self._printer is None:
+            return
+        text, printer = store_text(self.figures), self._printer
+
+        def failed(exc: BaseException) -> None:
+            logger.error("printing the store report failed", exc_info=exc)
+            if shiboken6.isValid(self):
+                self.status.setText(self._t("The store report could not be printed; check the printer"))
+
+        self._tasks.submit(lambda: printer(text), None, failed)
+
+
     def localized_rows(self) -> list[LocalizedRow]:
         return localized_store_rows(store_rows(self.figures), self._t) if self.figures is not None else []
 
@@ -480,8 +502,11 @@ def _panel_args(ctx: TerminalContext, window: MainWindow, who: tuple[str, int | 
         ask = ctx.nav.ask_approval
         return ask(parent, "store_close_override", ctx.tr("Store Z"), None) if ask is not None else None
 
+    printer = None
+    if ctx.printer is not None and ctx.printer.configured and hasattr(ctx.printer, "print_text"):
+        printer = ctx.printer.print_text
     return {"service": ctx.store_reports, "tasks": window.tasks, "user_name": who[0], "user_id": who[1],
-            "ask_override": ask_override}
+            "ask_override": ask_override, "printer": printer}
 
 
 def install_store_reports(ctx: TerminalContext, window: MainWindow) -> None:

@@ -71,12 +71,12 @@ def services() -> Any:
 
 
 def _panel(qtbot: Any, made: Any, lane: Lane, conninfo: str | None = None, *, deadline_s: float = 3.0,
-           language: str = "en", approve: Any = None) -> tuple[StoreReportPanel, StoreReportService]:
+           language: str = "en", approve: Any = None, printer: Any = None) -> tuple[StoreReportPanel, StoreReportService]:
     service = StoreReportService(StoreReportsClient(conninfo or lane.conninfo, deadline_s=deadline_s),
                                  lane.svc.uow, SystemClock(), terminal_id="T1")
     tasks = TaskRunner()
     panel = StoreReportPanel(service, tasks, user_name="Supervisor", user_id=None, tr=Translator(language),
-                             ask_override=approve, confirm=lambda _parent, _question: True)
+                             ask_override=approve, confirm=lambda _parent, _question: True, printer=printer)
     made.append((service, tasks))
     qtbot.addWidget(panel)
     panel.resize(1000, 680)
@@ -110,7 +110,8 @@ def test_store_x_shows_both_lanes_then_store_z_is_refused_and_overridden(qtbot: 
                                                  "lane_offline", note="lane2 counted by hand"))
         return approvals[-1]
 
-    panel, _service = _panel(qtbot, services, lane1, approve=approve)
+    printed: list[str] = []
+    panel, _service = _panel(qtbot, services, lane1, approve=approve, printer=printed.append)
     _load(qtbot, panel)
     fig = panel.figures
     assert fig is not None
@@ -130,6 +131,17 @@ def test_store_x_shows_both_lanes_then_store_z_is_refused_and_overridden(qtbot: 
     click(panel.review_button)
     qtbot.waitUntil(lambda: not panel.busy and panel.notices.count() == 0, timeout=10_000)
     assert server(store_db, "SELECT reviewed_by FROM pos.lane_notice") == [("Supervisor",)]
+
+    # a range of days: the same sales (all today); a store Z closes one day only
+    panel.first.setDate(panel.first.date().addDays(-6))
+    _load(qtbot, panel)
+    assert panel.figures is not None and (panel.figures.last - panel.figures.first).days == 6
+    assert panel.figures.sales == 5 and panel.figures.total_fen == fig.total_fen
+    click(panel.close_button)
+    assert "one day" in panel.status.text() and not panel.busy
+    click(panel.today_button)
+    qtbot.waitUntil(lambda: not panel.busy and panel.figures is not None and panel.figures.first == fig.first,
+                    timeout=10_000)
 
     # store Z: refused while lane2's shift is open, the missing lane named; then overridden with a reason
     click(panel.close_button)
@@ -152,7 +164,10 @@ def test_store_x_shows_both_lanes_then_store_z_is_refused_and_overridden(qtbot: 
     assert close["provisional"] is True and close["missing_lanes"] == ["lane2"]
     assert close["approval_id"] == approvals[0].id and "counted by hand" in close["override_reason"]
 
-    # exports like the lane's X: CSV with machine and label columns, and a PDF
+    # printed on the receipt printer (off the GUI thread), exported like the lane's X: CSV and PDF
+    click(panel.print_button)
+    qtbot.waitUntil(lambda: bool(printed), timeout=10_000)
+    assert "Store Z" in printed[0] and "PROVISIONAL: lanes missing" in printed[0] and "Lane lane2: 2 sales" in printed[0]
     out = panel.export(tmp_path / "store-z.csv", "csv")
     table = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert table[0] == ["section", "figure", "value", "raw", "section_label", "figure_label"]
