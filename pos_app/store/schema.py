@@ -40,6 +40,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (10, "0010_ingest_points_set.sql"),
     (20, "0020_notice_review.sql"),      # storeui: 20-29
     (40, "0040_day_rollup.sql"),
+    (41, "0041_day_lane_seq.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
