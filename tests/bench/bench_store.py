@@ -3,6 +3,11 @@
     nice -n -10 .venv/bin/python tests/bench/bench_store.py   # brief (≈ 2 min); prints a Markdown section
     POS_BENCH_STORE_ONLY=ingest,card ...                      # some of: ingest, outage, lag, reports, card
     POS_BENCH_STORE_SCALE=full ... (50 lanes, 1.3 M sales, 60 s outage: long; on purpose only)
+    POS_BENCH_STORE_KEEP=1 ...                                # keep the lanes' folders (commit_ms.txt, logs)
+
+The lag and outage figures run lanes as the terminal does (tests/bench/store_lane.py: one process per lane selling,
+its store link in a supervised child process); the outage one checks the invariants of STORE-MODE.md §2.5 against
+the server and runs an fsync probe beside the lanes, so a slow commit can be told from a stall of the disk.
 
 Figures: backlog ingest from one lane (sales/s through the real uplink), sync lag with lane processes at a
 steady rate (p95/p99 of server receipt - lane commit), lane commit latency with the store down, store X for one
@@ -280,8 +285,9 @@ def bench_lag(server: PgServer, base: Path, rows: list[str]) -> None:
     finally:
         fleet.stop()
     with psycopg.connect(fleet.dsn, autocommit=True) as c:
-        lags = [float(r[0]) for r in c.execute(
-            "SELECT extract(epoch FROM received_at - occurred_at) * 1000 FROM pos.event WHERE kind = 'sale'")]
+        lags = [float(r[0]) for r in c.execute(         # not the lanes' 3 warm-up sales, made before the start
+            "SELECT extract(epoch FROM received_at - occurred_at) * 1000 FROM pos.event WHERE kind = 'sale' "
+            "AND occurred_at >= to_timestamp(%s)", (t0,))]
     rows.append(f"| sync lag, {lanes} lanes × {per_min} sales/min for {secs} s ({len(lags)} sales; each lane a process, "
                 f"its link a child process as in the terminal, uplink poll 0.1 s; load {load0:.1f} → {load1:.1f}) | "
                 f"p95 ≤ 250 ms, p99 ≤ 1 s | p95 {pct(lags, .95):.0f} ms | p99 {pct(lags, .99):.0f} ms; "
