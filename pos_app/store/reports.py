@@ -12,9 +12,11 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .errors import StoreRefused
+from pos_app.services.ports.store_reports import IncompleteLane
 
-__all__ = ["store_figures", "close_day", "render", "status"]
+from .errors import StoreCloseRefused
+
+__all__ = ["store_figures", "close_day", "render", "status", "incomplete_lanes"]
 
 STORE_TZ = dt.timezone(dt.timedelta(hours=8))
 
@@ -56,7 +58,7 @@ def store_figures(conn: psycopg.Connection[Any], first: dt.date, last: dt.date |
             SELECT member_id, kind, balance_after, created_at FROM pos.points_exception
              WHERE resolved_at IS NULL ORDER BY id""", ())
         notices = _rows(conn, b"""
-            SELECT l.name, n.kind, n.detail, n.created_at FROM pos.lane_notice n JOIN pos.lane l USING (lane_id)
+            SELECT n.id, l.name, n.kind, n.detail, n.created_at FROM pos.lane_notice n JOIN pos.lane l USING (lane_id)
              WHERE n.reviewed_at IS NULL ORDER BY n.id""", ())
         incomplete = conn.execute(b"SELECT pos.incomplete_lanes(%s)", (last,)).fetchone()
     tender_by_lane: dict[str, dict[str, int]] = {}
@@ -79,7 +81,8 @@ def store_figures(conn: psycopg.Connection[Any], first: dt.date, last: dt.date |
         "incomplete_lanes": incomplete[0] if incomplete else [],
         "exceptions": [{"member_id": m, "kind": k, "balance_after": int(b), "at": a.isoformat()}
                        for m, k, b, a in exceptions],
-        "notices": [{"lane": n, "kind": k, "detail": d, "at": a.isoformat()} for n, k, d, a in notices],
+        "notices": [{"id": int(i), "lane": n, "kind": k, "detail": d, "at": a.isoformat()}
+                    for i, n, k, d, a in notices],
     }
 
 
@@ -92,12 +95,25 @@ def close_day(conn: psycopg.Connection[Any], day: dt.date, closed_by: str, overr
     assert answer is not None
     result: dict[str, Any] = answer[0]
     if not result.get("ok"):
-        if result.get("reason") == "incomplete":
-            names = ", ".join(m["lane"] for m in result.get("missing_lanes", []))
-            raise StoreRefused(f"store Z for {day} refused: lanes not complete on the server: {names} "
-                               "(close their shifts and let them sync, or give an override reason)")
-        raise StoreRefused(f"store Z for {day} refused: {result.get('reason')}")
+        reason = str(result.get("reason"))
+        if reason == "incomplete":
+            missing = incomplete_lanes(result.get("missing_lanes", []))
+            names = ", ".join(m.lane for m in missing)
+            raise StoreCloseRefused(f"store Z for {day} refused: lanes not complete on the server: {names} "
+                                    "(close their shifts and let them sync, or give an override reason)",
+                                    reason, missing)
+        raise StoreCloseRefused(f"store Z for {day} refused: {reason}", reason)
     return {**figures, "provisional": result["provisional"], "missing_lanes": result["missing_lanes"]}
+
+
+def incomplete_lanes(rows: list[dict[str, Any]]) -> tuple[IncompleteLane, ...]:
+    """The server's list of incomplete lanes (pos.incomplete_lanes), typed."""
+    return tuple(IncompleteLane(str(m["lane"]), _int_or_none(m.get("acked_seq")), _int_or_none(m.get("last_seq_of_day")))
+                 for m in rows)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _yuan(fen: int) -> str:

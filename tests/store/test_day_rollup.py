@@ -1,6 +1,6 @@
-"""Store X/Z read per-day rollups kept in the ingest's transaction (store schema 40): they must equal the sums over
-the sale and tender rows themselves, after re-sends, for several lanes and days, and after the migration fills
-them from rows that were there before it."""
+"""Store X/Z read per-day rollups kept in the ingest's transaction (store schemas 40, 41): they must equal the sums
+over the sale and tender rows themselves (and the lanes not complete on a day, the events themselves), after
+re-sends, for several lanes and days, and after the migrations fill them from rows that were there before."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ def _from_rows(c: psycopg.Connection, first: dt.date, last: dt.date) -> dict[str
     }
 
 
+_INCOMPLETE_FROM_EVENTS = """
+    WITH traded AS (SELECT e.lane_id, e.lane_epoch, max(e.lane_seq) AS last_seq FROM pos.event e
+                     WHERE e.business_date = %s AND e.kind NOT IN ('shift_close', 'z') GROUP BY 1, 2)
+    SELECT l.name, t.last_seq FROM traded t JOIN pos.lane l USING (lane_id)
+     WHERE NOT EXISTS (SELECT 1 FROM pos.shift_event s WHERE s.lane_id = t.lane_id AND s.lane_epoch = t.lane_epoch
+                         AND s.kind IN ('close', 'z') AND s.last_lane_seq > t.last_seq) ORDER BY 1"""
+
+
 def _from_report(fig: dict[str, Any]) -> dict[str, Any]:
     return {
         "lanes": {ln["lane"]: (ln["sales"], ln["total_fen"]) for ln in fig["lanes"]},
@@ -71,9 +79,10 @@ def _from_report(fig: dict[str, Any]) -> dict[str, Any]:
 def _trade(store_db: Any) -> None:
     split = [{"kind": "cash", "amount_fen": 500}, {"kind": "alipay", "amount_fen": 700, "trade_no": "T1"}]
     with store_db.admin() as admin:
+        close = {**_sale(6, D2, 0, "1001"), "kind": "shift_close", "body": {"shift_no": 1}}
         _sell(store_db, admin, "a", [_sale(1, D1, 1200, "1001", "M1", split), _sale(2, D1, 300, "1002"),
                                      _sale(3, D2, 800, "1001", "M2"), _sale(4, D2, 450, "1001", "M1"),
-                                     _sale(5, D2, 999, "1003", "M3")])
+                                     _sale(5, D2, 999, "1003", "M3"), close])
         _sell(store_db, admin, "b", [_sale(1, D1, 2000, "1001", "M1"), _sale(2, D2, 150, "1002", "M2"),
                                      _sale(3, D2, 620, "1002")])
 
@@ -82,8 +91,13 @@ def _assert_reports_equal_rows(store_db: Any) -> None:
     with store_db.admin() as c:
         for first, last in ((D1, D1), (D2, D2), (D1, D2)):
             assert _from_report(reports.store_figures(c, first, last)) == _from_rows(c, first, last)
+        for day in (D1, D2):
+            fig = reports.store_figures(c, day)
+            assert [(m["lane"], m["last_seq_of_day"]) for m in fig["incomplete_lanes"]] == \
+                [tuple(r) for r in c.execute(_INCOMPLETE_FROM_EVENTS, (day,))]
         one_day = reports.store_figures(c, D1)
     assert one_day["sales"] == 3 and one_day["total_fen"] == 3500 and one_day["members"]["count"] == 1
+    assert [m["lane"] for m in one_day["incomplete_lanes"]] == ["b"]      # lane a closed its shift after both days
 
 
 def test_store_figures_from_the_rollups_equal_the_rows(store_db):
@@ -91,20 +105,19 @@ def test_store_figures_from_the_rollups_equal_the_rows(store_db):
     _assert_reports_equal_rows(store_db)
 
 
-def test_the_migration_fills_the_rollups_from_the_rows_already_there(store_db, monkeypatch):
+def test_the_migrations_fill_the_rollups_from_the_rows_already_there(store_db):
     with store_db.admin() as c:                 # as a store at schema 10 had them: sales but no rollups yet
         with c.transaction():
-            c.execute("SET LOCAL session_replication_role = replica")
             c.execute("DROP TRIGGER sale_roll_up ON pos.sale; DROP TRIGGER tender_roll_up ON pos.tender; "
-                      "DROP FUNCTION pos.roll_up_sales(), pos.roll_up_tenders(); DROP TABLE pos.day_lane, "
-                      "pos.day_cashier, pos.day_tender, pos.day_member; DELETE FROM pos.schema_migration "
-                      "WHERE version = 40")
+                      "DROP TRIGGER event_roll_up ON pos.event; DROP FUNCTION pos.roll_up_sales(), "
+                      "pos.roll_up_tenders(), pos.roll_up_events(); DROP INDEX pos.shift_event_close; "
+                      "DROP TABLE pos.day_lane, pos.day_cashier, pos.day_tender, pos.day_member, pos.day_lane_seq; "
+                      "DELETE FROM pos.schema_migration WHERE version IN (40, 41)")
     try:
         _trade(store_db)
         with store_db.admin() as c:
-            assert schema.migrate(c) == [40]
+            assert schema.migrate(c) == [40, 41]
         _assert_reports_equal_rows(store_db)
     finally:
-        with store_db.admin() as c:             # the session's template keeps schema 40 either way
-            if schema.schema_version(c) < 40:
-                schema.migrate(c)
+        with store_db.admin() as c:             # the session's template keeps the schema either way
+            schema.migrate(c)
