@@ -505,6 +505,11 @@ class Till:
     def asking_points(self) -> bool:
         return self._asking is not None
 
+    def waits_for(self, ask: PointsAsk) -> bool:
+        """Whether the till still waits for the answer to ``ask`` (not if its sale was given up meanwhile)."""
+        with self._lock:
+            return self._asking is ask
+
     def ask_before_total(self) -> PointsAsk | None:
         """What the store must be asked before the total can be taken (None: nothing, take the total). From
         now until :meth:`points_answered` the till waits for the store's answer about it."""

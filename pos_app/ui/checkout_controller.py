@@ -519,6 +519,8 @@ class CheckoutController(QObject):
             then()
 
     def _points_not_held(self, ask: PointsAsk, then: Callable[[], None], exc: BaseException) -> None:
+        if not self.till.waits_for(ask):   # its sale was given up meanwhile: nothing was held, nothing to say
+            return
         if isinstance(exc, OfflineRedeemNeedsApproval):
             # STORE-MODE §1.4 rule 2: offline, above the threshold, a supervisor approves (the dialog records and
             # audits who); the till keeps waiting for this ask meanwhile

@@ -279,7 +279,9 @@ def test_while_the_store_is_asked_the_points_cannot_change_and_a_sale_given_up_g
     # a sale given up while the store is asked: the answer's hold is given back when it comes
     ask2 = till.ask_before_total()
     assert ask2 is not None
+    assert till.waits_for(ask2)
     till.new_sale()
+    assert not till.waits_for(ask2) and not till.asking_points
     late = till.ask_points(ask2)
     assert not till.points_answered(ask2, late)
     a.uplink().push()
