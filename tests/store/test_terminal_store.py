@@ -59,6 +59,22 @@ def test_terminal_in_store_mode_syncs_and_shows_the_store(qtbot: Any, tmp_path: 
         qtbot.keyClick(terminal.window.checkout_view.entry, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
         script.finish(qtbot)
         assert seen["lanes"] == ["t1"]
+
+        # F9's report screen has a Store tab, asked only when it is shown
+        def store_tab(w: Any) -> None:
+            seen["tab"] = w.tabs.tabText(w.tabs.count() - 1)
+            seen["before"] = w.tabs.widget(w.tabs.count() - 1).loaded
+            w.tabs.setCurrentIndex(w.tabs.count() - 1)
+
+        def loaded(w: Any) -> None:
+            seen["tab_lanes"] = [ln.lane for ln in w.tabs.currentWidget().figures.lanes]
+            QTest.keyClick(w, Qt.Key.Key_Escape)
+
+        script = ModalScript([supervisor_approves(), (is_a("ReportsView"), store_tab),
+                              (lambda w: is_a("ReportsView")(w) and w.tabs.currentWidget().figures is not None, loaded)])
+        qtbot.keyClick(terminal.window.checkout_view.entry, Qt.Key.Key_F9)
+        script.finish(qtbot)
+        assert seen["tab"] == "Store" and seen["before"] is False and seen["tab_lanes"] == ["t1"]
     finally:
         terminal.shutdown()
     with store_db.admin() as c:    # the demo login opened a shift: it reached the store
