@@ -125,6 +125,9 @@ class Terminal:
             self.report_worker.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.store_link is not None:
             self.store_link.stop(timeout=SHUTDOWN_TIMEOUT_S)
+        store_reports = getattr(self.ctx, "store_reports", None)
+        if store_reports is not None:   # store mode: the supervisor's store report connection
+            store_reports.close()
         gate = getattr(self.services.checkout, "points_gate", None)
         if gate is not None:   # store mode: the till's connection for redemptions
             gate.close()
@@ -259,6 +262,11 @@ def build_terminal(settings: Settings, *, demo: bool = False, scanner_urls: tupl
         from pos_app.store_wiring import points_gate
 
         services.checkout.points_gate = points_gate(settings)
+        ctx.store_reports = _store_reports(settings, container)
+        if ctx.store_reports is not None:
+            from pos_app.ui.store_report_view import install_store_reports
+
+            install_store_reports(ctx, window)
     _start_recovery(terminal)
     terminal.customer_display = _start_customer_display(settings, window)
     if terminal.customer_display is not None:
@@ -346,6 +354,22 @@ def _start_store_link(settings: Settings) -> Any:
         logger.error("store mode not started: %s", exc)
         return None
     return link
+
+
+def _store_reports(settings: Settings, container: Container) -> Any:
+    """Store mode: store X / Z for a supervisor at this lane (issue 13); None when the store is not set up."""
+    from pos_app.services.store_reports import StoreReportService
+    from pos_app.store.errors import StoreError
+    from pos_app.store_wiring import store_reports
+
+    try:
+        port = store_reports(settings)
+    except StoreError as exc:
+        logger.error("store reports not available: %s", exc)
+        return None
+    if port is None:
+        return None
+    return StoreReportService(port, container.conns.uow, container.clock, terminal_id=settings.store.terminal_id)
 
 
 def _start_sync(container: Container) -> Any:

@@ -68,6 +68,8 @@ class StoreSettings:
     deadline_s: float = ranged(10.0, 0.5, 120, " s")  # client-side deadline per round trip to the store server
     offline_redeem_cap: int = ranged(500, 0, 10_000_000)  # points per member per day a lane may redeem offline
     offline_redeem_max_age_h: float = ranged(24.0, 0, 8760, " h")
+    # an offline redemption of more points than this needs a supervisor's approval (0: never asked)
+    offline_redeem_supervisor_above: int = ranged(200, 0, 10_000_000)
     pin_key_file: str = ""              # the store's PIN key (from `store init`): users pulled from the store log in
 
 
@@ -650,7 +652,8 @@ def load_settings(config: Path | str | None = None, *, env: Mapping[str, str] | 
 
 # Store mode (issue 13): settings that are the store's, pulled from the store server and applied at the start.
 STORE_OWNED: dict[str, tuple[str, ...] | None] = {
-    "store": ("name", "address", "offline_redeem_cap", "offline_redeem_max_age_h"),
+    "store": ("name", "address", "offline_redeem_cap", "offline_redeem_max_age_h",
+              "offline_redeem_supervisor_above"),
     "shift": None,       # None: every key of the section
     "counter": None,
 }

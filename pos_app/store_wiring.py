@@ -13,9 +13,10 @@ from pos_app.storage.lane_journal import SqliteLaneJournal
 from pos_app.store.connect import lane_conninfo, masked_dsn, read_password
 from pos_app.store.link import LinkConfig, StoreLink, status_line
 from pos_app.store.redeem import StoreRedeemer
+from pos_app.store.report_port import StoreReportsClient
 from pos_app.store_points import StorePointsGate
 
-__all__ = ["link_config", "start_store_link", "store_status_text", "sync_once", "points_gate"]
+__all__ = ["link_config", "start_store_link", "store_status_text", "sync_once", "points_gate", "store_reports"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def points_gate(settings: Settings, *, deadline_s: float = 1.5) -> StorePointsGa
     info = lane_conninfo(s.dsn, password, connect_timeout_s=2, application_name=f"pos-till-{s.terminal_id}")
     db_path = settings.db_path
     gate = StorePointsGate(db_path, StoreRedeemer(info, deadline_s=deadline_s), online=lambda: lane_online(db_path),
-                           offline_cap=s.offline_redeem_cap, offline_max_age_h=s.offline_redeem_max_age_h)
+                           offline_cap=s.offline_redeem_cap, offline_max_age_h=s.offline_redeem_max_age_h,
+                           supervisor_above=s.offline_redeem_supervisor_above)
     gate.release_orphans()
     return gate
 
@@ -142,3 +144,15 @@ def apply_store_settings(settings: Settings) -> Settings:
     if values and applied is not settings:
         logger.info("store settings applied: %s", ", ".join(sorted(values)))
     return applied
+
+
+def store_reports(settings: Settings) -> StoreReportsClient | None:
+    """Store X / Z for a supervisor at this lane (None for a standalone lane): the lane's own role reads the
+    store's figures; every round trip under ``[store] deadline_s``."""
+    s = settings.store
+    if not s.dsn:
+        return None
+    password = read_password(s.password_file, s.password_env)
+    info = lane_conninfo(s.dsn, password, connect_timeout_s=max(1, int(s.deadline_s / 2)),
+                         application_name=f"pos-reports-{s.terminal_id}")
+    return StoreReportsClient(info, deadline_s=s.deadline_s)

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 
 from pos_app.store import reports, schema
-from pos_app.store.connect import masked_dsn, open_connection
+from pos_app.store.connect import deadline, masked_dsn, open_connection
 from pos_app.store.errors import StoreError
 
 from .core import settings_or_exit
@@ -246,7 +246,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"store: --date {args.date!r} is not YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with _lane_conn(args) as conn:
+        with _lane_conn(args) as conn, deadline(conn, settings_or_exit(args).store.deadline_s,
+                                                f"store {args.kind.upper()}"):
             if args.kind == "x":
                 fig = reports.store_figures(conn, day - dt.timedelta(days=max(1, args.days) - 1), day)
                 title = "STORE X"

@@ -46,6 +46,9 @@ ACTIONS: dict[str, str] = {
     "give_back_parts": "Give back the part payments of an unfinished sale",
     "exchange": "Exchange goods",
     "promotions": "Switch promotions on or off",
+    "store_reports": "View the store reports",
+    "store_close_override": "Close the store day with lanes missing",
+    "offline_redeem": "Redeem points while the store is offline",
 }
 
 _COMMON = [("other", "Other (see note)")]
@@ -67,6 +70,10 @@ REASONS: dict[str, list[tuple[str, str]]] = {
     "give_back_parts": [("customer_cancel", "Customer cancelled"), ("cashier_error", "Cashier error"), *_COMMON],
     "exchange": [("wrong_size", "Wrong size or colour"), ("damaged", "Damaged goods"),
                  ("customer_return", "Customer changed mind"), *_COMMON],
+    "store_close_override": [("lane_broken", "A lane is out of order"),
+                             ("lane_offline", "A lane cannot reach the store server"), *_COMMON],
+    "offline_redeem": [("known_customer", "Known customer"), ("balance_checked", "Balance checked on the card"),
+                       *_COMMON],
 }
 
 

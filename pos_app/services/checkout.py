@@ -40,7 +40,7 @@ from pos_app.domain.sale import (
 
 from . import receipts
 from .errors import CheckoutError, UnknownProduct
-from .points_hold import PointsGate, PointsHold
+from .points_hold import PointsAsk, PointsGate, PointsHold
 from .ports.card_events import CardRequests, CardTrade, CardUpdate, OutboxRequest
 from .ports.clock import Clock, IdSource
 from .ports.payments import PaymentAttempt
@@ -198,7 +198,19 @@ class CheckoutService:
     def hold_points(self, sale: Sale) -> PointsHold | None:
         """Before a sale that redeems points is paid: hold them at the store (store mode; no-op otherwise).
         Raises RedemptionRefused (a CheckoutError) when the store or the offline cap does not allow them.
-        Idempotent: a hold for the same member and points is kept; a changed redemption is held anew."""
+        Idempotent: a hold for the same member and points is kept; a changed redemption is held anew.
+        Blocks for the store's round trip when a hold is needed: the GUI asks with :meth:`points_to_ask`,
+        :meth:`ask_points` (a worker thread) and :meth:`keep_points` first, so that this finds the hold."""
+        ask = self.points_to_ask(sale)
+        if ask is None:
+            return self._holds.get(sale)
+        hold = self.ask_points(ask)
+        self.keep_points(sale, ask, hold)
+        return hold
+
+    def points_to_ask(self, sale: Sale) -> PointsAsk | None:
+        """What the store must be asked to hold before ``sale`` is paid (None: no gate, no points, or held
+        already). A hold for other points or another member is given back here."""
         gate = self.points_gate
         if gate is None:
             return None
@@ -207,14 +219,40 @@ class CheckoutService:
         old = self._holds.get(sale)
         if old is not None:
             if snap.member is not None and old.card_no == snap.member.card_no and old.points == points:
-                return old
+                return None
             del self._holds[sale]
             gate.release(old)
         if not points or snap.member is None:
             return None
-        hold = gate.hold(snap.member.card_no, points)
-        self._holds[sale] = hold
-        return hold
+        return PointsAsk(snap.member.card_no, points)
+
+    def ask_points(self, ask: PointsAsk, *, approved_by: int | None = None) -> PointsHold:
+        """Ask the store (or the offline rules) to hold ``ask`` — any thread: it reads no sale. Raises
+        RedemptionRefused / OfflineRedeemNeedsApproval (then ask again with the supervisor's ``approved_by``)."""
+        gate = self.points_gate
+        if gate is None:
+            raise CheckoutError("points are not held at a store on this terminal")
+        return gate.hold(ask.card_no, ask.points, approved_by=approved_by)
+
+    def keep_points(self, sale: Sale, ask: PointsAsk, hold: PointsHold) -> bool:
+        """Put the answer to ``ask`` on ``sale`` if the sale still redeems exactly that and holds nothing;
+        otherwise (the sale changed or was given up while the store was asked) give the hold back. True if kept."""
+        snap = sale.snapshot()
+        wanted = (snap.member is not None and snap.member.card_no == ask.card_no == hold.card_no
+                  and snap.totals.points_redeemed == ask.points == hold.points
+                  and sale.state is not SaleState.PAID and sale not in self._holds)
+        if wanted:
+            self._holds[sale] = hold
+            return True
+        self.give_back(hold)
+        return False
+
+    def give_back(self, hold: PointsHold) -> None:
+        """A hold that no sale carries (its sale changed or was given up while the store was asked)."""
+        if self.points_gate is not None:
+            logger.info("points hold of %d points given back: its sale changed while the store was asked",
+                        hold.points)
+            self.points_gate.release(hold)
 
     def release_points(self, sale: Sale) -> None:
         """The sale was given up or went back to the basket: release its hold (if any)."""

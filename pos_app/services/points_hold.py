@@ -5,6 +5,11 @@ the checkout asks a :class:`PointsGate` to hold them: online, the store server t
 (two lanes cannot spend the same points); offline, the lane allows a capped amount per member per day. The
 sale's redeem ledger entry carries the hold's ``entry_id``, so the store counts it once. A sale given up
 releases its hold. A standalone lane has no gate and redeems against its own ledger, as before.
+
+Asking the store takes a round trip (a stalled store: up to its deadline), so the till splits it (issue 13):
+:meth:`CheckoutService.points_to_ask` says what must be asked (GUI thread, reads the sale), ``ask_points`` asks
+(any thread, no sale state: a :class:`PointsAsk` in, a :class:`PointsHold` out) and ``keep_points`` puts the
+answer on the sale (GUI thread) or gives it back when the sale changed meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +19,17 @@ from typing import Protocol
 
 from .errors import CheckoutError
 
-__all__ = ["PointsHold", "PointsGate", "RedemptionRefused"]
+__all__ = ["PointsAsk", "PointsHold", "PointsGate", "RedemptionRefused", "OfflineRedeemNeedsApproval",
+           "PointsBeingAsked"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PointsAsk:
+    """What the store is asked to hold for a sale: the member's card and the points (one object per ask: the
+    till knows an answer is about the ask it is waiting for by identity)."""
+
+    card_no: str
+    points: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,10 +46,42 @@ class RedemptionRefused(CheckoutError):
 
     reason = "redemption_refused"
 
+    def __init__(self, message: str, *, code: str = "", **params: object) -> None:
+        super().__init__(message)
+        if code:     # a reason the UI words in the cashier's language (pos_app/ui/messages.py MESSAGES)
+            self.reason = code
+        self.params: dict[str, object] = dict(params)
+
+
+class OfflineRedeemNeedsApproval(RedemptionRefused):
+    """Offline, more points than ``[store] offline_redeem_supervisor_above`` need a supervisor's approval
+    (STORE-MODE.md §1.4 rule 2): ask one, then ask the gate again with ``approved_by``. Nothing is held."""
+
+    reason = "offline_redeem_needs_approval"
+
+    def __init__(self, points: int, above: int) -> None:
+        super().__init__("The store is offline: a supervisor must approve redeeming more than "
+                         f"{above} points ({points} asked)", code="points.offline_needs_supervisor",
+                         points=points, above=above)
+        self.points = points
+        self.above = above
+
+
+class PointsBeingAsked(CheckoutError):
+    """The store is being asked for the points of this sale: paying, cancelling and changing the sale's member
+    or points wait for its answer (a few seconds at most: the store call has a deadline)."""
+
+    reason = "points_being_asked"
+
+    def __init__(self) -> None:
+        super().__init__("The store is being asked for the points: wait for its answer")
+
 
 class PointsGate(Protocol):
-    def hold(self, card_no: str, points: int) -> PointsHold:
-        """Hold ``points`` of the member for a sale about to be paid; raises RedemptionRefused."""
+    def hold(self, card_no: str, points: int, *, approved_by: int | None = None) -> PointsHold:
+        """Hold ``points`` of the member for a sale about to be paid; raises RedemptionRefused
+        (OfflineRedeemNeedsApproval: offline above the threshold, ask again with the supervisor's ``approved_by``).
+        Safe on any thread: it reads no sale."""
         ...
 
     def release(self, hold: PointsHold) -> None:

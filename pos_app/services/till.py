@@ -50,6 +50,7 @@ from .errors import CheckoutError, PaymentError, ServiceError
 from .held import HeldBaskets
 from .members import MemberView
 from .payment import PaymentOutcome, PaymentProgress, PaymentService
+from .points_hold import PointsAsk, PointsBeingAsked, PointsHold
 
 __all__ = ["Till", "DiscountCaps", "DiscountNeedsApproval", "TillSession", "TillSnapshot", "ScanMode", "AlipayResult",
            "PaidNotSaved", "PaymentsNotReady", "PartsPaid", "GaveBack"]
@@ -212,6 +213,7 @@ class Till:
         self._sale: Sale = checkout.new_sale()
         self._member: MemberView | None = None
         self._mode = ScanMode.PRODUCT
+        self._asking: PointsAsk | None = None   # store mode: the store is being asked for this sale's points
         if held is not None:
             restored = held.restore_open()
             if restored is not None and self._paying_for(restored):
@@ -279,6 +281,7 @@ class Till:
     def load_sale(self, sale: Sale, member: MemberView | None = None) -> TillSnapshot:
         """Make ``sale`` the current sale (a recalled basket); the current one is dropped."""
         with self._lock:
+            self._refuse_if_asking()
             self._refuse_if_parts()
             self._replace_sale(sale, member)
             return self.snapshot()
@@ -291,7 +294,13 @@ class Till:
         if parts:
             raise PartsPaid(sum(t.amount_fen for t in parts))
 
+    def _refuse_if_asking(self) -> None:
+        if self._asking is not None:
+            raise PointsBeingAsked()
+
     def _replace_sale(self, sale: Sale, member: MemberView | None) -> None:
+        if sale is not self._sale:
+            self._asking = None   # the sale is given up: the store's answer is given back when it comes
         if sale is not self._sale and self._sale.state != SaleState.PAID:
             self._checkout.release_points(self._sale)   # store mode: a sale given up gives its points back
         self._sale = sale
@@ -339,6 +348,12 @@ class Till:
             self._keep()
             return self.snapshot()
 
+    def _change_points(self, action: Callable[[], Any]) -> TillSnapshot:
+        """A change that may alter the points redeemed: refused while the store is asked for them."""
+        with self._lock:
+            self._refuse_if_asking()
+            return self._change(action)
+
     # --- manual discounts, open prices, park and recall ----------------------------------
 
     def _check_cap(self, pct: int, approved_by: int | None) -> None:
@@ -357,6 +372,7 @@ class Till:
                       approved_by: int | None = None) -> TillSnapshot:
         """A manual discount on a line (None removes it); above the role's cap only with a supervisor's approval."""
         with self._lock:
+            self._refuse_if_asking()
             if discount is not None:
                 line = next((ln for ln in self._sale.snapshot().active_lines if ln.line_no == line_no), None)
                 if line is None:
@@ -369,6 +385,7 @@ class Till:
     def discount_sale(self, discount: ManualDiscount | None, *, approved_by: int | None = None) -> TillSnapshot:
         """A manual discount on the whole sale (None removes it); above the cap only with approval."""
         with self._lock:
+            self._refuse_if_asking()
             if discount is not None:
                 self._check_cap(self._pct_of(discount, self._sale.totals().gross_fen), approved_by)
                 if approved_by is not None:
@@ -377,13 +394,14 @@ class Till:
 
     def override_price(self, line_no: int, price_fen: int, description: str | None = None) -> TillSnapshot:
         """Key the price (and short description) of an open-price line."""
-        return self._change(lambda: self._sale.override_price(line_no, price_fen, description))
+        return self._change_points(lambda: self._sale.override_price(line_no, price_fen, description))
 
     def park(self, label: str) -> TillSnapshot:
         """Park the current sale under ``label`` (挂单) and start a new one."""
         if self._held is None:
             raise CheckoutError("parking sales is not available on this terminal")
         with self._lock:
+            self._refuse_if_asking()
             who = self._who()
             self._held.park(self._sale, label, shift_id=who.shift_id, user_id=who.user_id, user_name=who.user_name)
             self._replace_sale(self._checkout.new_sale(), None)
@@ -398,6 +416,7 @@ class Till:
         if self._held is None:
             raise CheckoutError("parking sales is not available on this terminal")
         with self._lock:
+            self._refuse_if_asking()
             who = self._who()
             self._refuse_if_parts()
             sale = self._held.recall(held_id, current=self._sale, user_id=who.user_id, user_name=who.user_name)
@@ -426,10 +445,10 @@ class Till:
         return self._change(lambda: self._sale.add_open_line(name, price_fen))
 
     def set_quantity(self, line_no: int, quantity: int) -> TillSnapshot:
-        return self._change(lambda: self._sale.set_quantity(line_no, quantity))
+        return self._change_points(lambda: self._sale.set_quantity(line_no, quantity))
 
     def void_line(self, line_no: int, reason: str, *, approved_by: int | None = None) -> TillSnapshot:
-        return self._change(lambda: self._sale.void_line(line_no, reason, approved_by=approved_by))
+        return self._change_points(lambda: self._sale.void_line(line_no, reason, approved_by=approved_by))
 
     def search_catalogue(self, text: str, limit: int = 50) -> list[CatalogueItem]:
         return self._checkout.search_catalogue(text, limit)
@@ -451,6 +470,7 @@ class Till:
 
     def attach_member(self, member: MemberView | MemberRef) -> TillSnapshot:
         with self._lock:
+            self._refuse_if_asking()
             if self._mode is ScanMode.MEMBER:
                 self._mode = ScanMode.PRODUCT
             ref = member.ref() if isinstance(member, MemberView) else member
@@ -460,6 +480,7 @@ class Till:
 
     def remove_member(self) -> TillSnapshot:
         with self._lock:
+            self._refuse_if_asking()
             self._member = None
             self._sale.detach_member()
             return self.snapshot()
@@ -469,16 +490,64 @@ class Till:
             return self._sale.redeem_option()
 
     def redeem(self, points: int) -> TillSnapshot:
-        return self._change(lambda: self._sale.redeem_points(points))
+        return self._change_points(lambda: self._sale.redeem_points(points))
 
     def clear_redemption(self) -> TillSnapshot:
-        return self._change(self._sale.clear_redemption)
+        return self._change_points(self._sale.clear_redemption)
+
+    # --- points held at the store before payment (store mode) -----------------------------
+    # take_total holds the points at the store, a round trip of up to the store's deadline. The GUI asks first,
+    # off its thread: ask_before_total (GUI) -> ask_points (worker) -> points_answered (GUI) -> take_total finds
+    # the hold. While asking, changes of the sale's member or points, payment and cancel are refused
+    # (PointsBeingAsked); product scans go on. A sale given up meanwhile gets its answer's hold given back.
+
+    @property
+    def asking_points(self) -> bool:
+        return self._asking is not None
+
+    def waits_for(self, ask: PointsAsk) -> bool:
+        """Whether the till still waits for the answer to ``ask`` (not if its sale was given up meanwhile)."""
+        with self._lock:
+            return self._asking is ask
+
+    def ask_before_total(self) -> PointsAsk | None:
+        """What the store must be asked before the total can be taken (None: nothing, take the total). From
+        now until :meth:`points_answered` the till waits for the store's answer about it."""
+        with self._lock:
+            self._refuse_if_asking()
+            if self._sale.state is not SaleState.OPEN:
+                return None      # the total is taken already (the rest of a split payment): held then
+            ask = self._checkout.points_to_ask(self._sale)
+            self._asking = ask
+            return ask
+
+    def ask_points(self, ask: PointsAsk, *, approved_by: int | None = None) -> PointsHold:
+        """Ask the store (or the offline rules) for ``ask`` — on a worker thread; reads no sale state.
+        RedemptionRefused / OfflineRedeemNeedsApproval: then :meth:`points_answered` with None (or ask again
+        with the supervisor's id)."""
+        return self._checkout.ask_points(ask, approved_by=approved_by)
+
+    def points_answered(self, ask: PointsAsk, hold: PointsHold | None) -> bool:
+        """The answer to ``ask`` (None: refused or failed), on the GUI thread. The hold goes on the sale if the
+        till is still waiting for exactly this ask and the sale still redeems it; otherwise it is given back.
+        True if the sale now holds it (take the total next)."""
+        with self._lock:
+            current = self._asking is ask
+            if current:
+                self._asking = None
+            if hold is None:
+                return False
+            if not current:
+                self._checkout.give_back(hold)
+                return False
+            return self._checkout.keep_points(self._sale, ask, hold)
 
     # --- payment ------------------------------------------------------------------------
 
     def take_total(self) -> TillSnapshot:
         """Show the total (voids now need a supervisor) and wait for a payment (or for the rest of it)."""
         with self._lock:
+            self._refuse_if_asking()
             self._sale.mark_total_shown()
             if self._sale.state is not SaleState.AWAITING_PAYMENT:
                 self._sale.begin_payment()
@@ -498,6 +567,7 @@ class Till:
         """Back to the basket (the payment was given up or refused); a no-op when not awaiting payment.
         With part payments taken the sale keeps waiting for the rest (see :meth:`give_back_parts`)."""
         with self._lock:
+            self._refuse_if_asking()
             if self._paid_parts():
                 self._mode = ScanMode.AWAITING_PAYMENT
                 return self.snapshot()
@@ -512,6 +582,7 @@ class Till:
     def pay_cash_part(self, tendered_fen: int) -> TillSnapshot:
         """Cash that covers part of what is left (split tender); the sale waits for the rest."""
         with self._lock:
+            self._refuse_if_asking()
             self._who()
             if self._sale.state is not SaleState.AWAITING_PAYMENT:
                 raise CheckoutError("take the total first")
@@ -529,6 +600,7 @@ class Till:
         A refund that cannot be confirmed keeps its part on the sale (retry later; the sale cannot be dropped
         meanwhile): see ``GaveBack.left``."""
         with self._lock:
+            self._refuse_if_asking()
             who = self._who()
             parts = self._paid_parts()
             if not parts:
@@ -582,6 +654,7 @@ class Till:
         becomes the new side of the exchange; scan the new goods, take the total, then the customer pays the
         difference (cash, Alipay, or both) or :meth:`settle_exchange` gives it back."""
         with self._lock:
+            self._refuse_if_asking()
             if self._sale.state is not SaleState.OPEN:
                 raise CheckoutError("finish or cancel the payment first")
             if self._checkout.exchange_of(self._sale) is not None:
@@ -592,6 +665,7 @@ class Till:
     def cancel_exchange(self) -> TillSnapshot:
         """The sale is no longer an exchange (nothing comes back); refused while a part is paid."""
         with self._lock:
+            self._refuse_if_asking()
             self._refuse_if_parts()
             self.cancel_payment()
             self._checkout.attach_exchange(self._sale, None)
@@ -602,6 +676,7 @@ class Till:
         back in cash or (``"alipay"``, when the earlier sale was paid by Alipay) to Alipay — an Alipay refund is
         written ahead and sent after the commit (``ExchangeService.settle``)."""
         with self._lock:
+            self._refuse_if_asking()
             who = self._who()
             plan = self._checkout.exchange_of(self._sale)
             if plan is None:
@@ -633,6 +708,7 @@ class Till:
     def pay_cash(self, tendered_fen: int) -> CommittedSale:
         """Take cash and commit. On any refusal (a full disk too) the basket is kept, back to open."""
         with self._lock:
+            self._refuse_if_asking()
             who = self._who()
             if self.snapshot().exchange_covers and self._sale.state is SaleState.AWAITING_PAYMENT:
                 raise CheckoutError("the returned goods pay for all of it: settle the exchange")
@@ -667,6 +743,7 @@ class Till:
         if self._ready is not None and not self._ready.is_set():
             raise PaymentsNotReady()
         with self._lock:
+            self._refuse_if_asking()
             who = self._who()
             if self._sale.state != SaleState.AWAITING_PAYMENT:
                 raise CheckoutError("take the total first")

@@ -57,6 +57,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (30, _sql_file("lane_store_v30.sql")),   # store mode: lane journal (issue 13)
     (31, _sql_file("lane_store_v31.sql")),   # store mode: points held at the store before payment (issue 13)
     (32, _sql_file("lane_store_v32.sql")),   # store mode: store settings and users pulled (issue 13)
+    (36, _sql_file("lane_store_v36.sql")),   # store mode: who approved an offline redemption (issue 13)
     (40, _sql_file("schema_v40.sql")),  # counter (issue 14): promotions, special prices, per-level member prices
     (41, _sql_file("schema_v41.sql")),  # counter (issue 14): VAT and discounts of each sale line
     (42, _sql_file("schema_v42.sql")),  # counter (issue 14): parked sales and the open basket

@@ -43,24 +43,28 @@ class SqliteRedeemHolds:
     def day(at: dt.datetime) -> str:
         return at.astimezone(STORE_TZ).date().isoformat()
 
-    def add(self, entry_id: str, card_no: str, points: int, *, state: str, asked: bool, at: dt.datetime) -> None:
+    def add(self, entry_id: str, card_no: str, points: int, *, state: str, asked: bool, at: dt.datetime,
+            approved_by: int | None = None) -> None:
         conn = self._conn()
         try:
             with transaction(conn):
                 conn.execute("INSERT INTO lane_redeem (entry_id, card_no, points, asked, state, business_date, "
-                             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (entry_id, card_no, points, int(asked), state, self.day(at), at.isoformat()))
+                             "created_at, approved_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (entry_id, card_no, points, int(asked), state, self.day(at), at.isoformat(),
+                              approved_by))
         finally:
             conn.close()
 
     def set_state(self, entry_id: str, state: str, *, online: bool | None = None,
-                  store_balance: int | None = None) -> None:
+                  store_balance: int | None = None, approved_by: int | None = None) -> None:
         conn = self._conn()
         try:
             with transaction(conn):
                 conn.execute("UPDATE lane_redeem SET state = ?, online = coalesce(?, online), "
-                             "store_balance = coalesce(?, store_balance) WHERE entry_id = ? AND state <> 'used'",
-                             (state, None if online is None else int(online), store_balance, entry_id))
+                             "store_balance = coalesce(?, store_balance), approved_by = coalesce(?, approved_by) "
+                             "WHERE entry_id = ? AND state <> 'used'",
+                             (state, None if online is None else int(online), store_balance, approved_by,
+                              entry_id))
         finally:
             conn.close()
 

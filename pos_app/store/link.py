@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .errors import StoreRefused, StoreUnavailable
 from .ports import LaneJournalPort, LaneStatePort
 from .pull import Pull
-from .uplink import Uplink, UplinkConfig
+from .uplink import FailureLog, Uplink, UplinkConfig
 
 __all__ = ["StoreLink", "LinkConfig", "status_line"]
 
@@ -101,13 +101,16 @@ class StoreLink:
     def _run_pull(self) -> None:
         journal = self._factory()
         pull = self.pull = Pull(journal, self._cfg.conninfo, deadline_s=self._cfg.deadline_s)
+        failures = FailureLog("store pull", logger)
         try:
             while not self._stop.is_set():
                 if journal.state().lane_id:          # the uplink said hello: we know our epoch
                     try:
                         pull.step()
                     except (StoreUnavailable, StoreRefused) as exc:
-                        logger.info("store pull failed: %s", exc)
+                        failures.failure(exc)
+                    else:
+                        failures.success()
                 self._stop.wait(self._cfg.pull_interval_s)
         except Exception:  # see above
             logger.exception("store pull stopped")

@@ -38,6 +38,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     (8, "0008_users.sql"),
     (9, "0009_receipt_max.sql"),
     (10, "0010_ingest_points_set.sql"),
+    (20, "0020_notice_review.sql"),      # storeui: 20-29
+    (40, "0040_day_rollup.sql"),
+    (41, "0041_day_lane_seq.sql"),
 ]
 LANE_FUNCTIONS = [
     "pos.my_lane()",
@@ -45,6 +48,7 @@ LANE_FUNCTIONS = [
     "pos.heartbeat(uuid, bigint, bigint, bigint, timestamptz)",
     "pos.redeem_points(text, bigint, uuid)",
     "pos.store_close_day(date, jsonb, text, text)",
+    "pos.review_notice(bigint, text)",
 ]
 READER_FUNCTIONS = ["pos.incomplete_lanes(date)"]
 REFERENCE_TABLES = ["item", "member", "store_setting", "member_points", "lane", "lane_epoch", "store_user"]

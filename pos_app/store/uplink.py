@@ -23,11 +23,46 @@ from .connect import deadline, open_connection
 from .errors import StoreRefused, StoreUnavailable
 from .ports import LaneJournalPort
 
-__all__ = ["Uplink", "UplinkConfig", "PUSH_BATCH"]
+__all__ = ["Uplink", "UplinkConfig", "PUSH_BATCH", "FailureLog"]
 
 logger = logging.getLogger(__name__)
 PUSH_BATCH = 1000
 _INGEST = b"SELECT pos.ingest_batch(%s, %s, %s::jsonb, %s)"
+
+
+class FailureLog:
+    """A run of failed round trips in the log: the first failure (or a different error) at INFO, the retries that
+    fail the same way at DEBUG, and the recovery at INFO with how many attempts failed and for how long.
+
+    While the store is down the uplink retries every 2-4 s and the pull every second: logged at INFO that was about
+    80 lines a minute per lane in the terminal's pos.log, which every process of the terminal shares and writes
+    under a lock on the log folder (pos_app/logs.py) that the till's "sale committed" line takes as well."""
+
+    def __init__(self, what: str, log: logging.Logger = logger) -> None:
+        self._what = what
+        self._log = log
+        self.failed = 0
+        self._last = ""
+        self._since = 0.0
+
+    def failure(self, exc: Exception, retry_in_s: float | None = None) -> None:
+        text = str(exc)
+        if not self.failed:
+            self._since = time.monotonic()
+        self.failed += 1
+        level = logging.INFO if self.failed == 1 or text != self._last else logging.DEBUG
+        self._last = text
+        if retry_in_s is None:
+            self._log.log(level, "%s failed: %s", self._what, text)
+        else:
+            self._log.log(level, "store unreachable (%s); retry in %.1f s", text, retry_in_s)
+
+    def success(self) -> None:
+        if self.failed:
+            self._log.info("%s: store reachable again after %d failed attempt(s) in %.0f s", self._what, self.failed,
+                           time.monotonic() - self._since)
+        self.failed = 0
+        self._last = ""
 
 
 @dataclass(frozen=True)
@@ -170,19 +205,21 @@ class Uplink:
             on_round: Callable[[], None] | None = None) -> None:
         """Until ``stop``: push, then ``extra``; back off on failure, poll when idle; ``on_round`` after each."""
         delay = 0.0
+        failures = FailureLog("store push")
         while not stop.is_set():
             try:
                 self.push()
                 if extra is not None:
                     extra()
                 self.failures = 0
+                failures.success()
                 delay = self._cfg.poll_s
             except (StoreUnavailable, StoreRefused) as exc:
                 self.failures += 1
                 self._journal.set_offline(self._clock(), str(exc))
                 base = min(self._cfg.backoff_cap_s, self._cfg.backoff_base_s * (2 ** min(self.failures - 1, 8)))
                 delay = base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
-                logger.info("store unreachable (%s); retry in %.1f s", exc, delay)
+                failures.failure(exc, delay)
             if on_round is not None:
                 on_round()
             stop.wait(delay)

@@ -19,6 +19,7 @@ from pos_app.services.approvals import Approval, reasons_for
 from pos_app.services.checkout import CommittedSale
 from pos_app.services.errors import ServiceError, ServiceUnavailable
 from pos_app.services.members import MemberLookup
+from pos_app.services.points_hold import OfflineRedeemNeedsApproval, PointsAsk, PointsHold
 from pos_app.services.ports.shifts import ShiftRecord
 from pos_app.services.routing import Route
 from pos_app.services.till import DiscountNeedsApproval, Till, TillSession, TillSnapshot
@@ -477,12 +478,76 @@ class CheckoutController(QObject):
         self.prompt = choose(self.view, self.t("Member"), self.t("Choose a member:"), labels, chosen)
 
     # --- payment ------------------------------------------------------------------------
-    def _begin_payment(self) -> bool:
-        return self._guard(self.till.take_total) is not None
+    def _begin_payment(self, then: Callable[[], None]) -> None:
+        """Take the total, then ``then()`` (open the payment). In store mode a sale that redeems points first has
+        them held by the store: that round trip runs on a worker thread (a stalled store must not freeze the
+        till), the cashier sees "Asking the store for the points…", scans go on, and the answer is applied here
+        on the GUI thread; payment, cancel and other changes of the points are refused meanwhile."""
+        if self.till.asking_points:
+            self.view.show_notice(self.t("Asking the store for the points…"), error=False, seconds=30)
+            return
+        try:
+            ask = self.till.ask_before_total()
+        except (DomainError, ServiceError, ServiceUnavailable) as exc:
+            self.view.show_notice(error_text(self.t, exc))
+            self.refresh()
+            return
+        if ask is None:
+            if self._guard(self.till.take_total) is not None:
+                then()
+            return
+        self._ask_points(ask, then, None)
+
+    def _ask_points(self, ask: PointsAsk, then: Callable[[], None], approval: Approval | None) -> None:
+        self.view.show_notice(self.t("Asking the store for the points…"), error=False, seconds=30)
+        by = approval.approved_by if approval is not None else None
+        self.tasks.submit(lambda: self.till.ask_points(ask, approved_by=by),
+                          lambda hold: self._points_held(ask, then, hold),
+                          lambda exc: self._points_not_held(ask, then, exc))
+
+    def _points_held(self, ask: PointsAsk, then: Callable[[], None], hold: PointsHold) -> None:
+        if not self.till.points_answered(ask, hold):
+            self.view.show_notice(self.t("The sale changed while the store was asked for the points: take the "
+                                         "payment again"))
+            self.refresh()
+            return
+        self.view.notice.hide()
+        if not self.view.isVisible():   # the checkout screen was left meanwhile: the hold waits on the sale
+            self.refresh()
+            return
+        if self._guard(self.till.take_total) is not None:
+            then()
+
+    def _points_not_held(self, ask: PointsAsk, then: Callable[[], None], exc: BaseException) -> None:
+        if not self.till.waits_for(ask):   # its sale was given up meanwhile: nothing was held, nothing to say
+            return
+        if isinstance(exc, OfflineRedeemNeedsApproval):
+            # STORE-MODE §1.4 rule 2: offline, above the threshold, a supervisor approves (the dialog records and
+            # audits who); the till keeps waiting for this ask meanwhile
+            subject = self.t("{points} points, card ****{card}", points=ask.points, card=ask.card_no[-4:])
+            ask_approval = self.ctx.nav.ask_approval
+            approval = ask_approval(self.view, "offline_redeem", subject, None) if ask_approval else None
+            if approval is not None:
+                logger.info("offline redemption of %d points approved by user %d", ask.points, approval.approved_by)
+                self._ask_points(ask, then, approval)
+                return
+            self.till.points_answered(ask, None)
+            self._guard(self.till.clear_redemption)   # no points redeemed; the sale goes on without them
+            self.view.show_notice(self.t("No points were redeemed: a supervisor must approve redeeming more than "
+                                         "{above} points while the store is offline", above=exc.above))
+            return
+        self.till.points_answered(ask, None)
+        self.refresh()
+        if isinstance(exc, (DomainError, ServiceError, ServiceUnavailable)):
+            self.view.show_notice(error_text(self.t, exc))
+        else:
+            logger.error("asking the store for the points failed", exc_info=exc)
+            self.view.show_notice(self.t("Something went wrong: {reason}", reason=_error_text(exc)))
 
     def do_cash(self) -> None:
-        if not self._begin_payment():
-            return
+        self._begin_payment(self._open_cash)
+
+    def _open_cash(self) -> None:
         if self.till.snapshot().exchange_covers:
             self._settle_exchange("cash")
             return
@@ -521,8 +586,9 @@ class CheckoutController(QObject):
         if opener is None or not self.till.alipay_available:
             self.view.show_notice(self.t("Alipay is not configured on this terminal"))
             return
-        if not self._begin_payment():
-            return
+        self._begin_payment(lambda: self._open_alipay(opener))
+
+    def _open_alipay(self, opener: Callable[[CheckoutController], object]) -> None:
         till = self.till.snapshot()
         if till.exchange_covers:
             self._settle_exchange("alipay" if till.exchange is not None and till.exchange.back_method == "alipay"

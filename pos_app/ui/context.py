@@ -15,6 +15,7 @@ from pos_app.services.refunds import RefundService
 from pos_app.services.reports import ReportService
 from pos_app.services.routing import ScanRouter
 from pos_app.services.shifts import ShiftService
+from pos_app.services.store_reports import StoreReportService
 from pos_app.services.sync import SyncWorker
 from pos_app.services.till import Till
 from pos_app.services.users import UserService
@@ -73,6 +74,7 @@ class TerminalContext:
     payment: PaymentService | None = None   # None: no gateway configured (cash only)
     sync: SyncWorker | None = None          # None: no gateway configured
     store_link: Any = None                  # store mode: status() -> (template, values); None standalone
+    store_reports: StoreReportService | None = None   # store mode: store X / Z for a supervisor (Shift+F9)
     printer: ReceiptPrinter | None = None
     barcode: BarcodeRenderer | None = None
     scanners: list[Scanner] = dataclasses.field(default_factory=list)

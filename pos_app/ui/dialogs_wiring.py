@@ -87,11 +87,12 @@ def install(ctx: TerminalContext, window: MainWindow) -> None:
             controller.view.show_notice(ctx.tr("Reports are not available on this terminal"))
             return
         printed_by = controller.session.user_name if controller.session else ""
+        user_id = controller.session.user_id if controller.session else None
         if not is_supervisor(controller):
             approval = ask(window, "reports", ctx.tr("X/Z reports"), [ctx.tr("View reports")])
             if approval is None:
                 return
-            printed_by = approval.approver_name
+            printed_by, user_id = approval.approver_name, approval.approved_by
         from .reports_view import ReportsView
 
         printer = None
@@ -99,6 +100,10 @@ def install(ctx: TerminalContext, window: MainWindow) -> None:
             printer = ctx.printer.print_text
         dialog = ReportsView(ctx.reports, window, printed_by=printed_by, printer=printer, tr=ctx.tr,
                              tasks=window.tasks)
+        if ctx.store_reports is not None:   # store mode: a "Store" tab (store X / Z), as Shift+F9 opens it
+            from .store_report_view import add_store_tab
+
+            add_store_tab(dialog, ctx, window, printed_by, user_id)
         dialog.exec()
 
     ctx.nav.intents["reports"] = reports

@@ -73,6 +73,18 @@ MESSAGES: dict[str, str] = {
     "unavailable": "the terminal cannot reach its data: call a supervisor",
     "recovery_running": "Earlier payments are still being checked; scan again in a moment",
     "paid_not_saved": "The customer paid but the sale could not be saved: call a supervisor",
+    # store mode: points held at the store before payment (pos_app/store_points.py)
+    "points.store_short": "The store has only {balance} points for this member: {points} cannot be redeemed "
+                          "(another lane may have used them)",
+    "points.offline_no_balance": "Store offline: this lane has no store balance for this member, points cannot "
+                                 "be redeemed now",
+    "points.offline_stale": "Store offline: this lane's store balance for this member is {hours} h old, points "
+                            "cannot be redeemed now",
+    "points.offline_cap": "Store offline: at most {cap} points per member per day can be redeemed offline "
+                          "({used} already today)",
+    "points.offline_shown": "Store offline: this member has {shown} points on this lane",
+    "points.offline_needs_supervisor": "The store is offline: a supervisor must approve redeeming more than "
+                                       "{above} points ({points} asked)",
 }
 
 

@@ -7,7 +7,7 @@ import html
 import io
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from pos_app.services.reports import figure_rows
 
 __all__ = ["PAGE_A4", "PAGE_80MM", "CSV_HEADER", "LocalizedRow", "section_label", "figure_label", "figure_value",
            "localized_rows", "report_html", "render_localized_csv", "export_pdf", "export_csv", "ensure_gui_app",
-           "paginate"]
+           "paginate", "rows_html", "export_rows_pdf", "render_rows_csv"]
 
 #: report figures as the report service returns them (JSON-shaped: also stored with a Z report)
 Figures = Mapping[str, Any]  # nested JSON values of several kinds (the report schema), read by key
@@ -152,11 +152,18 @@ def ensure_gui_app() -> QGuiApplication:
 
 def report_html(figures: Figures, *, title: str = "", tr: Callable[..., str] = _identity) -> str:
     """The report as a simple HTML table (one row per figure, sections as headings), in ``tr``'s language."""
-    rows = localized_rows(figures, tr)
+    return rows_html(localized_rows(figures, tr), title or _title(figures, tr))
+
+
+def _title(figures: Figures, tr: Callable[..., str]) -> str:
     kind = str(figures.get("kind", "X"))
-    head = title or (tr("{kind} report #{number}", kind=kind, number=figures["z_number"]) if figures.get("z_number")
-                     else tr("{kind} report", kind=kind))
-    parts = [f"<h3>{html.escape(head)}</h3>", "<table width='100%' cellspacing='0' cellpadding='1'>"]
+    return (tr("{kind} report #{number}", kind=kind, number=figures["z_number"]) if figures.get("z_number")
+            else tr("{kind} report", kind=kind))
+
+
+def rows_html(rows: Sequence[LocalizedRow], title: str) -> str:
+    """Localized report rows as a simple HTML table (sections as headings; the ``header`` section has none)."""
+    parts = [f"<h3>{html.escape(title)}</h3>", "<table width='100%' cellspacing='0' cellpadding='1'>"]
     section = None
     for sec, sec_label, _name, label, value, _raw in rows:
         if sec != section:
@@ -171,17 +178,23 @@ def report_html(figures: Figures, *, title: str = "", tr: Callable[..., str] = _
 def export_pdf(figures: Figures, path: Path | str, *, page: str = PAGE_A4,
                tr: Callable[..., str] = _identity) -> Path:
     """Write the report as a PDF (A4, or a continuous 80 mm wide receipt page), labels in ``tr``'s language."""
+    return export_rows_pdf(localized_rows(figures, tr), path, title=_title(figures, tr), page=page,
+                           pdf_title=f"{figures.get('kind', 'X')} report {figures.get('terminal_id', '')}"
+                                     f"/{figures.get('shift_number', '')}")
+
+
+def export_rows_pdf(rows: Sequence[LocalizedRow], path: Path | str, *, title: str, page: str = PAGE_A4,
+                    pdf_title: str = "") -> Path:
+    """Write localized report rows as a PDF (A4 pages, or one continuous 80 mm wide receipt page)."""
     ensure_gui_app()
     path = Path(path)
     writer = QPdfWriter(str(path))
     writer.setResolution(300)
-    writer.setTitle(f"{figures.get('kind', 'X')} report {figures.get('terminal_id', '')}"
-                    f"/{figures.get('shift_number', '')}")
+    writer.setTitle(pdf_title or title)
     doc = QTextDocument()
     font = QFont()
     if page == PAGE_80MM:
-        rows = len(figure_rows(figures))
-        height = max(100.0, rows * _ROW_MM + 30.0)
+        height = max(100.0, len(rows) * _ROW_MM + 30.0)
         writer.setPageSize(QPageSize(QSizeF(_RECEIPT_WIDTH_MM, height), QPageSize.Unit.Millimeter, "receipt"))
         writer.setPageMargins(QMarginsF(3, 3, 3, 3), QPageLayout.Unit.Millimeter)
         font.setPointSizeF(7)
@@ -189,14 +202,14 @@ def export_pdf(figures: Figures, path: Path | str, *, page: str = PAGE_A4,
         writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
         writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
         font.setPointSizeF(9)
-        _paint_a4(writer, figures, font, tr)
+        _paint_a4(writer, rows, title, font)
         del writer  # finishes the file
         logger.info("report exported to %s (%s)", path, page)
         return path
     else:
         raise ValueError(f"page must be {PAGE_A4!r} or {PAGE_80MM!r}")
     doc.setDefaultFont(font)
-    doc.setHtml(report_html(figures, tr=tr))
+    doc.setHtml(rows_html(rows, title))
     doc.print_(writer)
     del writer  # finishes the file
     logger.info("report exported to %s (%s)", path, page)
@@ -223,12 +236,8 @@ def paginate(kinds: list[str], per_page: int, keep: int = 2) -> list[list[int]]:
     return pages
 
 
-def _paint_a4(writer: QPdfWriter, figures: Figures, font: QFont, tr: Callable[..., str]) -> None:
+def _paint_a4(writer: QPdfWriter, rows: Sequence[LocalizedRow], title: str, font: QFont) -> None:
     """The report on A4 pages, drawn line by line (a heading is kept with its first rows: :func:`paginate`)."""
-    rows = localized_rows(figures, tr)
-    kind = str(figures.get("kind", "X"))
-    title = (tr("{kind} report #{number}", kind=kind, number=figures["z_number"]) if figures.get("z_number")
-             else tr("{kind} report", kind=kind))
     lines: list[tuple[str, str, str]] = [("title", title, "")]
     section = None
     for sec, sec_label, _name, label, value, _raw in rows:
@@ -268,11 +277,17 @@ def _paint_a4(writer: QPdfWriter, figures: Figures, font: QFont, tr: Callable[..
 def render_localized_csv(figures: Figures, tr: Callable[..., str] = _identity) -> bytes:
     """One row per figure: the machine columns (section, figure, value, raw) then the labels in ``tr``'s
     language (section_label, figure_label); UTF-8 with a BOM for spreadsheet programs."""
+    # value stays as the service wrote it (stable)
+    return render_rows_csv([(sec, name, value, raw, section_label(sec, tr), figure_label(name, tr))
+                            for sec, name, value, raw in figure_rows(figures)])
+
+
+def render_rows_csv(rows: Sequence[tuple[str, str, str, str, str, str]]) -> bytes:
+    """CSV_HEADER then ``rows`` (section, figure, value, raw, section_label, figure_label); UTF-8 with a BOM."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for sec, name, value, raw in figure_rows(figures):   # value stays as the service wrote it (stable)
-        writer.writerow((sec, name, value, raw, section_label(sec, tr), figure_label(name, tr)))
+    writer.writerows(rows)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 

@@ -51,6 +51,8 @@ class TcpProxy:
     def close(self) -> None:
         self._stop.set()
         with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)   # wakes the accept() blocked in the thread (Linux)
+        with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:
             self._close_all()

@@ -12,22 +12,25 @@ import datetime as dt
 
 import pytest
 
-from pos_app.services.points_hold import RedemptionRefused
+from pos_app.services.points_hold import OfflineRedeemNeedsApproval, PointsBeingAsked, RedemptionRefused
 from pos_app.services.till import Till, TillSession
 from pos_app.store.redeem import StoreRedeemer
 from pos_app.store_points import StorePointsGate
-from tests.reliability.harness.env import ITEMS, MEMBERS
+from pos_app.ui.i18n import Translator
+from pos_app.ui.messages import error_text
+from tests.reliability.harness.env import ITEMS, MEMBERS, SUPERVISOR
 from tests.store.lanekit import Lane, make_lane, seed_store_members, server
 
 MEMBER = MEMBERS[0][0]
 RICE = ITEMS[3]
 
 
-def _gate(lane: Lane, *, online: bool = True, cap: int = 500, clock=None, conninfo: str | None = None):
+def _gate(lane: Lane, *, online: bool = True, cap: int = 500, clock=None, conninfo: str | None = None,
+          supervisor_above: int = 0):
     redeemer = StoreRedeemer(conninfo or lane.conninfo, deadline_s=2.0)
     lane.links.append(redeemer)
     gate = StorePointsGate(lane.db, redeemer, online=lambda: online, offline_cap=cap, offline_max_age_h=24.0,
-                           **({"clock": clock} if clock else {}))
+                           supervisor_above=supervisor_above, **({"clock": clock} if clock else {}))
     lane.svc.checkout.points_gate = gate
     return gate
 
@@ -81,8 +84,9 @@ def test_two_lanes_cannot_spend_the_same_points(tmp_path, store_db):
     _basket(b, till_b, 800)           # b's own view still says 1000: only the store knows a took 800
     till_a.take_total()
     assert _store_balance(store_db) == 200
-    with pytest.raises(RedemptionRefused, match="only 200 points"):
+    with pytest.raises(RedemptionRefused, match="only 200 points") as short:
         till_b.take_total()
+    assert "只有 200 积分" in error_text(Translator("zh_CN"), short.value)     # worded for a Chinese till
     assert till_b.snapshot().sale.state.name == "OPEN"      # b's basket is kept, the cashier changes the points
     committed = _pay(till_a)
     earned_a = committed.points_earned                       # type: ignore[attr-defined]
@@ -237,6 +241,136 @@ def test_a_hold_whose_sale_was_lost_in_a_stop_is_given_back_at_the_next_start(tm
     assert _store_balance(store_db) == 600
     assert gate.release_orphans() == 1                  # the next start
     assert gate.release_orphans() == 0
+    a.uplink().push()
+    assert _store_balance(store_db) == 1000
+    _ledger_consistent(store_db)
+    a.close()
+
+
+# --- asked off the GUI thread (ask -> answer -> total) and the supervisor above a threshold offline ---------------
+
+def _supervisor_id(lane: Lane) -> int:
+    return int(lane.svc.users.authenticate(SUPERVISOR[0], SUPERVISOR[1]).id)
+
+
+def test_while_the_store_is_asked_the_points_cannot_change_and_a_sale_given_up_gets_its_hold_back(tmp_path,
+                                                                                                  store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    _gate(a)
+    till = _till(a)
+    _basket(a, till, 300)
+    ask = till.ask_before_total()
+    assert ask is not None and (ask.card_no, ask.points) == (MEMBER, 300)
+    for intent in (till.take_total, till.cancel_payment, lambda: till.redeem(100), till.clear_redemption,
+                   till.remove_member, lambda: till.pay_cash(10_000), till.ask_before_total):
+        with pytest.raises(PointsBeingAsked):
+            intent()
+    till.add_item(RICE)                                 # scans go on: they cannot lower the points
+    hold = till.ask_points(ask)                         # (a worker thread in the terminal)
+    assert _store_balance(store_db) == 700
+    assert till.points_answered(ask, hold)              # the sale still redeems exactly this: kept
+    till.take_total()                                   # finds the hold: no second ask
+    assert till.basket()["points_hold"] == hold.entry_id
+    with a.sqlite() as c:
+        assert c.execute("SELECT count(*) FROM lane_redeem").fetchone()[0] == 1
+    till.cancel_payment()
+    # a sale given up while the store is asked: the answer's hold is given back when it comes
+    ask2 = till.ask_before_total()
+    assert ask2 is not None
+    assert till.waits_for(ask2)
+    till.new_sale()
+    assert not till.waits_for(ask2) and not till.asking_points
+    late = till.ask_points(ask2)
+    assert not till.points_answered(ask2, late)
+    a.uplink().push()
+    assert _store_balance(store_db) == 1000
+    with a.sqlite() as c:
+        assert [r[0] for r in c.execute("SELECT state FROM lane_redeem ORDER BY id")] == ["released", "released"]
+    _ledger_consistent(store_db)
+    a.close()
+
+
+def test_offline_above_the_threshold_a_supervisor_approves_and_the_hold_records_who(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    dead = a.conninfo.replace(f"port={store_db.server.port}", "port=1")     # the link says up, the call fails
+    _gate(a, online=True, conninfo=dead, supervisor_above=100)
+    till = _till(a)
+    _basket(a, till, 200)
+    ask = till.ask_before_total()
+    assert ask is not None
+    with pytest.raises(OfflineRedeemNeedsApproval) as refused:
+        till.ask_points(ask)
+    assert (refused.value.points, refused.value.above) == (200, 100)
+    assert error_text(Translator("zh_CN"), refused.value) == "门店服务器离线：抵扣超过 100 积分须主管批准（本次 200 积分）"
+    with a.sqlite() as c:   # asked without an answer: given back, conditional on the store holding it
+        assert tuple(c.execute("SELECT state, asked FROM lane_redeem").fetchone()) == ("released", 1)
+    supervisor = _supervisor_id(a)
+    hold = till.ask_points(ask, approved_by=supervisor)                    # the supervisor approved
+    assert not hold.online
+    assert till.points_answered(ask, hold)
+    till.take_total()
+    committed = _pay(till)
+    assert committed.snapshot.totals.points_redeemed == 200                # type: ignore[attr-defined]
+    with a.sqlite() as c:
+        row = c.execute("SELECT state, online, approved_by FROM lane_redeem ORDER BY id DESC").fetchone()
+        assert tuple(row) == ("used", 0, supervisor)
+    _basket(a, till, 100)                                                  # at the threshold: no supervisor
+    ask = till.ask_before_total()
+    assert ask is not None
+    assert till.points_answered(ask, till.ask_points(ask))
+    a.close()
+
+
+def test_online_redemption_above_the_threshold_asks_no_supervisor(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    _gate(a, supervisor_above=150)
+    till = _till(a)
+    _basket(a, till, 400)
+    till.take_total()                                   # the blocking path (headless callers) still holds
+    assert _store_balance(store_db) == 600
+    with a.sqlite() as c:
+        assert tuple(c.execute("SELECT state, online, approved_by FROM lane_redeem").fetchone()) == ("held", 1, None)
+    a.close()
+
+
+class _DiesAfterTheStoreAnswers:
+    """The lane stops while asking: the store took the points, the answer never reached the lane's file."""
+
+    def __init__(self, real: StoreRedeemer) -> None:
+        self.real = real
+
+    def redeem(self, member_id: str, points: int, entry_id: str) -> object:
+        self.real.redeem(member_id, points, entry_id)
+        raise SystemExit("the lane stopped")
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_stop_while_asking_the_store_loses_and_doubles_nothing(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    a = make_lane(tmp_path, store_db, "lane_a")
+    _ready(a)
+    real = StoreRedeemer(a.conninfo, deadline_s=2.0)
+    a.links.append(real)
+    gate = StorePointsGate(a.db, _DiesAfterTheStoreAnswers(real), online=lambda: True)   # type: ignore[arg-type]
+    a.svc.checkout.points_gate = gate
+    till = _till(a)
+    _basket(a, till, 300)
+    ask = till.ask_before_total()
+    assert ask is not None
+    with pytest.raises(SystemExit):
+        till.ask_points(ask)                            # (the worker thread, when the process dies)
+    assert _store_balance(store_db) == 700
+    with a.sqlite() as c:
+        assert tuple(c.execute("SELECT state, asked FROM lane_redeem").fetchone()) == ("asking", 1)
+    assert _gate(a).release_orphans() == 1              # the next start gives it back
     a.uplink().push()
     assert _store_balance(store_db) == 1000
     _ledger_consistent(store_db)

@@ -6,9 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
 from pos_app.app import build_terminal
 from pos_app.settings import load_settings
 from pos_app.store import schema
+from tests.ui.modal import ModalScript, is_a, supervisor_approves
 
 STORE_ENV: dict[str, str] = {}
 
@@ -43,6 +47,34 @@ def test_terminal_in_store_mode_syncs_and_shows_the_store(qtbot: Any, tmp_path: 
                         timeout=15_000)
         assert label.isVisible()
         assert terminal.services.checkout.points_gate is not None   # redemption goes through the store
+        # Shift+F9: the store report; the demo cashier asks the supervisor, who sees this lane on the store X
+        seen: dict[str, Any] = {}
+
+        def look(w: Any) -> None:
+            seen["lanes"] = [ln.lane for ln in w.panel.figures.lanes]
+            QTest.keyClick(w, Qt.Key.Key_Escape)
+
+        script = ModalScript([supervisor_approves(), (lambda w: is_a("StoreReportDialog")(w) and not w.panel.busy
+                                                      and w.panel.figures is not None, look)])
+        qtbot.keyClick(terminal.window.checkout_view.entry, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
+        script.finish(qtbot)
+        assert seen["lanes"] == ["t1"]
+
+        # F9's report screen has a Store tab, asked only when it is shown
+        def store_tab(w: Any) -> None:
+            seen["tab"] = w.tabs.tabText(w.tabs.count() - 1)
+            seen["before"] = w.tabs.widget(w.tabs.count() - 1).loaded
+            w.tabs.setCurrentIndex(w.tabs.count() - 1)
+
+        def loaded(w: Any) -> None:
+            seen["tab_lanes"] = [ln.lane for ln in w.tabs.currentWidget().figures.lanes]
+            QTest.keyClick(w, Qt.Key.Key_Escape)
+
+        script = ModalScript([supervisor_approves(), (is_a("ReportsView"), store_tab),
+                              (lambda w: is_a("ReportsView")(w) and w.tabs.currentWidget().figures is not None, loaded)])
+        qtbot.keyClick(terminal.window.checkout_view.entry, Qt.Key.Key_F9)
+        script.finish(qtbot)
+        assert seen["tab"] == "Store" and seen["before"] is False and seen["tab_lanes"] == ["t1"]
     finally:
         terminal.shutdown()
     with store_db.admin() as c:    # the demo login opened a shift: it reached the store
@@ -68,5 +100,6 @@ def test_standalone_terminal_has_no_store_status(qtbot: Any, tmp_path: Any, monk
         assert terminal.store_link is None
         assert terminal.services.checkout.points_gate is None        # redeems against its own ledger
         assert not terminal.window.status_labels["storelink"].isVisible()
+        assert terminal.ctx.store_reports is None and "store_report" not in terminal.ctx.nav.intents  # no store X
     finally:
         terminal.shutdown()

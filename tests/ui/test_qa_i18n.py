@@ -18,7 +18,8 @@ from pos_app.ui.report_export import figure_label
 
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 _STEPS = ("ask ", "scan ", "call a supervisor", "start the payment again", "checked again")
-_PARAMS = {"seconds": "7", "amount": "¥2.00", "code": "ACQ.X"}
+_PARAMS = {"seconds": "7", "amount": "¥2.00", "code": "ACQ.X", "points": "300", "balance": "200", "hours": "25",
+           "cap": "500", "used": "400", "shown": "100", "above": "200"}
 
 
 def _all_reasons() -> list[Reason]:

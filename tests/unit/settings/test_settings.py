@@ -79,3 +79,16 @@ def test_device_urls_are_checked_by_scheme(tmp_path: Path) -> None:
         load_settings(cfg, env={})
     text = str(info.value)
     assert "'com1' is not a reader URL" in text and "'bogus://x' is not a printer URL" in text
+
+
+def test_offline_redeem_supervisor_threshold_is_checked_like_the_other_store_settings(tmp_path: Path) -> None:
+    assert load_settings(None, env={}, data_dir=tmp_path).store.offline_redeem_supervisor_above == 200
+    cfg = tmp_path / "pos.toml"
+    cfg.write_text("[store]\noffline_redeem_supervisor_above = 0\n", encoding="utf-8")   # 0: never asked
+    assert load_settings(cfg, env={}, data_dir=tmp_path).store.offline_redeem_supervisor_above == 0
+    cfg.write_text("[store]\noffline_redeem_supervisor_above = -1\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="store.offline_redeem_supervisor_above"):
+        load_settings(cfg, env={}, data_dir=tmp_path)
+    env = {"POS_STORE_OFFLINE_REDEEM_SUPERVISOR_ABOVE": "lots"}
+    with pytest.raises(SettingsError, match="offline_redeem_supervisor_above"):
+        load_settings(None, env=env, data_dir=tmp_path)

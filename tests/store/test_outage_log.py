@@ -1,0 +1,59 @@
+"""While the store is down the uplink retries every few seconds and the pull every second. The terminal's pos.log
+(shared by all its processes, written under a lock on the log folder that the till's own commit line takes too)
+gets the first failure and the recovery at INFO, not a line per retry."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+
+from pos_app.store.uplink import FailureLog, Uplink, UplinkConfig
+from tests.store.lanekit import make_lane
+from tests.store.tcpproxy import TcpProxy
+
+
+def _info(caplog, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and text in r.getMessage()]
+
+
+def test_an_outage_is_logged_once_and_its_end_with_the_attempts(tmp_path, store_db, caplog):
+    caplog.set_level(logging.DEBUG, logger="pos_app.store")
+    lane = make_lane(tmp_path, store_db, "lane1")
+    lane.sell(random.Random(3))
+    proxy = TcpProxy(store_db.server.port)
+    proxy.set_mode("refuse")
+    up = Uplink(lane.journal, UplinkConfig(lane.conninfo.replace(f"port={store_db.server.port}", f"port={proxy.port}"),
+                                           deadline_s=2.0, backoff_base_s=0.001, backoff_cap_s=0.001))
+    stop = threading.Event()
+    rounds: list[int] = []
+
+    def on_round() -> None:
+        rounds.append(up.failures)
+        if len(rounds) == 6:
+            proxy.set_mode("pass")           # the store is back
+        if len(rounds) > 6 and up.failures == 0:
+            stop.set()
+
+    try:
+        up.run(stop, on_round=on_round)
+    finally:
+        proxy.close()
+        lane.close()
+    assert rounds[:6] == [1, 2, 3, 4, 5, 6]
+    assert len(_info(caplog, "store unreachable")) == 1           # the first failure; the 5 retries at DEBUG
+    assert len([r for r in caplog.records if "store unreachable" in r.getMessage()]) == 6
+    back = _info(caplog, "reachable again")
+    assert len(back) == 1 and "after 6 failed attempt(s)" in back[0]
+
+
+def test_a_different_error_is_logged_again(caplog):
+    caplog.set_level(logging.DEBUG, logger="t")
+    log = FailureLog("store pull", logging.getLogger("t"))
+    for text in ("refused", "refused", "no answer within 10 s (deadline)", "no answer within 10 s (deadline)"):
+        log.failure(OSError(text))
+    log.success()
+    log.success()                                                 # nothing failed since: nothing to say
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO] == [
+        ("INFO", "store pull failed: refused"), ("INFO", "store pull failed: no answer within 10 s (deadline)"),
+        ("INFO", "store pull: store reachable again after 4 failed attempt(s) in 0 s")]
