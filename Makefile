@@ -16,13 +16,17 @@ TEST_DEBS := libzbar0 libdbus-1-3 libglib2.0-0 libfontconfig1 fontconfig fonts-d
 RUN_DEBS  := $(TEST_DEBS) libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
              libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1
 
+# The suite runs on up to 4 workers (pytest-xdist), one test file per worker at a time: files share
+# fixtures (a PostgreSQL, a sandbox) and keep their order. `make test JOBS=0` runs it in this process.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+
 .PHONY: run test lint typecheck bench setup clean sysdeps-test sysdeps-run
 
 run: sysdeps-run $(STAMP)
 	$(PY) -m pos_app run --demo
 
 test: sysdeps-test $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pos_app drivers tests

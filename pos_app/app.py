@@ -106,6 +106,9 @@ class Terminal:
             unregister_frame_source("wallet")
         if self.window is not None:
             self.window.tasks.wait_idle(int(SHUTDOWN_TIMEOUT_S * 1000))
+        till = getattr(self.ctx, "till", None)
+        if till is not None:   # the open basket's writer thread
+            till.close(SHUTDOWN_TIMEOUT_S)
         if self.sync is not None:
             self.sync.stop(timeout=SHUTDOWN_TIMEOUT_S)
         if self.reconcile is not None:

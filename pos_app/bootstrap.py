@@ -150,11 +150,13 @@ class ThreadConnections:
         return SqliteUnitOfWork(self.get())
 
     def close_mine(self) -> None:
-        """Close this thread's connection (others close when their thread has ended, or with the process)."""
+        """Close this thread's connection and those of threads that have ended (the others close when their
+        thread has ended and a connection is opened or closed here again, or with the process)."""
         with self._lock:
             known = self._by_thread.pop(threading.get_ident(), None)
-        if known is not None:
-            _close_quietly(known[1])
+            ended = self._ended()
+        for conn in ([known[1]] if known is not None else []) + ended:
+            _close_quietly(conn)
 
 
 def _close_quietly(conn: sqlite3.Connection) -> None:

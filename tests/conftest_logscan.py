@@ -4,6 +4,10 @@ Registered from tests/conftest.py (``pytest_plugins``). A handler on the root lo
 every formatted record; at the end of the session the lines, and any ``*.log`` file left under the
 session's temporary directory (subprocess logs of the reliability harness), are scanned with
 :func:`scan_line`. A hit fails the session (exit status 1) and prints the offending lines, masked.
+
+Under pytest-xdist (``make test`` runs two workers) each worker scans its own lines and files and hands the
+result to the controller in ``workeroutput``; the controller adds them up, reports once and fails the session
+on a hit there (a worker's own exit status does not reach the controller).
 """
 
 from __future__ import annotations
@@ -94,6 +98,16 @@ def _log_files(session: pytest.Session) -> list[Path]:
     return sorted(p for p in Path(base).rglob("*.log") if p.is_file())
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist controller: a worker finished; keep what its log scan found."""
+    found = getattr(node, "workeroutput", {}).get("logscan")
+    if found is not None:
+        workers = _STATE.setdefault("workers", [])
+        assert isinstance(workers, list)  # noqa: S101 - set just above
+        workers.append(found)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     root = logging.getLogger()
     root.removeHandler(_HANDLER)
@@ -103,15 +117,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     with _HANDLER._guard:
         lines = list(_HANDLER.lines)
     hits = [("session", m, k) for m, k in scan_lines(lines)]
-    files = _log_files(session)
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        hits += [(str(path.name), m, k) for m, k in scan_lines(text.splitlines())]
+    n_lines, n_files = len(lines), 0
+    workers = _STATE.get("workers")
+    if isinstance(workers, list) and workers:   # xdist controller: the workers scanned their own files
+        for found in workers:
+            n_lines += int(found["lines"])
+            n_files += int(found["files"])
+            hits += [(str(w), str(m), [str(k) for k in ks]) for w, m, ks in found["hits"]]
+    else:
+        files = _log_files(session)
+        n_files = len(files)
+        for path in files:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            hits += [(str(path.name), m, k) for m, k in scan_lines(text.splitlines())]
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:   # an xdist worker: the controller reports and fails the session
+        workeroutput["logscan"] = {"lines": n_lines, "files": n_files,
+                                   "hits": [[w, m, list(k)] for w, m, k in hits]}
+        return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    summary = (f"log scan: {len(lines)} log lines and {len(files)} log file(s) scanned, "
+    summary = (f"log scan: {n_lines} log lines and {n_files} log file(s) scanned, "
                f"{len(hits)} line(s) with secrets")
     out = [summary] + [f"  [{where}] {', '.join(kinds)}: {masked[:300]}" for where, masked, kinds in hits[:50]]
     if reporter is not None:

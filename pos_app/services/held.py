@@ -55,6 +55,7 @@ class _Keeper:
         self._cond = threading.Condition()
         self._pending: tuple[dict[str, Any] | None, int | None] | None = None
         self._busy = False
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="open-basket-keeper", daemon=True)
         self._thread.start()
 
@@ -68,11 +69,20 @@ class _Keeper:
         with self._cond:
             return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout_s)
 
+    def stop(self, timeout_s: float = 5.0) -> bool:
+        """Write what was submitted, then end the thread; False if it did not end in time."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending is not None)
-                assert self._pending is not None  # noqa: S101 - wait_for above
+                self._cond.wait_for(lambda: self._pending is not None or self._stopping)
+                if self._pending is None:   # stopping, and everything submitted is written
+                    return
                 body, cashier_id = self._pending
                 self._pending = None
                 self._busy = True
@@ -101,6 +111,10 @@ class HeldBaskets:
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until the open basket submitted last is written (immediately true without ``background``)."""
         return self._keeper.flush(timeout_s) if self._keeper is not None else True
+
+    def close(self, timeout_s: float = 5.0) -> bool:
+        """Write the open basket submitted last and stop the background writer (the till's shutdown)."""
+        return self._keeper.stop(timeout_s) if self._keeper is not None else True
 
     def park(self, sale: Sale, label: str, *, shift_id: int | None, user_id: int | None, user_name: str) -> int:
         """Park an open sale under ``label`` (the till then starts a new one); returns the parked id."""

@@ -318,6 +318,11 @@ class Till:
         except Exception:  # noqa: BLE001 - losing the safety copy must not stop the sale in front of the cashier
             logger.exception("could not keep the open basket")
 
+    def close(self, timeout_s: float = 5.0) -> None:
+        """The terminal is shutting down: write the open basket and stop its background writer."""
+        if self._held is not None and not self._held.close(timeout_s):
+            logger.warning("the open-basket writer did not stop within %.1f s", timeout_s)
+
     def _settle_keeper(self) -> None:
         """Before a commit: let the open-basket write in flight finish (a commit that met it would wait in
         SQLite's busy handler, which sleeps 1, 2, 5... ms, instead of being woken when it is done)."""

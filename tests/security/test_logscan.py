@@ -61,7 +61,9 @@ def test_the_session_handler_is_collecting() -> None:
     assert _HANDLER in logging.getLogger().handlers
 
 
-def test_a_session_that_logs_a_secret_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_session_that_logs_a_secret_fails(tmp_path, workers: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Also under xdist (``make test`` runs two workers): a worker's hit must fail the whole session."""
     import os
     import subprocess
     import sys
@@ -77,7 +79,7 @@ def test_a_session_that_logs_a_secret_fails(tmp_path) -> None:  # type: ignore[n
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest_logscan", "-p",
-                           "no:cacheprovider", str(tmp_path / "test_leak.py")], cwd=tmp_path, env=env,
+                           "no:cacheprovider", *workers, str(tmp_path / "test_leak.py")], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "2 passed" in proc.stdout

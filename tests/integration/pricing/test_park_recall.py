@@ -113,6 +113,25 @@ def test_the_open_basket_is_written_off_the_callers_thread(db: Path) -> None:
     conns.close_mine()
 
 
+def test_closing_writes_the_last_basket_and_ends_the_writer(db: Path) -> None:
+    import threading
+
+    from pos_app.bootstrap import ThreadConnections
+
+    conns = ThreadConnections(db)
+    held = HeldBaskets(SqliteHeldBaskets(conns.get, "T1"), FixedClock(), RULES, SalePricing(), background=True)
+    sale = Sale(RULES, SalePricing())
+    sale.add_item(MILK, 3)
+    held.keep_open(sale, cashier_id=None)
+    assert held.close(5.0)   # no flush first: close itself writes what was submitted
+    restored = _held(db).restore_open()
+    assert restored is not None and [ln.code for ln in restored.snapshot().lines] == [MILK.code]
+    assert held._keeper is not None and not held._keeper._thread.is_alive()
+    assert not [t for t in threading.enumerate() if t is held._keeper._thread]
+    conns.close_mine()
+    assert conns.open_count() == 0   # the writer's connection went with its thread
+
+
 _KILLED_WRITER = """
 import os, signal, sys
 from pathlib import Path
