@@ -7,6 +7,8 @@ of docs/store-mode.md ("Done when"): log in, then for each line of a command fil
 The command file is read as it grows (the walk appends to it while the terminal runs); each line is one of
     sale MEMBER ITEM_BARCODE COUNT REDEEM    a cash sale (MEMBER "-" for none, REDEEM points or "max" or 0)
     status                                   the status bar's store text
+    storex PNG                               Shift+F9 as the cashier; a supervisor approves (number and PIN
+                                             from $WALK_SUP and $WALK_SUP_PIN); the store X is grabbed to PNG
     quit
 Every result is one JSON line in --out: what the cashier saw (receipt, points, the message of a refusal,
 how long the commit took, the status bar), so the walk can compare it with the store and the sandbox.
@@ -74,6 +76,35 @@ def main() -> int:
 
     from PySide6.QtCore import QTimer
 
+    def store_x(png: Path) -> dict[str, Any]:
+        """What a supervisor sees on Shift+F9: the approval, then the store X (read, grabbed, closed)."""
+        seen: dict[str, Any] = {}
+
+        def drive() -> None:
+            dialog = QApplication.activeModalWidget()
+            name = type(dialog).__name__ if dialog is not None else ""
+            if name == "ApprovalDialog" and "approved" not in seen:
+                seen["approved"] = True
+                dialog.number.setText(os.environ["WALK_SUP"])   # type: ignore[union-attr]
+                dialog.pin.setText(os.environ["WALK_SUP_PIN"])  # type: ignore[union-attr]
+                QTest.keyClick(dialog.pin, Qt.Key.Key_Return)   # type: ignore[union-attr]
+            elif name == "StoreReportDialog" and not dialog.panel.busy:  # type: ignore[union-attr]
+                panel = dialog.panel  # type: ignore[union-attr]
+                f = panel.figures
+                seen.update(unavailable=f is None, message=str(getattr(panel, "message", "")),
+                            lanes=[(ln.lane, ln.sales, ln.total_fen) for ln in f.lanes] if f else [],
+                            sales=f.sales if f else 0, total_fen=f.total_fen if f else 0,
+                            incomplete=[il.lane for il in f.incomplete_lanes] if f else [])
+                dialog.grab().save(str(png))  # type: ignore[union-attr]
+                dialog.reject()  # type: ignore[union-attr]
+                return
+            QTimer.singleShot(100, drive)
+
+        QTimer.singleShot(100, drive)
+        QTest.keyClick(w.checkout_view.entry, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
+        _wait(app, lambda: "lanes" in seen or "unavailable" in seen, 20)
+        return seen
+
     ok = False
     for _ in range(30):   # a new lane knows the store's users after its first pull (a second or so)
         QTimer.singleShot(300, accept_open_shift)
@@ -98,6 +129,9 @@ def main() -> int:
                 break
             if cmd[0] == "status":
                 emit(event="status", status=status())
+                continue
+            if cmd[0] == "storex":
+                emit(event="storex", **store_x(Path(cmd[1])))
                 continue
             member, item, count, redeem = cmd[1], cmd[2], int(cmd[3]), cmd[4]
             view, ctl = w.checkout_view, w.controller
