@@ -35,7 +35,7 @@ from pos_app.settings import Settings
 from pos_app.storage.card_openings import SqliteOpeningStore
 from pos_app.storage.db import connect, migrate
 from pos_app.store.admin import import_members
-from pos_app.store.connect import lane_conninfo, open_connection
+from pos_app.store.connect import lane_conninfo, open_connection, still_open
 from pos_app.store.errors import StoreError
 
 __all__ = ["OpeningApp", "build_app", "serve", "stop"]
@@ -96,7 +96,9 @@ class OpeningApp:
                         opening_points=card.points, biz_card_no=biz_card_no)
         conn = getattr(self._local, "pg", None)
         try:
-            if conn is None or conn.closed:
+            if not still_open(conn):   # e.g. the store's server restarted since the last card
+                if conn is not None:
+                    conn.close()
                 info = lane_conninfo(self._store_dsn, None, connect_timeout_s=1, application_name="pos-card-endpoint")
                 conn = self._local.pg = open_connection(info, statement_timeout_ms=STORE_TIMEOUT_MS)
                 with self._pg_lock:

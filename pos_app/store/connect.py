@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import socket
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import psycopg
 from psycopg import conninfo
@@ -88,6 +89,22 @@ def open_connection(info: str, *, statement_timeout_ms: int = 5000) -> psycopg.C
         conn.close()
         raise StoreUnavailable(_clean(str(exc))) from None
     return conn
+
+
+def still_open(conn: psycopg.Connection[Any] | None) -> TypeGuard[psycopg.Connection[Any]]:
+    """Whether a connection kept idle between calls may carry the next one. A server that restarted (or ended
+    the session) meanwhile has said so on the socket — a FATAL message, then end of file — which the client
+    reads only at its next call, and that call would fail although the server may be back. So a socket with
+    something to read (or in error) while no call is outstanding means the connection is gone: the caller
+    opens a new one (one connect) instead of failing once and going offline."""
+    if conn is None or conn.closed or conn.broken:
+        return False
+    try:
+        fd = conn.fileno()
+        readable, _w, failed = select.select([fd], [], [fd], 0)
+    except (psycopg.Error, OSError, ValueError):
+        return False
+    return not (readable or failed)
 
 
 def _clean(text: str) -> str:

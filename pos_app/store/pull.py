@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from .connect import deadline, open_connection
+from .connect import deadline, open_connection, still_open
 from .errors import StoreUnavailable
 from .ports import LaneJournalPort
 
@@ -54,7 +54,8 @@ class Pull:
 
     def step(self) -> int:
         """Pull every table until a short page; returns the rows applied."""
-        if self._conn is None or self._conn.closed:
+        if not still_open(self._conn):
+            self.drop()
             self._conn = open_connection(self._conninfo)
         total = 0
         for table in TABLES:

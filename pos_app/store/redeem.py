@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from .connect import deadline, open_connection
+from .connect import deadline, open_connection, still_open
 from .errors import StoreUnavailable
 
 __all__ = ["RedeemAnswer", "StoreRedeemer"]
@@ -40,7 +40,8 @@ class StoreRedeemer:
     def redeem(self, member_id: str, points: int, entry_id: str) -> RedeemAnswer:
         """Raises StoreUnavailable (no answer in time: the store may or may not hold it) or StoreRefused."""
         with self._lock:
-            if self._conn is None or self._conn.closed:
+            if not still_open(self._conn):   # e.g. the server restarted since the last redemption
+                self._drop()
                 self._conn = open_connection(self._conninfo)
             conn = self._conn
             try:

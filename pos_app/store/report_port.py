@@ -26,7 +26,7 @@ from pos_app.services.ports.store_reports import (
 )
 
 from . import reports
-from .connect import deadline, open_connection
+from .connect import deadline, open_connection, still_open
 from .errors import StoreRefused
 
 __all__ = ["StoreReportsClient", "typed_figures"]
@@ -82,7 +82,8 @@ class StoreReportsClient:
         self._can_review: bool | None = None
 
     def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
+        if not still_open(self._conn):
+            self._drop()
             self._conn = open_connection(self._info, statement_timeout_ms=int(self._deadline * 1000))
         return self._conn
 

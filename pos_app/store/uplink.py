@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from .connect import deadline, open_connection
+from .connect import deadline, open_connection, still_open
 from .errors import StoreRefused, StoreUnavailable
 from .ports import LaneJournalPort
 
@@ -96,7 +96,8 @@ class Uplink:
 
     # -- one connection at a time; dropped on any failure --------------------------------------
     def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
+        if not still_open(self._conn):
+            self._discard()
             self._conn = open_connection(self._cfg.conninfo)
             self._hello_done = False
         return self._conn

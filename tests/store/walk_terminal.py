@@ -65,8 +65,9 @@ def main() -> int:
         out.write(json.dumps(rec, ensure_ascii=False) + "\n")
         out.flush()
 
-    def status() -> str:
+    def status() -> str:   # the status bar's figures are read on a pool thread: wait for this refresh
         w.refresh_status()
+        _wait(app, lambda: not w._figures_in_flight, 5)
         return str(w.status_labels["storelink"].text())
 
     def accept_open_shift() -> None:   # the first login of a shift counts the float: none in the walk
@@ -101,6 +102,8 @@ def main() -> int:
             QTimer.singleShot(100, drive)
 
         QTimer.singleShot(100, drive)
+        w.activateWindow()   # Shift+F9 is a window shortcut: the counter's window is the active one
+        _wait(app, lambda: QApplication.activeWindow() is w, 2)
         QTest.keyClick(w.checkout_view.entry, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
         _wait(app, lambda: "lanes" in seen or "unavailable" in seen, 20)
         return seen

@@ -1,0 +1,77 @@
+"""A lane keeps its store connections between calls. When the server restarts (or ends the session) meanwhile,
+the next call must get a new connection and its answer, not fail once on the dead one: found on the walk — the
+first store X after a minute's outage said "the store server did not answer" though the store was back, and the
+first redemption went to the offline rules (and their cap) for the same reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+import psycopg
+
+from pos_app.store.connect import open_connection, still_open
+from pos_app.store.redeem import StoreRedeemer
+from pos_app.store.report_port import StoreReportsClient
+from tests.reliability.harness.env import MEMBERS
+from tests.store.lanekit import make_lane, seed_store_members
+
+MEMBER = MEMBERS[0][0]
+
+
+def _end_sessions(store_db, role: str) -> None:
+    """What a server restart does to a lane's idle session: FATAL "terminating connection due to administrator
+    command", then the socket closes."""
+    with store_db.admin() as c:
+        c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+
+
+def _role(conn: psycopg.Connection) -> str:
+    return str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+
+
+def _wait_closed(conn: psycopg.Connection) -> None:
+    end = time.monotonic() + 5
+    while still_open(conn) and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def test_a_kept_connection_ended_by_the_server_is_seen_before_the_next_call(tmp_path, store_db):
+    lane = make_lane(tmp_path, store_db, "kept_a")
+    conn = open_connection(lane.conninfo)
+    try:
+        assert still_open(conn)
+        _end_sessions(store_db, _role(conn))
+        _wait_closed(conn)
+        assert not still_open(conn)
+    finally:
+        conn.close()
+        lane.close()
+    assert not still_open(conn) and not still_open(None)
+
+
+def test_store_x_and_a_redemption_after_the_server_ended_the_sessions_are_answered(tmp_path, store_db):
+    seed_store_members(store_db, balance=1000)
+    lane = make_lane(tmp_path, store_db, "kept_b")
+    lane.uplink().push()
+    reports = StoreReportsClient(lane.conninfo, deadline_s=3.0)
+    redeemer = StoreRedeemer(lane.conninfo, deadline_s=3.0)
+    try:
+        today = dt.date.today()
+        reports.figures(today, today)
+        assert redeemer.redeem(MEMBER, 100, str(uuid.uuid4())).ok
+        kept = (reports._conn, redeemer._conn)
+        assert kept[0] is not None and kept[1] is not None
+        _end_sessions(store_db, _role(kept[0]))
+        for c in kept:
+            _wait_closed(c)   # type: ignore[arg-type]
+        # before: StoreUnavailable ("terminating connection due to administrator command") from both
+        reports.figures(today, today)
+        answer = redeemer.redeem(MEMBER, 100, str(uuid.uuid4()))
+        assert answer.ok and answer.balance == 800
+        assert reports._conn is not kept[0] and redeemer._conn is not kept[1]
+    finally:
+        reports.close()
+        redeemer.close()
+        lane.close()
