@@ -109,6 +109,10 @@ class StoreLink:
                         pull.step()
                     except (StoreUnavailable, StoreRefused) as exc:
                         failures.failure(exc)
+                        # an idle uplink asks the store only every heartbeat: the pull, every second, is the first
+                        # to know it is down (the uplink clears this after its own round trip succeeds)
+                        if isinstance(exc, StoreUnavailable) and not journal.state().offline_since:
+                            journal.set_offline(dt.datetime.now(dt.UTC), str(exc))
                     else:
                         failures.success()
                 self._stop.wait(self._cfg.pull_interval_s)

@@ -158,10 +158,14 @@ class Uplink:
 
     def push(self) -> int:
         """Push everything waiting; returns the number of rows the server newly acknowledged."""
-        if not self._hello_done or time.monotonic() - self._last_heartbeat > self._cfg.heartbeat_s:
-            self._hello()
-        moved = 0
         st = self._journal.state()
+        # A lane marked offline (by the pull, which asks every second, or by a failed push) is marked online
+        # again only after a round trip: "nothing to push" alone says nothing about the store.
+        if not self._hello_done or st.offline_since or \
+                time.monotonic() - self._last_heartbeat > self._cfg.heartbeat_s:
+            self._hello()
+            st = self._journal.state()
+        moved = 0
         batch = self._journal.pending_json(st.acked_seq, PUSH_BATCH)
         while True:
             first, count, rows = batch

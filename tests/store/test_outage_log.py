@@ -57,3 +57,43 @@ def test_a_different_error_is_logged_again(caplog):
     assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO] == [
         ("INFO", "store pull failed: refused"), ("INFO", "store pull failed: no answer within 10 s (deadline)"),
         ("INFO", "store pull: store reachable again after 4 failed attempt(s) in 0 s")]
+
+
+def test_an_idle_lane_shows_the_store_offline_within_seconds_and_online_only_after_a_round_trip(tmp_path, store_db):
+    """With nothing to push the uplink asks the store only every heartbeat (30 s): the status bar said
+    "Store server online" for up to half a minute after the store went down (seen on the walk). The pull, every
+    second, marks it offline; only the uplink's next successful round trip marks it online again."""
+    import time
+
+    from pos_app.storage.lane_journal import SqliteLaneJournal
+    from pos_app.store.link import LinkConfig, StoreLink, status_parts
+
+    lane = make_lane(tmp_path, store_db, "idle1")
+    proxy = TcpProxy(store_db.server.port)
+    link = StoreLink(lambda: SqliteLaneJournal.open(lane.db),
+                     LinkConfig(lane.conninfo.replace(f"port={store_db.server.port}", f"port={proxy.port}"),
+                                deadline_s=2.0, pull_interval_s=0.1, poll_s=0.05, heartbeat_s=30.0))
+
+    def status() -> str:
+        return status_parts(lane.journal.state())[0]
+
+    def wait_for(text: str, timeout: float = 10.0) -> float:
+        t0 = time.monotonic()
+        while status() != text and time.monotonic() - t0 < timeout:
+            time.sleep(0.02)
+        assert status() == text
+        return time.monotonic() - t0
+
+    link.start()
+    try:
+        wait_for("Store server online")
+        proxy.set_mode("refuse")                  # the store is down; this lane has nothing to push
+        assert wait_for("Store offline since {time}, {n} events waiting") < 3.0   # before: up to the heartbeat
+        time.sleep(0.5)
+        assert status().startswith("Store offline")   # the idle uplink does not mark it online by itself
+        proxy.set_mode("pass")
+        wait_for("Store server online")
+    finally:
+        link.stop()
+        proxy.close()
+        lane.close()
