@@ -21,15 +21,23 @@ __all__ = ["link_config", "start_store_link", "store_status_text", "sync_once", 
 logger = logging.getLogger(__name__)
 
 
-def link_config(settings: Settings, *, pull_interval_s: float = 1.0) -> LinkConfig | None:
-    """None for a standalone lane; raises StoreRefused for an unreadable password."""
+def _lane_info(settings: Settings, purpose: str) -> str | None:
+    """This lane's connection to the store (None for a standalone lane), connecting within half the store's
+    deadline; raises StoreRefused for an unreadable password."""
     s = settings.store
     if not s.dsn:
         return None
     password = read_password(s.password_file, s.password_env)
-    info = lane_conninfo(s.dsn, password, connect_timeout_s=max(1, int(s.deadline_s / 2)),
-                         application_name=f"pos-lane-{s.terminal_id}")
-    return LinkConfig(info, deadline_s=s.deadline_s, pull_interval_s=pull_interval_s)
+    return lane_conninfo(s.dsn, password, connect_timeout_s=max(1, int(s.deadline_s / 2)),
+                         application_name=f"pos-{purpose}-{s.terminal_id}")
+
+
+def link_config(settings: Settings, *, pull_interval_s: float = 1.0) -> LinkConfig | None:
+    """None for a standalone lane; raises StoreRefused for an unreadable password."""
+    info = _lane_info(settings, "lane")
+    if info is None:
+        return None
+    return LinkConfig(info, deadline_s=settings.store.deadline_s, pull_interval_s=pull_interval_s)
 
 
 def start_store_link(settings: Settings, *, pull_interval_s: float = 1.0) -> StoreLink | None:
@@ -149,10 +157,7 @@ def apply_store_settings(settings: Settings) -> Settings:
 def store_reports(settings: Settings) -> StoreReportsClient | None:
     """Store X / Z for a supervisor at this lane (None for a standalone lane): the lane's own role reads the
     store's figures; every round trip under ``[store] deadline_s``."""
-    s = settings.store
-    if not s.dsn:
+    info = _lane_info(settings, "reports")
+    if info is None:
         return None
-    password = read_password(s.password_file, s.password_env)
-    info = lane_conninfo(s.dsn, password, connect_timeout_s=max(1, int(s.deadline_s / 2)),
-                         application_name=f"pos-reports-{s.terminal_id}")
-    return StoreReportsClient(info, deadline_s=s.deadline_s)
+    return StoreReportsClient(info, deadline_s=settings.store.deadline_s)

@@ -91,6 +91,28 @@ class FigureTableModel(QAbstractTableModel):
         return None
 
 
+def figure_table(t: Callable[..., str], object_name: str, *, section_width: int, value_width: int,
+                 parent: QObject | None = None) -> tuple[FigureTableModel, QTableView]:
+    """A (section, figure, value) table as the X reports show it: translated headers, a fixed value column (a
+    long value, such as the last receipt's hash, is elided with the full text in the tooltip, so the amounts
+    never scroll out of sight), no horizontal scrolling."""
+    model = FigureTableModel(parent=parent)
+    model.HEADERS = tuple(t(h) for h in FigureTableModel.HEADERS)  # type: ignore[assignment]
+    table = QTableView()
+    table.setObjectName(object_name)
+    table.setModel(model)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+    header.resizeSection(0, section_width)
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+    header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+    header.resizeSection(2, value_width)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.verticalHeader().setVisible(False)
+    return model, table
+
+
 class ZListModel(QAbstractTableModel):
     """Past Z reports (newest first): number, shift, closed at, net, cash difference, intact."""
 
@@ -199,22 +221,7 @@ class ReportsView(QDialog):
         self.x_status.setObjectName("xStatus")
         xv.addWidget(self.x_status)
         row = QHBoxLayout()
-        self.x_model = FigureTableModel(parent=self)
-        self.x_model.HEADERS = tuple(t(h) for h in FigureTableModel.HEADERS)  # type: ignore[assignment]
-        self.x_table = QTableView()
-        self.x_table.setObjectName("xTable")
-        self.x_table.setModel(self.x_model)
-        header = self.x_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 140)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        # a fixed value column: a long value (the last receipt's hash) is elided, full text in the tooltip,
-        # so the amounts never scroll out of sight
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(2, 185)
-        self.x_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.x_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.x_table.verticalHeader().setVisible(False)
+        self.x_model, self.x_table = figure_table(t, "xTable", section_width=140, value_width=185, parent=self)
         row.addWidget(self.x_table, 5)
         self.chart_view = QChartView()
         self.chart_view.setObjectName("salesChart")

@@ -22,13 +22,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -51,7 +49,7 @@ from pos_app.services.store_reports import (
 )
 
 from .report_export import PAGE_A4, LocalizedRow, export_rows_pdf, render_rows_csv
-from .reports_view import FigureTableModel
+from .reports_view import figure_table
 from .workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -171,20 +169,7 @@ class StoreReportPanel(QWidget):
         self.banner.hide()
         layout.addWidget(self.banner)
 
-        self.model = FigureTableModel(parent=self)
-        self.model.HEADERS = tuple(t(h) for h in FigureTableModel.HEADERS)  # type: ignore[assignment]
-        self.table = QTableView()
-        self.table.setObjectName("storeTable")
-        self.table.setModel(self.model)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 230)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(2, 200)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.verticalHeader().setVisible(False)
+        self.model, self.table = figure_table(t, "storeTable", section_width=230, value_width=200, parent=self)
         layout.addWidget(self.table, 1)
 
         notices = QHBoxLayout()
