@@ -27,6 +27,7 @@ __all__ = ["Uplink", "UplinkConfig", "PUSH_BATCH", "FailureLog"]
 
 logger = logging.getLogger(__name__)
 PUSH_BATCH = 1000
+STATUS_EVERY_S = 0.5   # while backing off, the status (events waiting) is read again this often
 _INGEST = b"SELECT pos.ingest_batch(%s, %s, %s::jsonb, %s)"
 
 
@@ -227,5 +228,19 @@ class Uplink:
                 failures.failure(exc, delay)
             if on_round is not None:
                 on_round()
-            stop.wait(delay)
+            self._wait(stop, delay, on_round)
         self.drop()
+
+    @staticmethod
+    def _wait(stop: threading.Event, delay: float, on_round: Callable[[], None] | None) -> None:
+        """Wait ``delay``; during a back-off of seconds, ``on_round`` still runs every STATUS_EVERY_S, so the
+        status bar's "N events waiting" counts the sales made meanwhile (it read the journal at the last retry)."""
+        end = time.monotonic() + delay
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            if stop.wait(min(left, STATUS_EVERY_S)) or on_round is None:
+                continue
+            if time.monotonic() < end:
+                on_round()

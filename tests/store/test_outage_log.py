@@ -97,3 +97,49 @@ def test_an_idle_lane_shows_the_store_offline_within_seconds_and_online_only_aft
         link.stop()
         proxy.close()
         lane.close()
+
+
+def test_while_backing_off_the_events_waiting_count_follows_the_sales(tmp_path, store_db):
+    """The store is down and the uplink waits seconds between retries: a sale made meanwhile is counted in the
+    status bar's "N events waiting" within a second, not at the next retry."""
+    import time
+
+    from pos_app.storage.lane_journal import SqliteLaneJournal
+
+    lane = make_lane(tmp_path, store_db, "backoff1")
+    proxy = TcpProxy(store_db.server.port)
+    proxy.set_mode("refuse")
+    cfg = UplinkConfig(lane.conninfo.replace(f"port={store_db.server.port}", f"port={proxy.port}"),
+                       deadline_s=2.0, backoff_base_s=4.0, backoff_cap_s=4.0)
+    stop = threading.Event()
+    seen: list[tuple[float, int]] = []
+    ups: list[Uplink] = []
+
+    def run() -> None:   # as the link does: the uplink's thread has its own journal connection
+        journal = SqliteLaneJournal.open(lane.db)
+        up = Uplink(journal, cfg)
+        ups.append(up)
+        try:
+            up.run(stop, on_round=lambda: seen.append((time.monotonic(), journal.state().backlog)))
+        finally:
+            journal.close()
+
+    thread = threading.Thread(target=run)
+    try:
+        waiting = lane.journal.state().backlog
+        thread.start()
+        end = time.monotonic() + 5
+        while not seen and time.monotonic() < end:
+            time.sleep(0.02)
+        assert ups and ups[0].failures == 1          # now backing off for 2-4 s
+        lane.sell(random.Random(5))
+        sold = time.monotonic()
+        while not any(t > sold and n > waiting for t, n in seen) and time.monotonic() - sold < 1.5:
+            time.sleep(0.02)
+        assert any(t > sold and n > waiting for t, n in seen), seen
+        assert ups[0].failures == 1                  # counted without another retry
+    finally:
+        stop.set()
+        thread.join(10)
+        proxy.close()
+        lane.close()
