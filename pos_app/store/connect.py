@@ -100,11 +100,12 @@ def still_open(conn: psycopg.Connection[Any] | None) -> TypeGuard[psycopg.Connec
     if conn is None or conn.closed or conn.broken:
         return False
     try:
-        fd = conn.fileno()
-        readable, _w, failed = select.select([fd], [], [fd], 0)
+        poller = select.poll()   # not select(): it cannot watch a descriptor above 1023
+        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        events = poller.poll(0)
     except (psycopg.Error, OSError, ValueError):
         return False
-    return not (readable or failed)
+    return not events
 
 
 def _clean(text: str) -> str:

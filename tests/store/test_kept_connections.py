@@ -10,6 +10,7 @@ import time
 import uuid
 
 import psycopg
+import pytest
 
 from pos_app.store.connect import open_connection, still_open
 from pos_app.store.redeem import StoreRedeemer
@@ -75,3 +76,37 @@ def test_store_x_and_a_redemption_after_the_server_ended_the_sessions_are_answer
         reports.close()
         redeemer.close()
         lane.close()
+
+
+def test_still_open_works_for_a_descriptor_above_1023(tmp_path, store_db):
+    """select() cannot watch a descriptor above 1023: the check would call every kept connection gone and
+    reconnect at every call in a process holding many files."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 2048:
+        pytest.skip("this machine allows fewer than 2 048 open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    lane = make_lane(tmp_path, store_db, "kept_c")
+    fillers = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            fillers.append(fd)
+            if fd > 1030:
+                break
+        conn = open_connection(lane.conninfo)
+        try:
+            assert conn.fileno() > 1023
+            assert still_open(conn)
+            _end_sessions(store_db, _role(conn))
+            _wait_closed(conn)
+            assert not still_open(conn)
+        finally:
+            conn.close()
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        lane.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
