@@ -57,6 +57,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("Cashier terminal") + f" — {ctx.store_id}/{ctx.terminal_id}"
                             + (f"  [{tr('DEMO')}]" if ctx.demo else ""))
         self.tasks = TaskRunner(self)
+        # keys added by optional parts (store mode's Shift+F9): run from keyPressEvent when the window is not
+        # active, as the action keys are
+        self.key_fallbacks: dict[str, Callable[[], None]] = {}
         self.bridge = ScanBridge(self)
         self.bridge.scanned.connect(self.on_scan)
         self.bridge.state_changed.connect(self._scanner_state)
@@ -147,6 +150,10 @@ class MainWindow(QMainWindow):
             if key == combo and key != "Del":
                 self._intent(name)
                 return
+        extra = self.key_fallbacks.get(combo)
+        if extra is not None:
+            extra()
+            return
         super().keyPressEvent(event)
 
     def _intent(self, name: str) -> None:

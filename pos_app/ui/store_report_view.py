@@ -541,6 +541,9 @@ def install_store_reports(ctx: TerminalContext, window: MainWindow) -> None:
             window.controller.on_intent("store_report")
 
     shortcut.activated.connect(pressed)
+    # a window that is not active gets no shortcuts (a counter PC without a window manager, kiosk mode):
+    # the key then reaches the window's keyPressEvent, as the action keys do (found under Xvfb)
+    window.key_fallbacks[STORE_REPORT_KEY] = pressed
 
 
 def add_store_tab(view: ReportsView, ctx: TerminalContext, window: MainWindow, user_name: str,

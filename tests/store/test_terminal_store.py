@@ -103,3 +103,47 @@ def test_standalone_terminal_has_no_store_status(qtbot: Any, tmp_path: Any, monk
         assert terminal.ctx.store_reports is None and "store_report" not in terminal.ctx.nav.intents  # no store X
     finally:
         terminal.shutdown()
+
+
+def test_shift_f9_opens_the_store_report_when_the_window_is_not_active(qtbot: Any, tmp_path: Any, store_db: Any,
+                                                                      monkeypatch: Any) -> None:
+    """Found under Xvfb with a real window: on a counter PC without a window manager the till's window is not
+    "active", and Qt gives an inactive window no shortcuts; the action keys (F1-F12) have a fallback in the
+    window's keyPressEvent, Shift+F9 had none and did nothing. The real terminal's keyboard-wedge scanner is on."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    with store_db.admin() as c:
+        creds = schema.add_lane(c, "t_inactive")
+    _store_env(monkeypatch, store_db.server.dsn(store_db.name, creds.role), creds.password)
+    settings = load_settings(None, env={"POS_LANGUAGE": "en", **STORE_ENV}, data_dir=tmp_path / "data")
+    terminal = build_terminal(settings, demo=True, scanner_urls=("wedge://",), show_wallet=False)
+    qtbot.addWidget(terminal.window)
+    other = QWidget()
+    qtbot.addWidget(other)
+    try:
+        w = terminal.window
+        w.show()
+        qtbot.waitUntil(terminal.recovery_done.is_set, timeout=10_000)
+        other.show()
+        other.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is other, timeout=3_000)
+        other.close()       # and gone: no window of the terminal is active (no window manager to pick one)
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is None, timeout=5000)
+        seen: list[str | None] = []
+
+        def look() -> None:
+            modal = QApplication.activeModalWidget()
+            seen.append(type(modal).__name__ if modal is not None else None)
+            if modal is not None:
+                modal.reject()  # type: ignore[attr-defined]
+
+        QTimer.singleShot(500, look)
+        entry = w.checkout_view.entry
+        QTest.keyPress(entry, Qt.Key.Key_Shift, Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyClick(entry, Qt.Key.Key_F9, Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyRelease(entry, Qt.Key.Key_Shift)
+        qtbot.waitUntil(lambda: bool(seen), timeout=5_000)
+        assert seen == ["ApprovalDialog"]      # the demo cashier asks a supervisor for the store report
+    finally:
+        terminal.shutdown()

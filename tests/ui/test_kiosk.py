@@ -52,3 +52,23 @@ def test_the_terminal_kiosk_asks_the_real_approval_dialog(qtbot: Any, terminal: 
     qtbot.keyClick(window, Qt.Key.Key_Q, CTRL_ALT)
     approved.finish(qtbot)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_leaving_works_when_the_window_is_not_active(qtbot: Any, terminal: Terminal) -> None:
+    """A kiosk counter has no window manager to give the focus back after a dialog: the window is then not
+    active, Qt gives it no shortcuts, and Ctrl+Alt+Q must still reach the guard (through keyPressEvent)."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    window = terminal.window
+    asked: list[bool] = []
+    enter_kiosk(window, lambda: asked.append(True) or False)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is other, timeout=5000)
+    other.close()       # and gone: no window of the terminal is active (no window manager to pick one)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is None, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Q, CTRL_ALT)
+    assert asked == [True]
