@@ -22,7 +22,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @pytest.fixture
 def data_dir() -> Path:
-    """tests/data: test vectors and barcode photographs copied from ../shared (tests never read ../shared)."""
+    """tests/data: test vectors and barcode photographs copied from the design folder (never read by tests)."""
     return DATA
 
 
