@@ -126,7 +126,7 @@ class ThreadConnections:
         # it would refuse to close a connection of a thread that has ended)
         conn = connect(self.path, shared=True)
         with self._lock:
-            stale = [c for _n, c in ([known] if known is not None else [])]
+            stale = [known[1]] if known is not None else []   # this ident's earlier thread has ended
             self._by_thread[ident] = (native, conn)
             stale += self._ended()
         for old in stale:

@@ -236,11 +236,8 @@ class Uplink:
         """Wait ``delay``; during a back-off of seconds, ``on_round`` still runs every STATUS_EVERY_S, so the
         status bar's "N events waiting" counts the sales made meanwhile (it read the journal at the last retry)."""
         end = time.monotonic() + delay
-        while not stop.is_set():
-            left = end - time.monotonic()
-            if left <= 0:
+        while not stop.wait(max(0.0, min(end - time.monotonic(), STATUS_EVERY_S))):
+            if time.monotonic() >= end:
                 return
-            if stop.wait(min(left, STATUS_EVERY_S)) or on_round is None:
-                continue
-            if time.monotonic() < end:
+            if on_round is not None:
                 on_round()

@@ -33,11 +33,6 @@ class KioskGuard(QObject):
         self.shortcut = QShortcut(QKeySequence(LEAVE_SHORTCUT), window)
         self.shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         self.shortcut.activated.connect(self.request_leave)
-        # a window that is not active gets no shortcuts (no window manager gives the focus back after a dialog):
-        # the till's window then runs the key from its keyPressEvent
-        fallbacks = getattr(window, "key_fallbacks", None)
-        if isinstance(fallbacks, dict):
-            fallbacks[LEAVE_SHORTCUT] = self.request_leave
 
     def request_leave(self) -> bool:
         """Ask for a supervisor; on approval close the window (the terminal then exits). Returns the verdict."""

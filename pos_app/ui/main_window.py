@@ -57,9 +57,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("Cashier terminal") + f" — {ctx.store_id}/{ctx.terminal_id}"
                             + (f"  [{tr('DEMO')}]" if ctx.demo else ""))
         self.tasks = TaskRunner(self)
-        # keys added by optional parts (store mode's Shift+F9): run from keyPressEvent when the window is not
-        # active, as the action keys are
-        self.key_fallbacks: dict[str, Callable[[], None]] = {}
         self.bridge = ScanBridge(self)
         self.bridge.scanned.connect(self.on_scan)
         self.bridge.state_changed.connect(self._scanner_state)
@@ -140,20 +137,15 @@ class MainWindow(QMainWindow):
             sc.activated.connect(lambda n=name: self._intent(n))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Fallback for the action keys when the window is not active (shortcuts need an active window)."""
-        combo = QKeySequence(event.keyCombination()).toString()
-        receipts = self.ctx.nav.receipts
-        if combo == "Ctrl+P" and receipts is not None:
-            receipts.show_last()
-            return
-        for name, key, _text in ACTIONS:
-            if key == combo and key != "Del":
-                self._intent(name)
+        """Qt gives a window that is not active no shortcuts (a counter PC without a window manager: after a
+        dialog closes nothing gives the focus back), and the key then arrives here: run the window's own
+        shortcut for it — the action keys, Ctrl+P, and those other parts add (store mode's Shift+F9, the
+        kiosk's Ctrl+Alt+Q). Only the window's direct children: a dialog's shortcuts stay the dialog's."""
+        pressed = QKeySequence(event.keyCombination())
+        for shortcut in self.findChildren(QShortcut, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if shortcut.isEnabled() and shortcut.key() == pressed:
+                shortcut.activated.emit()
                 return
-        extra = self.key_fallbacks.get(combo)
-        if extra is not None:
-            extra()
-            return
         super().keyPressEvent(event)
 
     def _intent(self, name: str) -> None:

@@ -540,10 +540,7 @@ def install_store_reports(ctx: TerminalContext, window: MainWindow) -> None:
         if window.stack.currentWidget() is window.checkout_view:
             window.controller.on_intent("store_report")
 
-    shortcut.activated.connect(pressed)
-    # a window that is not active gets no shortcuts (a counter PC without a window manager, kiosk mode):
-    # the key then reaches the window's keyPressEvent, as the action keys do (found under Xvfb)
-    window.key_fallbacks[STORE_REPORT_KEY] = pressed
+    shortcut.activated.connect(pressed)   # also from MainWindow.keyPressEvent when the window is not active
 
 
 def add_store_tab(view: ReportsView, ctx: TerminalContext, window: MainWindow, user_name: str,

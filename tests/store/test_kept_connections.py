@@ -38,16 +38,25 @@ def _wait_closed(conn: psycopg.Connection) -> None:
         time.sleep(0.02)
 
 
-def test_a_kept_connection_ended_by_the_server_is_seen_before_the_next_call(tmp_path, store_db):
-    lane = make_lane(tmp_path, store_db, "kept_a")
-    conn = open_connection(lane.conninfo)
+def _open_then_ended_by_the_server(store_db, conninfo: str, *, fd_above: int = -1) -> psycopg.Connection:
+    """A lane connection, seen open, then ended by the server (returned closed for the caller's checks)."""
+    conn = open_connection(conninfo)
     try:
+        assert conn.fileno() > fd_above
         assert still_open(conn)
         _end_sessions(store_db, _role(conn))
         _wait_closed(conn)
         assert not still_open(conn)
+        return conn
     finally:
         conn.close()
+
+
+def test_a_kept_connection_ended_by_the_server_is_seen_before_the_next_call(tmp_path, store_db):
+    lane = make_lane(tmp_path, store_db, "kept_a")
+    try:
+        conn = _open_then_ended_by_the_server(store_db, lane.conninfo)
+    finally:
         lane.close()
     assert not still_open(conn) and not still_open(None)
 
@@ -96,15 +105,7 @@ def test_still_open_works_for_a_descriptor_above_1023(tmp_path, store_db):
             fillers.append(fd)
             if fd > 1030:
                 break
-        conn = open_connection(lane.conninfo)
-        try:
-            assert conn.fileno() > 1023
-            assert still_open(conn)
-            _end_sessions(store_db, _role(conn))
-            _wait_closed(conn)
-            assert not still_open(conn)
-        finally:
-            conn.close()
+        _open_then_ended_by_the_server(store_db, lane.conninfo, fd_above=1023)
     finally:
         for fd in fillers:
             os.close(fd)
